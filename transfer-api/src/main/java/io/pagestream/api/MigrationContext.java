@@ -1,0 +1,302 @@
+package io.pagestream.api;
+
+import org.agrona.ErrorHandler;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+
+/**
+ * Settings both sides share, in the style of {@code Aeron.Context}: fluent same-name setters and getters, defaults
+ * from system properties ({@code *_PROP_NAME} / {@code *_DEFAULT}), and {@link #conclude()} that fills in defaults and
+ * validates exactly once.
+ *
+ * @param <T> the concrete context type, returned by the fluent setters.
+ */
+public abstract class MigrationContext<T extends MigrationContext<T>>
+{
+    /** Directory of an external media driver; unset means an embedded driver in a fresh directory. */
+    public static final String AERON_DIRECTORY_PROP_NAME = "pagestream.aeron.dir";
+    /** Stream id of the data stream, source to target. */
+    public static final String DATA_STREAM_ID_PROP_NAME = "pagestream.data.stream.id";
+    /** Default data stream id. */
+    public static final int DATA_STREAM_ID_DEFAULT = 1001;
+    /** Stream id of the control stream, target to source. */
+    public static final String CONTROL_STREAM_ID_PROP_NAME = "pagestream.control.stream.id";
+    /** Default control stream id. */
+    public static final int CONTROL_STREAM_ID_DEFAULT = 1002;
+    /** Milliseconds without a frame from the peer before it counts as lost. */
+    public static final String PEER_TIMEOUT_PROP_NAME = "pagestream.peer.timeout.ms";
+    /** Default peer timeout. */
+    public static final long PEER_TIMEOUT_MS_DEFAULT = 5_000;
+    /** UDP socket send and receive buffer length in bytes. */
+    public static final String SOCKET_BUFFER_LENGTH_PROP_NAME = "pagestream.socket.buffer.length";
+    /** Default socket buffer length: 2 MiB. */
+    public static final int SOCKET_BUFFER_LENGTH_DEFAULT = 2 * 1024 * 1024;
+    /** Threading mode, DEDICATED or INVOKER. */
+    public static final String THREADING_MODE_PROP_NAME = "pagestream.threading.mode";
+    /** Default threading mode. */
+    public static final ThreadingMode THREADING_MODE_DEFAULT = ThreadingMode.DEDICATED;
+
+    private boolean concluded;
+    private String aeronDirectoryName = System.getProperty(AERON_DIRECTORY_PROP_NAME);
+    private int dataStreamId = Integer.getInteger(DATA_STREAM_ID_PROP_NAME, DATA_STREAM_ID_DEFAULT);
+    private int controlStreamId = Integer.getInteger(CONTROL_STREAM_ID_PROP_NAME, CONTROL_STREAM_ID_DEFAULT);
+    private long peerTimeoutMs = Long.getLong(PEER_TIMEOUT_PROP_NAME, PEER_TIMEOUT_MS_DEFAULT);
+    private int socketBufferLength = Integer.getInteger(SOCKET_BUFFER_LENGTH_PROP_NAME, SOCKET_BUFFER_LENGTH_DEFAULT);
+    private ThreadingMode threadingMode = ThreadingMode.valueOf(
+        System.getProperty(THREADING_MODE_PROP_NAME, THREADING_MODE_DEFAULT.name()));
+    private IdleStrategy idleStrategy;
+    private ErrorHandler errorHandler;
+    private MigrationListener listener;
+
+    @SuppressWarnings("unchecked")
+    private T self()
+    {
+        return (T)this;
+    }
+
+    /**
+     * Fill in defaults and validate. Called by the factory that launches a source or target.
+     *
+     * @return this.
+     * @throws MigrationException with {@link ErrorCode#INVALID_CONFIGURATION} naming the bad setting.
+     * @throws IllegalStateException if called twice.
+     */
+    public T conclude()
+    {
+        if (concluded)
+        {
+            throw new IllegalStateException("context already concluded");
+        }
+        concluded = true;
+        require(dataStreamId != controlStreamId, "controlStreamId", controlStreamId, "must differ from dataStreamId");
+        require(peerTimeoutMs > 0, "peerTimeoutMs", peerTimeoutMs, "must be positive");
+        require(socketBufferLength >= 65536 && socketBufferLength <= (64 << 20),
+            "socketBufferLength", socketBufferLength, "must be from 64 KiB to 64 MiB");
+        require(null != threadingMode, "threadingMode", null, "must be set");
+        if (null == idleStrategy)
+        {
+            // Spin briefly, then yield, then park up to 200 µs: responsive without burning one of few cores.
+            idleStrategy = new BackoffIdleStrategy(64, 16, 1_000, 200_000);
+        }
+        if (null == errorHandler)
+        {
+            errorHandler = Throwable::printStackTrace;
+        }
+        if (null == listener)
+        {
+            listener = new MigrationListener()
+            {
+            };
+        }
+        return self();
+    }
+
+    /**
+     * @return true once {@link #conclude()} has run.
+     */
+    public boolean isConcluded()
+    {
+        return concluded;
+    }
+
+    /**
+     * Throw {@link ErrorCode#INVALID_CONFIGURATION} naming the setting and its value unless {@code condition} holds.
+     *
+     * @param condition that must hold.
+     * @param name      of the setting.
+     * @param value     it has.
+     * @param rule      it breaks, in words.
+     */
+    protected static void require(final boolean condition, final String name, final Object value, final String rule)
+    {
+        if (!condition)
+        {
+            throw new MigrationException(ErrorCode.INVALID_CONFIGURATION, name + "=" + value + ": " + rule);
+        }
+    }
+
+    /**
+     * Validate a {@code host:port} endpoint.
+     *
+     * @param name     of the setting.
+     * @param endpoint its value.
+     */
+    protected static void requireEndpoint(final String name, final String endpoint)
+    {
+        require(null != endpoint, name, null, "must be set as host:port");
+        final int colon = endpoint.lastIndexOf(':');
+        require(colon > 0 && colon < endpoint.length() - 1, name, endpoint, "must be host:port");
+        int port = -1;
+        try
+        {
+            port = Integer.parseInt(endpoint.substring(colon + 1));
+        }
+        catch (final NumberFormatException ignore)
+        {
+            // reported below
+        }
+        require(port > 0 && port <= 65535, name, endpoint, "port must be from 1 to 65535");
+    }
+
+    /**
+     * @param dirName directory of an external media driver, or null for an embedded driver in a fresh directory.
+     * @return this.
+     */
+    public T aeronDirectoryName(final String dirName)
+    {
+        aeronDirectoryName = dirName;
+        return self();
+    }
+
+    /**
+     * @return directory of an external media driver, or null for an embedded one.
+     */
+    public String aeronDirectoryName()
+    {
+        return aeronDirectoryName;
+    }
+
+    /**
+     * @param streamId of the data stream, source to target.
+     * @return this.
+     */
+    public T dataStreamId(final int streamId)
+    {
+        dataStreamId = streamId;
+        return self();
+    }
+
+    /**
+     * @return stream id of the data stream.
+     */
+    public int dataStreamId()
+    {
+        return dataStreamId;
+    }
+
+    /**
+     * @param streamId of the control stream, target to source.
+     * @return this.
+     */
+    public T controlStreamId(final int streamId)
+    {
+        controlStreamId = streamId;
+        return self();
+    }
+
+    /**
+     * @return stream id of the control stream.
+     */
+    public int controlStreamId()
+    {
+        return controlStreamId;
+    }
+
+    /**
+     * @param timeoutMs without any frame from the peer before the migration fails with PEER_LOST.
+     * @return this.
+     */
+    public T peerTimeoutMs(final long timeoutMs)
+    {
+        peerTimeoutMs = timeoutMs;
+        return self();
+    }
+
+    /**
+     * @return peer timeout in milliseconds.
+     */
+    public long peerTimeoutMs()
+    {
+        return peerTimeoutMs;
+    }
+
+    /**
+     * @param lengthBytes of the UDP socket send and receive buffers (the OS may cap it at net.core.rmem_max).
+     * @return this.
+     */
+    public T socketBufferLength(final int lengthBytes)
+    {
+        socketBufferLength = lengthBytes;
+        return self();
+    }
+
+    /**
+     * @return UDP socket buffer length in bytes.
+     */
+    public int socketBufferLength()
+    {
+        return socketBufferLength;
+    }
+
+    /**
+     * @param mode who runs the agent.
+     * @return this.
+     */
+    public T threadingMode(final ThreadingMode mode)
+    {
+        threadingMode = mode;
+        return self();
+    }
+
+    /**
+     * @return who runs the agent.
+     */
+    public ThreadingMode threadingMode()
+    {
+        return threadingMode;
+    }
+
+    /**
+     * @param strategy used by the dedicated agent thread and the embedded driver when idle.
+     * @return this.
+     */
+    public T idleStrategy(final IdleStrategy strategy)
+    {
+        idleStrategy = strategy;
+        return self();
+    }
+
+    /**
+     * @return the idle strategy.
+     */
+    public IdleStrategy idleStrategy()
+    {
+        return idleStrategy;
+    }
+
+    /**
+     * @param handler for errors on PageStream's and Aeron's threads; never exits the JVM.
+     * @return this.
+     */
+    public T errorHandler(final ErrorHandler handler)
+    {
+        errorHandler = handler;
+        return self();
+    }
+
+    /**
+     * @return the error handler.
+     */
+    public ErrorHandler errorHandler()
+    {
+        return errorHandler;
+    }
+
+    /**
+     * @param migrationListener notified of milestones on the agent thread.
+     * @return this.
+     */
+    public T listener(final MigrationListener migrationListener)
+    {
+        listener = migrationListener;
+        return self();
+    }
+
+    /**
+     * @return the listener.
+     */
+    public MigrationListener listener()
+    {
+        return listener;
+    }
+}

@@ -1,0 +1,381 @@
+package io.pagestream.api;
+
+/**
+ * The final account of a migration. Immutable; built by PageStream with {@link Builder}.
+ */
+public final class MigrationReport
+{
+    private final MigrationResult result;
+    private final String reason;
+    private final ErrorCode errorCode;
+    private final MigrationMode mode;
+    private final long guestBytes;
+    private final int pageSize;
+    private final long totalTimeMs;
+    private final long downtimeMs;
+    private final long downtimeTargetMs;
+    private final int rounds;
+    private final long pagesSent;
+    private final long bytesOnWire;
+    private final long zeroPages;
+    private final long deltaPages;
+    private final long lz4Pages;
+    private final long rawPages;
+    private final long backPressureEvents;
+    private final long deviceStateBytes;
+    private final long faults;
+    private final long faultP50Us;
+    private final long faultP99Us;
+    private final long faultMaxUs;
+
+    private MigrationReport(final Builder b)
+    {
+        result = b.result;
+        reason = b.reason;
+        errorCode = b.errorCode;
+        mode = b.mode;
+        guestBytes = b.guestBytes;
+        pageSize = b.pageSize;
+        totalTimeMs = b.totalTimeMs;
+        downtimeMs = b.downtimeMs;
+        downtimeTargetMs = b.downtimeTargetMs;
+        rounds = b.rounds;
+        pagesSent = b.pagesSent;
+        bytesOnWire = b.bytesOnWire;
+        zeroPages = b.zeroPages;
+        deltaPages = b.deltaPages;
+        lz4Pages = b.lz4Pages;
+        rawPages = b.rawPages;
+        backPressureEvents = b.backPressureEvents;
+        deviceStateBytes = b.deviceStateBytes;
+        faults = b.faults;
+        faultP50Us = b.faultP50Us;
+        faultP99Us = b.faultP99Us;
+        faultMaxUs = b.faultMaxUs;
+    }
+
+    /** @return how the migration ended. */
+    public MigrationResult result()
+    {
+        return result;
+    }
+
+    /** @return why it ended that way, in words; "completed" on success. */
+    public String reason()
+    {
+        return reason;
+    }
+
+    /** @return the error code for FAILED or CANCELLED, null on success. */
+    public ErrorCode errorCode()
+    {
+        return errorCode;
+    }
+
+    /** @return how memory got across. */
+    public MigrationMode mode()
+    {
+        return mode;
+    }
+
+    /** @return guest memory size in bytes. */
+    public long guestBytes()
+    {
+        return guestBytes;
+    }
+
+    /** @return page size in bytes. */
+    public int pageSize()
+    {
+        return pageSize;
+    }
+
+    /** @return wall-clock time from start to end in milliseconds. */
+    public long totalTimeMs()
+    {
+        return totalTimeMs;
+    }
+
+    /**
+     * @return wall-clock milliseconds from the source pausing its vCPUs to the target acknowledging that it may
+     * resume; 0 if the vCPUs were never paused.
+     */
+    public long downtimeMs()
+    {
+        return downtimeMs;
+    }
+
+    /** @return the downtime target the migration ran with. */
+    public long downtimeTargetMs()
+    {
+        return downtimeTargetMs;
+    }
+
+    /** @return iterative rounds after the bulk pass, stop-and-copy not counted. */
+    public int rounds()
+    {
+        return rounds;
+    }
+
+    /** @return pages sent, zero pages included (a zero-page run counts each page it covers). */
+    public long pagesSent()
+    {
+        return pagesSent;
+    }
+
+    /** @return bytes handed to the transport, frame headers included. */
+    public long bytesOnWire()
+    {
+        return bytesOnWire;
+    }
+
+    /** @return pages sent as part of zero-page runs. */
+    public long zeroPages()
+    {
+        return zeroPages;
+    }
+
+    /** @return pages sent as deltas. */
+    public long deltaPages()
+    {
+        return deltaPages;
+    }
+
+    /** @return pages sent LZ4-compressed. */
+    public long lz4Pages()
+    {
+        return lz4Pages;
+    }
+
+    /** @return pages sent raw. */
+    public long rawPages()
+    {
+        return rawPages;
+    }
+
+    /** @return times the transport refused a frame for back-pressure. */
+    public long backPressureEvents()
+    {
+        return backPressureEvents;
+    }
+
+    /** @return size of the device state transferred. */
+    public long deviceStateBytes()
+    {
+        return deviceStateBytes;
+    }
+
+    /** @return post-copy page faults served. */
+    public long faults()
+    {
+        return faults;
+    }
+
+    /** @return median post-copy fault service time in microseconds. */
+    public long faultP50Us()
+    {
+        return faultP50Us;
+    }
+
+    /** @return 99th percentile post-copy fault service time in microseconds. */
+    public long faultP99Us()
+    {
+        return faultP99Us;
+    }
+
+    /** @return worst post-copy fault service time in microseconds. */
+    public long faultMaxUs()
+    {
+        return faultMaxUs;
+    }
+
+    /** {@inheritDoc} */
+    public String toString()
+    {
+        return "MigrationReport{" +
+            "result=" + result +
+            ", reason='" + reason + '\'' +
+            (null != errorCode ? ", errorCode=" + errorCode : "") +
+            ", mode=" + mode +
+            ", guestBytes=" + guestBytes +
+            ", pageSize=" + pageSize +
+            ", totalTimeMs=" + totalTimeMs +
+            ", downtimeMs=" + downtimeMs +
+            ", downtimeTargetMs=" + downtimeTargetMs +
+            ", rounds=" + rounds +
+            ", pagesSent=" + pagesSent +
+            ", bytesOnWire=" + bytesOnWire +
+            ", zero=" + zeroPages +
+            ", delta=" + deltaPages +
+            ", lz4=" + lz4Pages +
+            ", raw=" + rawPages +
+            ", backPressure=" + backPressureEvents +
+            ", deviceStateBytes=" + deviceStateBytes +
+            '}';
+    }
+
+    /**
+     * Mutable builder; not thread-safe.
+     */
+    public static final class Builder
+    {
+        private MigrationResult result = MigrationResult.FAILED;
+        private String reason = "";
+        private ErrorCode errorCode;
+        private MigrationMode mode = MigrationMode.PRECOPY;
+        private long guestBytes;
+        private int pageSize;
+        private long totalTimeMs;
+        private long downtimeMs;
+        private long downtimeTargetMs;
+        private int rounds;
+        private long pagesSent;
+        private long bytesOnWire;
+        private long zeroPages;
+        private long deltaPages;
+        private long lz4Pages;
+        private long rawPages;
+        private long backPressureEvents;
+        private long deviceStateBytes;
+        private long faults;
+        private long faultP50Us;
+        private long faultP99Us;
+        private long faultMaxUs;
+
+        /** @param v result. @return this. */
+        public Builder result(final MigrationResult v)
+        {
+            result = v;
+            return this;
+        }
+
+        /** @param v reason. @return this. */
+        public Builder reason(final String v)
+        {
+            reason = v;
+            return this;
+        }
+
+        /** @param v error code, null on success. @return this. */
+        public Builder errorCode(final ErrorCode v)
+        {
+            errorCode = v;
+            return this;
+        }
+
+        /** @param v mode. @return this. */
+        public Builder mode(final MigrationMode v)
+        {
+            mode = v;
+            return this;
+        }
+
+        /** @param v guest bytes. @return this. */
+        public Builder guestBytes(final long v)
+        {
+            guestBytes = v;
+            return this;
+        }
+
+        /** @param v page size. @return this. */
+        public Builder pageSize(final int v)
+        {
+            pageSize = v;
+            return this;
+        }
+
+        /** @param v total time in ms. @return this. */
+        public Builder totalTimeMs(final long v)
+        {
+            totalTimeMs = v;
+            return this;
+        }
+
+        /** @param v downtime in ms. @return this. */
+        public Builder downtimeMs(final long v)
+        {
+            downtimeMs = v;
+            return this;
+        }
+
+        /** @param v downtime target in ms. @return this. */
+        public Builder downtimeTargetMs(final long v)
+        {
+            downtimeTargetMs = v;
+            return this;
+        }
+
+        /** @param v iterative rounds. @return this. */
+        public Builder rounds(final int v)
+        {
+            rounds = v;
+            return this;
+        }
+
+        /** @param v pages sent. @return this. */
+        public Builder pagesSent(final long v)
+        {
+            pagesSent = v;
+            return this;
+        }
+
+        /** @param v bytes on the wire. @return this. */
+        public Builder bytesOnWire(final long v)
+        {
+            bytesOnWire = v;
+            return this;
+        }
+
+        /**
+         * @param zero  pages in zero runs.
+         * @param delta delta pages.
+         * @param lz4   LZ4 pages.
+         * @param raw   raw pages.
+         * @return this.
+         */
+        public Builder pagesByEncoding(final long zero, final long delta, final long lz4, final long raw)
+        {
+            zeroPages = zero;
+            deltaPages = delta;
+            lz4Pages = lz4;
+            rawPages = raw;
+            return this;
+        }
+
+        /** @param v back-pressure events. @return this. */
+        public Builder backPressureEvents(final long v)
+        {
+            backPressureEvents = v;
+            return this;
+        }
+
+        /** @param v device state size. @return this. */
+        public Builder deviceStateBytes(final long v)
+        {
+            deviceStateBytes = v;
+            return this;
+        }
+
+        /**
+         * @param count faults served.
+         * @param p50Us median in microseconds.
+         * @param p99Us 99th percentile in microseconds.
+         * @param maxUs maximum in microseconds.
+         * @return this.
+         */
+        public Builder faults(final long count, final long p50Us, final long p99Us, final long maxUs)
+        {
+            faults = count;
+            faultP50Us = p50Us;
+            faultP99Us = p99Us;
+            faultMaxUs = maxUs;
+            return this;
+        }
+
+        /** @return the report. */
+        public MigrationReport build()
+        {
+            return new MigrationReport(this);
+        }
+    }
+}

@@ -1,0 +1,363 @@
+package io.pagestream.api;
+
+import io.pagestream.api.guest.DeviceState;
+import io.pagestream.api.guest.DirtyPageLog;
+import io.pagestream.api.guest.GuestMemory;
+import io.pagestream.api.guest.VcpuControl;
+import io.pagestream.api.policy.MigrationPolicy;
+import org.agrona.concurrent.AgentInvoker;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The sending side of one migration. Launched by {@code io.pagestream.PageStream.launchSource(context)}; starts
+ * at once and ends by itself, completing {@link #completion()}.
+ * <p>
+ * On any failure before the target acknowledges that it may resume, the source resumes the vCPUs, stops dirty
+ * tracking and completes with {@link MigrationResult#FAILED} or {@link MigrationResult#CANCELLED}: the guest keeps
+ * running here. Threading: every method is safe to call from any thread.
+ */
+public interface MigrationSource extends AutoCloseable
+{
+    /**
+     * @return completes with the report when the migration ends, successfully or not; never completes
+     * exceptionally.
+     */
+    CompletableFuture<MigrationReport> completion();
+
+    /**
+     * @return a snapshot of progress.
+     */
+    MigrationProgress progress();
+
+    /**
+     * Ask the migration to stop. Before the target has acknowledged, the guest keeps running on the source and the
+     * migration ends CANCELLED; after, the request has no effect.
+     */
+    void cancel();
+
+    /**
+     * @return the invoker to drive in {@link ThreadingMode#INVOKER} mode, otherwise null.
+     */
+    AgentInvoker invoker();
+
+    /**
+     * @return the migration's session id, agreed with the target in the handshake.
+     */
+    long migrationId();
+
+    /**
+     * Cancel if still running, stop the agent, close Aeron and the embedded driver. Idempotent.
+     */
+    void close();
+
+    /**
+     * Configuration of a source.
+     */
+    final class Context extends MigrationContext<Context>
+    {
+        /** Where the target listens for the data stream, {@code host:port}. */
+        public static final String TARGET_ENDPOINT_PROP_NAME = "pagestream.target.endpoint";
+        /** Default target endpoint. */
+        public static final String TARGET_ENDPOINT_DEFAULT = "127.0.0.1:40400";
+        /** Where this source listens for the control stream; told to the target in the hello. */
+        public static final String CONTROL_ENDPOINT_PROP_NAME = "pagestream.source.control.endpoint";
+        /** Default control endpoint. */
+        public static final String CONTROL_ENDPOINT_DEFAULT = "127.0.0.1:40401";
+        /** Aeron MTU of the data stream in bytes. */
+        public static final String MTU_LENGTH_PROP_NAME = "pagestream.mtu.length";
+        /** Default MTU: 8 KiB, the smallest that carries a 4 KiB page in one claimed frame (fits jumbo frames). */
+        public static final int MTU_LENGTH_DEFAULT = 8192;
+        /** Aeron term length of the data stream in bytes. */
+        public static final String TERM_LENGTH_PROP_NAME = "pagestream.term.length";
+        /** Default term length: 16 MiB. */
+        public static final int TERM_LENGTH_DEFAULT = 16 * 1024 * 1024;
+        /** Downtime target in milliseconds. */
+        public static final String DOWNTIME_TARGET_PROP_NAME = "pagestream.downtime.target.ms";
+        /** Default downtime target. */
+        public static final long DOWNTIME_TARGET_MS_DEFAULT = 300;
+        /** Iterative rounds before the default policy gives up. */
+        public static final String MAX_ROUNDS_PROP_NAME = "pagestream.max.rounds";
+        /** Default maximum rounds. */
+        public static final int MAX_ROUNDS_DEFAULT = 30;
+        /** Elapsed milliseconds before the default policy gives up. */
+        public static final String MAX_TIME_PROP_NAME = "pagestream.max.time.ms";
+        /** Default maximum time: 10 minutes. */
+        public static final long MAX_TIME_MS_DEFAULT = 600_000;
+        /** Send rate cap in bytes per second, 0 for none. */
+        public static final String MAX_BANDWIDTH_PROP_NAME = "pagestream.max.bandwidth";
+        /** Default: no cap. */
+        public static final long MAX_BANDWIDTH_DEFAULT = 0;
+        /** Milliseconds to find a target and complete the handshake. */
+        public static final String CONNECT_TIMEOUT_PROP_NAME = "pagestream.connect.timeout.ms";
+        /** Default connect timeout. */
+        public static final long CONNECT_TIMEOUT_MS_DEFAULT = 5_000;
+        /** Milliseconds from pausing the vCPUs to the target's acknowledgement before giving up and resuming. */
+        public static final String SWITCHOVER_TIMEOUT_PROP_NAME = "pagestream.switchover.timeout.ms";
+        /** Default switchover timeout. */
+        public static final long SWITCHOVER_TIMEOUT_MS_DEFAULT = 30_000;
+
+        private GuestMemory guestMemory;
+        private DirtyPageLog dirtyPageLog;
+        private VcpuControl vcpuControl;
+        private DeviceState deviceState;
+        private String targetEndpoint = System.getProperty(TARGET_ENDPOINT_PROP_NAME, TARGET_ENDPOINT_DEFAULT);
+        private String controlEndpoint = System.getProperty(CONTROL_ENDPOINT_PROP_NAME, CONTROL_ENDPOINT_DEFAULT);
+        private int mtuLength = Integer.getInteger(MTU_LENGTH_PROP_NAME, MTU_LENGTH_DEFAULT);
+        private int termLength = Integer.getInteger(TERM_LENGTH_PROP_NAME, TERM_LENGTH_DEFAULT);
+        private long downtimeTargetMs = Long.getLong(DOWNTIME_TARGET_PROP_NAME, DOWNTIME_TARGET_MS_DEFAULT);
+        private int maxRounds = Integer.getInteger(MAX_ROUNDS_PROP_NAME, MAX_ROUNDS_DEFAULT);
+        private long maxTimeMs = Long.getLong(MAX_TIME_PROP_NAME, MAX_TIME_MS_DEFAULT);
+        private long maxBandwidthBytesPerSec = Long.getLong(MAX_BANDWIDTH_PROP_NAME, MAX_BANDWIDTH_DEFAULT);
+        private long connectTimeoutMs = Long.getLong(CONNECT_TIMEOUT_PROP_NAME, CONNECT_TIMEOUT_MS_DEFAULT);
+        private long switchoverTimeoutMs = Long.getLong(SWITCHOVER_TIMEOUT_PROP_NAME, SWITCHOVER_TIMEOUT_MS_DEFAULT);
+        private MigrationPolicy policy;
+        private long migrationId;
+
+        /** {@inheritDoc} */
+        public Context conclude()
+        {
+            super.conclude();
+            require(null != guestMemory, "guestMemory", null, "must be set");
+            require(null != dirtyPageLog, "dirtyPageLog", null, "must be set");
+            require(null != vcpuControl, "vcpuControl", null, "must be set");
+            require(null != deviceState, "deviceState", null, "must be set");
+            requireEndpoint("targetEndpoint", targetEndpoint);
+            requireEndpoint("controlEndpoint", controlEndpoint);
+            require(mtuLength >= 4096 && mtuLength <= 65504 && (mtuLength & 31) == 0,
+                "mtuLength", mtuLength, "must be a multiple of 32 from 4096 to 65504");
+            require(termLength >= (1 << 20) && termLength <= (1 << 30) && Integer.bitCount(termLength) == 1,
+                "termLength", termLength, "must be a power of two from 1 MiB to 1 GiB");
+            require(downtimeTargetMs > 0, "downtimeTargetMs", downtimeTargetMs, "must be positive");
+            require(maxRounds > 0, "maxRounds", maxRounds, "must be positive");
+            require(maxTimeMs > 0, "maxTimeMs", maxTimeMs, "must be positive");
+            require(maxBandwidthBytesPerSec >= 0, "maxBandwidthBytesPerSec", maxBandwidthBytesPerSec,
+                "must be 0 (unlimited) or positive");
+            require(maxBandwidthBytesPerSec == 0 || maxBandwidthBytesPerSec >= 64 * 1024,
+                "maxBandwidthBytesPerSec", maxBandwidthBytesPerSec, "must be at least 64 KiB/s when set");
+            require(connectTimeoutMs > 0, "connectTimeoutMs", connectTimeoutMs, "must be positive");
+            require(switchoverTimeoutMs > 0, "switchoverTimeoutMs", switchoverTimeoutMs, "must be positive");
+            if (null == policy)
+            {
+                policy = MigrationPolicy.downtimeTarget(downtimeTargetMs, maxRounds, maxTimeMs);
+            }
+            while (0 == migrationId)
+            {
+                migrationId = new java.security.SecureRandom().nextLong();
+            }
+            return this;
+        }
+
+        /** @param memory the guest's RAM. @return this. */
+        public Context guestMemory(final GuestMemory memory)
+        {
+            guestMemory = memory;
+            return this;
+        }
+
+        /** @return the guest's RAM. */
+        public GuestMemory guestMemory()
+        {
+            return guestMemory;
+        }
+
+        /** @param log the hypervisor's dirty page log. @return this. */
+        public Context dirtyPageLog(final DirtyPageLog log)
+        {
+            dirtyPageLog = log;
+            return this;
+        }
+
+        /** @return the dirty page log. */
+        public DirtyPageLog dirtyPageLog()
+        {
+            return dirtyPageLog;
+        }
+
+        /** @param control the hypervisor's vCPU control. @return this. */
+        public Context vcpuControl(final VcpuControl control)
+        {
+            vcpuControl = control;
+            return this;
+        }
+
+        /** @return the vCPU control. */
+        public VcpuControl vcpuControl()
+        {
+            return vcpuControl;
+        }
+
+        /** @param state the device state saved at switchover. @return this. */
+        public Context deviceState(final DeviceState state)
+        {
+            deviceState = state;
+            return this;
+        }
+
+        /** @return the device state. */
+        public DeviceState deviceState()
+        {
+            return deviceState;
+        }
+
+        /** @param endpoint where the target listens, {@code host:port}. @return this. */
+        public Context targetEndpoint(final String endpoint)
+        {
+            targetEndpoint = endpoint;
+            return this;
+        }
+
+        /** @return where the target listens. */
+        public String targetEndpoint()
+        {
+            return targetEndpoint;
+        }
+
+        /**
+         * @param endpoint {@code host:port} where this source receives the control stream; must be reachable from
+         *                 the target, which learns it from the hello.
+         * @return this.
+         */
+        public Context controlEndpoint(final String endpoint)
+        {
+            controlEndpoint = endpoint;
+            return this;
+        }
+
+        /** @return where this source receives the control stream. */
+        public String controlEndpoint()
+        {
+            return controlEndpoint;
+        }
+
+        /** @param lengthBytes Aeron MTU of the data stream. @return this. */
+        public Context mtuLength(final int lengthBytes)
+        {
+            mtuLength = lengthBytes;
+            return this;
+        }
+
+        /** @return Aeron MTU of the data stream in bytes. */
+        public int mtuLength()
+        {
+            return mtuLength;
+        }
+
+        /** @param lengthBytes Aeron term length of the data stream. @return this. */
+        public Context termLength(final int lengthBytes)
+        {
+            termLength = lengthBytes;
+            return this;
+        }
+
+        /** @return Aeron term length in bytes. */
+        public int termLength()
+        {
+            return termLength;
+        }
+
+        /** @param targetMs largest acceptable downtime for the default policy. @return this. */
+        public Context downtimeTargetMs(final long targetMs)
+        {
+            downtimeTargetMs = targetMs;
+            return this;
+        }
+
+        /** @return the downtime target in milliseconds. */
+        public long downtimeTargetMs()
+        {
+            return downtimeTargetMs;
+        }
+
+        /** @param rounds iterative rounds before the default policy gives up. @return this. */
+        public Context maxRounds(final int rounds)
+        {
+            maxRounds = rounds;
+            return this;
+        }
+
+        /** @return maximum iterative rounds. */
+        public int maxRounds()
+        {
+            return maxRounds;
+        }
+
+        /** @param timeMs elapsed time before the default policy gives up. @return this. */
+        public Context maxTimeMs(final long timeMs)
+        {
+            maxTimeMs = timeMs;
+            return this;
+        }
+
+        /** @return maximum elapsed time in milliseconds. */
+        public long maxTimeMs()
+        {
+            return maxTimeMs;
+        }
+
+        /** @param bytesPerSec cap on the send rate, 0 for none. @return this. */
+        public Context maxBandwidthBytesPerSec(final long bytesPerSec)
+        {
+            maxBandwidthBytesPerSec = bytesPerSec;
+            return this;
+        }
+
+        /** @return cap on the send rate in bytes per second, 0 for none. */
+        public long maxBandwidthBytesPerSec()
+        {
+            return maxBandwidthBytesPerSec;
+        }
+
+        /** @param timeoutMs to find a target and complete the handshake. @return this. */
+        public Context connectTimeoutMs(final long timeoutMs)
+        {
+            connectTimeoutMs = timeoutMs;
+            return this;
+        }
+
+        /** @return the connect timeout in milliseconds. */
+        public long connectTimeoutMs()
+        {
+            return connectTimeoutMs;
+        }
+
+        /** @param timeoutMs from pause to the target's acknowledgement before resuming here. @return this. */
+        public Context switchoverTimeoutMs(final long timeoutMs)
+        {
+            switchoverTimeoutMs = timeoutMs;
+            return this;
+        }
+
+        /** @return the switchover timeout in milliseconds. */
+        public long switchoverTimeoutMs()
+        {
+            return switchoverTimeoutMs;
+        }
+
+        /** @param migrationPolicy deciding after each round; default built from the downtime target. @return this. */
+        public Context policy(final MigrationPolicy migrationPolicy)
+        {
+            policy = migrationPolicy;
+            return this;
+        }
+
+        /** @return the policy. */
+        public MigrationPolicy policy()
+        {
+            return policy;
+        }
+
+        /** @param id non-zero session id; default random. @return this. */
+        public Context migrationId(final long id)
+        {
+            migrationId = id;
+            return this;
+        }
+
+        /** @return the session id. */
+        public long migrationId()
+        {
+            return migrationId;
+        }
+    }
+}
