@@ -1,0 +1,43 @@
+package io.pagestream;
+
+import io.pagestream.api.MigrationContext;
+import io.pagestream.api.ThreadingMode;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.AgentRunner;
+
+/**
+ * Runs an agent the way the context asks: on a dedicated thread, or through an invoker the application drives.
+ */
+final class AgentHost implements AutoCloseable
+{
+    private final AgentRunner runner;
+    private final AgentInvoker invoker;
+
+    AgentHost(final MigrationContext<?> ctx, final Agent agent)
+    {
+        if (ctx.threadingMode() == ThreadingMode.DEDICATED)
+        {
+            runner = new AgentRunner(ctx.idleStrategy(), ctx.errorHandler(), null, agent);
+            invoker = null;
+            AgentRunner.startOnThread(runner);
+        }
+        else
+        {
+            runner = null;
+            invoker = new AgentInvoker(ctx.errorHandler(), null, agent);
+            invoker.start();
+        }
+    }
+
+    AgentInvoker invoker()
+    {
+        return invoker;
+    }
+
+    public void close()
+    {
+        CloseHelper.closeAll(runner, invoker);
+    }
+}

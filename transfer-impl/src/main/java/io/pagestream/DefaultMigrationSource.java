@@ -1,0 +1,121 @@
+package io.pagestream;
+
+import io.aeron.Aeron;
+import io.aeron.ExclusivePublication;
+import io.aeron.Subscription;
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
+import io.pagestream.api.MigrationProgress;
+import io.pagestream.api.MigrationReport;
+import io.pagestream.api.MigrationSource;
+import io.pagestream.protocol.HelloFlyweight;
+import io.pagestream.source.SourceAgent;
+import io.pagestream.status.CounterType;
+import io.pagestream.status.MigrationCounters;
+import io.pagestream.transport.AeronTransport;
+import io.pagestream.transport.Channels;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.AgentInvoker;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The {@link MigrationSource} PageStream launches: owns the transport, counters, streams and the agent's host.
+ */
+final class DefaultMigrationSource implements MigrationSource
+{
+    private final MigrationSource.Context ctx;
+    private final CompletableFuture<MigrationReport> completion = new CompletableFuture<>();
+    private AeronTransport transport;
+    private MigrationCounters counters;
+    private Subscription controlSubscription;
+    private ExclusivePublication dataPublication;
+    private SourceAgent agent;
+    private AgentHost host;
+    private boolean closed;
+
+    private DefaultMigrationSource(final MigrationSource.Context ctx)
+    {
+        this.ctx = ctx;
+    }
+
+    static DefaultMigrationSource launch(final MigrationSource.Context ctx)
+    {
+        ctx.conclude();
+        if (ctx.guestMemory().regionCount() > HelloFlyweight.MAX_REGIONS)
+        {
+            throw new MigrationException(ErrorCode.INVALID_CONFIGURATION, "guestMemory has " +
+                ctx.guestMemory().regionCount() + " regions, at most " + HelloFlyweight.MAX_REGIONS + " supported");
+        }
+        final DefaultMigrationSource source = new DefaultMigrationSource(ctx);
+        try
+        {
+            source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "source", ctx.errorHandler());
+            final Aeron aeron = source.transport.aeron();
+            source.counters = new MigrationCounters(aeron, ctx.migrationId(),
+                CounterType.PAGES_SENT, CounterType.BYTES_SENT, CounterType.ZERO_PAGES_SENT,
+                CounterType.RAW_PAGES_SENT, CounterType.ROUNDS, CounterType.BACK_PRESSURE,
+                CounterType.ADMIN_ACTIONS, CounterType.RATE_LIMITED);
+            source.controlSubscription = aeron.addSubscription(
+                Channels.control(ctx.controlEndpoint()), ctx.controlStreamId());
+            source.dataPublication = aeron.addExclusivePublication(
+                Channels.dataPublication(ctx.targetEndpoint(), ctx.mtuLength(), ctx.termLength(),
+                ctx.socketBufferLength()),
+                ctx.dataStreamId());
+            source.agent = new SourceAgent(ctx, source.dataPublication, source.controlSubscription,
+                source.counters, source.completion, System.nanoTime());
+            source.host = new AgentHost(ctx, source.agent);
+            return source;
+        }
+        catch (final Throwable t)
+        {
+            source.close();
+            throw t;
+        }
+    }
+
+    public CompletableFuture<MigrationReport> completion()
+    {
+        return completion;
+    }
+
+    public MigrationProgress progress()
+    {
+        return agent.progress();
+    }
+
+    public void cancel()
+    {
+        agent.cancel();
+    }
+
+    public AgentInvoker invoker()
+    {
+        return host.invoker();
+    }
+
+    public long migrationId()
+    {
+        return ctx.migrationId();
+    }
+
+    /**
+     * @param type of counter.
+     * @return its value; 0 once closed.
+     */
+    long counter(final CounterType type)
+    {
+        return counters.value(type);
+    }
+
+    public synchronized void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        // The host closes the agent first, which reverts the guest if the migration is still running.
+        CloseHelper.closeAll(host, dataPublication, controlSubscription, counters, transport);
+    }
+}

@@ -1,0 +1,107 @@
+package io.pagestream;
+
+import io.aeron.Aeron;
+import io.aeron.Subscription;
+import io.pagestream.api.MigrationProgress;
+import io.pagestream.api.MigrationReport;
+import io.pagestream.api.MigrationTarget;
+import io.pagestream.status.CounterType;
+import io.pagestream.status.MigrationCounters;
+import io.pagestream.target.TargetAgent;
+import io.pagestream.transport.AeronTransport;
+import io.pagestream.transport.Channels;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.AgentInvoker;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The {@link MigrationTarget} PageStream launches: owns the transport, counters, the data subscription and the
+ * agent's host.
+ */
+final class DefaultMigrationTarget implements MigrationTarget
+{
+    private final MigrationTarget.Context ctx;
+    private final CompletableFuture<MigrationReport> completion = new CompletableFuture<>();
+    private AeronTransport transport;
+    private MigrationCounters counters;
+    private Subscription dataSubscription;
+    private TargetAgent agent;
+    private AgentHost host;
+    private boolean closed;
+
+    private DefaultMigrationTarget(final MigrationTarget.Context ctx)
+    {
+        this.ctx = ctx;
+    }
+
+    static DefaultMigrationTarget launch(final MigrationTarget.Context ctx)
+    {
+        ctx.conclude();
+        final DefaultMigrationTarget target = new DefaultMigrationTarget(ctx);
+        try
+        {
+            target.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "target", ctx.errorHandler());
+            final Aeron aeron = target.transport.aeron();
+            target.counters = new MigrationCounters(aeron, 0,
+                CounterType.PAGE_FRAMES_RECEIVED, CounterType.BYTES_RECEIVED, CounterType.ZERO_PAGES_RECEIVED,
+                CounterType.FOREIGN_FRAMES_DROPPED, CounterType.BAD_FRAMES);
+            target.dataSubscription = aeron.addSubscription(
+                Channels.dataSubscription(ctx.listenEndpoint(), ctx.socketBufferLength(), ctx.receiverWindowLength()),
+                ctx.dataStreamId());
+            target.agent = new TargetAgent(ctx, aeron, target.dataSubscription, target.counters, target.completion,
+                System.nanoTime());
+            target.host = new AgentHost(ctx, target.agent);
+            return target;
+        }
+        catch (final Throwable t)
+        {
+            target.close();
+            throw t;
+        }
+    }
+
+    public CompletableFuture<MigrationReport> completion()
+    {
+        return completion;
+    }
+
+    public MigrationProgress progress()
+    {
+        return agent.progress();
+    }
+
+    public void cancel()
+    {
+        agent.cancel();
+    }
+
+    public AgentInvoker invoker()
+    {
+        return host.invoker();
+    }
+
+    public boolean isPageReceived(final long pageIndex)
+    {
+        return agent.isPageReceived(pageIndex);
+    }
+
+    /**
+     * @param type of counter.
+     * @return its value; 0 once closed.
+     */
+    long counter(final CounterType type)
+    {
+        return counters.value(type);
+    }
+
+    public synchronized void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        CloseHelper.closeAll(host, dataSubscription, counters, transport);
+    }
+}

@@ -1,0 +1,70 @@
+package io.pagestream;
+
+import io.pagestream.api.MigrationSource;
+import io.pagestream.api.MigrationTarget;
+import io.pagestream.status.CounterType;
+
+/**
+ * Launches the two sides of a migration.
+ * <pre>{@code
+ * try (MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
+ *         .guestMemory(memory).deviceState(devices).listenEndpoint("10.0.0.2:40400")))
+ * {
+ *     MigrationReport report = target.completion().join();   // COMPLETED: resume the guest here
+ * }
+ * }</pre>
+ * Each launch starts an embedded media driver in a fresh directory unless the context names an external one.
+ * If a launch fails half-way, whatever it made is closed before the exception propagates.
+ */
+public final class PageStream
+{
+    private PageStream()
+    {
+    }
+
+    /**
+     * Start migrating the guest described by the context to its target. Returns at once; the migration runs on
+     * the agent (its own thread, or the application's invoker).
+     *
+     * @param ctx configuration; concluded here.
+     * @return the running source; close it after its completion future is done.
+     * @throws io.pagestream.api.MigrationException with INVALID_CONFIGURATION for a bad setting.
+     */
+    public static MigrationSource launchSource(final MigrationSource.Context ctx)
+    {
+        return DefaultMigrationSource.launch(ctx);
+    }
+
+    /**
+     * Start listening for a migration into the guest memory described by the context.
+     *
+     * @param ctx configuration; concluded here.
+     * @return the running target; the guest may resume once its completion future reports COMPLETED.
+     * @throws io.pagestream.api.MigrationException with INVALID_CONFIGURATION for a bad setting.
+     */
+    public static MigrationTarget launchTarget(final MigrationTarget.Context ctx)
+    {
+        return DefaultMigrationTarget.launch(ctx);
+    }
+
+    /**
+     * Read one of a source's or target's counters, for tests and tools in the same process. Other processes read
+     * the same counters from the media driver's counters file.
+     *
+     * @param sourceOrTarget launched by this class.
+     * @param type           of counter.
+     * @return its value, 0 if that side does not keep it or is closed.
+     */
+    public static long counter(final AutoCloseable sourceOrTarget, final CounterType type)
+    {
+        if (sourceOrTarget instanceof DefaultMigrationSource)
+        {
+            return ((DefaultMigrationSource)sourceOrTarget).counter(type);
+        }
+        if (sourceOrTarget instanceof DefaultMigrationTarget)
+        {
+            return ((DefaultMigrationTarget)sourceOrTarget).counter(type);
+        }
+        throw new IllegalArgumentException("not launched by PageStream: " + sourceOrTarget);
+    }
+}

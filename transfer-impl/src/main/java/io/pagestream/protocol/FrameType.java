@@ -1,0 +1,54 @@
+package io.pagestream.protocol;
+
+/**
+ * Frame type codes, carried in byte 1 of every frame. Values are stable on the wire.
+ */
+public final class FrameType
+{
+    /** Source to target: versions, guest layout, where to send control frames. */
+    public static final int HELLO = 1;
+    /** Target to source: the hello was accepted or refused. */
+    public static final int HELLO_ACK = 2;
+    /** Source to target: one page, or one chunk of a large page. */
+    public static final int PAGE = 3;
+    /** Source to target: a run of consecutive all-zero pages. */
+    public static final int ZERO_RUN = 4;
+    /** Source to target: a round finished, with the count of frames it carried. */
+    public static final int ROUND_END = 5;
+    /** Source to target: one chunk of the device state. */
+    public static final int DEVICE_STATE = 6;
+    /** Source to target: the last page has been sent; device state length and checksum. */
+    public static final int SWITCHOVER = 7;
+    /** Target to source: everything arrived and verified; the target may resume. */
+    public static final int COMPLETE = 8;
+    /** Either way: the sender gives up, with a stable error code and a message. */
+    public static final int ERROR = 9;
+    /** Either way: heartbeat with progress figures. */
+    public static final int STATUS = 10;
+
+    private FrameType()
+    {
+    }
+
+    /**
+     * @param type a frame type code.
+     * @return its name, or "UNKNOWN(n)".
+     */
+    public static String name(final int type)
+    {
+        switch (type)
+        {
+            case HELLO: return "HELLO";
+            case HELLO_ACK: return "HELLO_ACK";
+            case PAGE: return "PAGE";
+            case ZERO_RUN: return "ZERO_RUN";
+            case ROUND_END: return "ROUND_END";
+            case DEVICE_STATE: return "DEVICE_STATE";
+            case SWITCHOVER: return "SWITCHOVER";
+            case COMPLETE: return "COMPLETE";
+            case ERROR: return "ERROR";
+            case STATUS: return "STATUS";
+            default: return "UNKNOWN(" + type + ")";
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package io.pagestream.protocol;
+
+import static java.nio.ByteOrder.LITTLE_ENDIAN;
+
+/**
+ * HELLO_ACK, target to source: the hello was accepted (status 0) or refused (an ErrorCode value; an ERROR frame
+ * with the reason follows).
+ * <pre>
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +---------------------------------------------------------------+
+ *  |                 Common Header (16 bytes)                    ...
+ *  +---------------------------------------------------------------+
+ *  |                           Status                              |
+ *  +---------------------------------------------------------------+
+ *  |                  Target's Protocol Version                    |
+ *  +---------------------------------------------------------------+
+ *  |                      Capabilities (64)                      ...
+ *  +---------------------------------------------------------------+
+ *  |               Echoed Hello Timestamp ns (64)                ...
+ *  +---------------------------------------------------------------+
+ * </pre>
+ */
+public final class HelloAckFlyweight extends FrameFlyweight
+{
+    /** Offset of the status. */
+    public static final int STATUS_OFFSET = HEADER_LENGTH;
+    /** Offset of the target's protocol version. */
+    public static final int TARGET_VERSION_OFFSET = STATUS_OFFSET + 4;
+    /** Offset of the capabilities. */
+    public static final int CAPABILITIES_OFFSET = TARGET_VERSION_OFFSET + 4;
+    /** Offset of the echoed timestamp. */
+    public static final int ECHO_TIMESTAMP_OFFSET = CAPABILITIES_OFFSET + 8;
+    /** Frame length. */
+    public static final int LENGTH = ECHO_TIMESTAMP_OFFSET + 8;
+
+    /** @param v 0 for accepted, else an ErrorCode value. @return this. */
+    public HelloAckFlyweight status(final int v)
+    {
+        buffer.putInt(offset + STATUS_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return 0 for accepted, else an ErrorCode value. */
+    public int status()
+    {
+        return buffer.getInt(offset + STATUS_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @param v target's protocol version. @return this. */
+    public HelloAckFlyweight targetVersion(final int v)
+    {
+        buffer.putInt(offset + TARGET_VERSION_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return target's protocol version. */
+    public int targetVersion()
+    {
+        return buffer.getInt(offset + TARGET_VERSION_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @param v capability bits. @return this. */
+    public HelloAckFlyweight capabilities(final long v)
+    {
+        buffer.putLong(offset + CAPABILITIES_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return capability bits. */
+    public long capabilities()
+    {
+        return buffer.getLong(offset + CAPABILITIES_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @param v the hello's timestamp. @return this. */
+    public HelloAckFlyweight echoTimestampNs(final long v)
+    {
+        buffer.putLong(offset + ECHO_TIMESTAMP_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return the hello's timestamp. */
+    public long echoTimestampNs()
+    {
+        return buffer.getLong(offset + ECHO_TIMESTAMP_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @param receivedLength bytes that arrived. */
+    public void validate(final int receivedLength)
+    {
+        requireLength(receivedLength, LENGTH, true);
+    }
+}

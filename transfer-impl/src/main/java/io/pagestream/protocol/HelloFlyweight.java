@@ -1,0 +1,229 @@
+package io.pagestream.protocol;
+
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
+
+import static java.nio.ByteOrder.LITTLE_ENDIAN;
+
+/**
+ * HELLO, source to target: the guest's layout and where the target sends its control frames.
+ * <pre>
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +---------------------------------------------------------------+
+ *  |                 Common Header (16 bytes)                    ...
+ *  +---------------------------------------------------------------+
+ *  |                        Page Size                              |
+ *  +---------------------------------------------------------------+
+ *  |                       Region Count                            |
+ *  +---------------------------------------------------------------+
+ *  |                        Page Count (64)                      ...
+ *  +---------------------------------------------------------------+
+ *  |                      Capabilities (64)                      ...
+ *  +---------------------------------------------------------------+
+ *  |                    Send Timestamp ns (64)                   ...
+ *  +---------------------------------------------------------------+
+ *  |                     Control Stream Id                         |
+ *  +---------------------------------------------------------------+
+ *  |                  Control Endpoint Length                      |
+ *  +---------------------------------------------------------------+
+ *  |           Region Lengths in bytes (64 each, Region Count)   ...
+ *  +---------------------------------------------------------------+
+ *  |           Control Endpoint (ASCII host:port)                ...
+ *  +---------------------------------------------------------------+
+ * </pre>
+ */
+public final class HelloFlyweight extends FrameFlyweight
+{
+    /** Offset of the page size. */
+    public static final int PAGE_SIZE_OFFSET = HEADER_LENGTH;
+    /** Offset of the region count. */
+    public static final int REGION_COUNT_OFFSET = PAGE_SIZE_OFFSET + 4;
+    /** Offset of the page count. */
+    public static final int PAGE_COUNT_OFFSET = REGION_COUNT_OFFSET + 4;
+    /** Offset of the capabilities. */
+    public static final int CAPABILITIES_OFFSET = PAGE_COUNT_OFFSET + 8;
+    /** Offset of the sender's timestamp. */
+    public static final int TIMESTAMP_OFFSET = CAPABILITIES_OFFSET + 8;
+    /** Offset of the control stream id. */
+    public static final int CONTROL_STREAM_ID_OFFSET = TIMESTAMP_OFFSET + 8;
+    /** Offset of the control endpoint length. */
+    public static final int CONTROL_ENDPOINT_LENGTH_OFFSET = CONTROL_STREAM_ID_OFFSET + 4;
+    /** Offset of the first region length. */
+    public static final int REGION_LENGTHS_OFFSET = CONTROL_ENDPOINT_LENGTH_OFFSET + 4;
+    /** Most regions a hello may describe. */
+    public static final int MAX_REGIONS = 256;
+    /** Longest control endpoint. */
+    public static final int MAX_ENDPOINT_LENGTH = 255;
+
+    /**
+     * @param regionCount     regions described.
+     * @param endpointLength  bytes of the control endpoint.
+     * @return the frame length.
+     */
+    public static int frameLength(final int regionCount, final int endpointLength)
+    {
+        return REGION_LENGTHS_OFFSET + regionCount * 8 + endpointLength;
+    }
+
+    /** @param v page size. @return this. */
+    public HelloFlyweight pageSize(final int v)
+    {
+        buffer.putInt(offset + PAGE_SIZE_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return page size. */
+    public int pageSize()
+    {
+        return buffer.getInt(offset + PAGE_SIZE_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @param v region count. @return this. */
+    public HelloFlyweight regionCount(final int v)
+    {
+        buffer.putInt(offset + REGION_COUNT_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return region count. */
+    public int regionCount()
+    {
+        return buffer.getInt(offset + REGION_COUNT_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @param v page count. @return this. */
+    public HelloFlyweight pageCount(final long v)
+    {
+        buffer.putLong(offset + PAGE_COUNT_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return page count. */
+    public long pageCount()
+    {
+        return buffer.getLong(offset + PAGE_COUNT_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @param v capability bits. @return this. */
+    public HelloFlyweight capabilities(final long v)
+    {
+        buffer.putLong(offset + CAPABILITIES_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return capability bits. */
+    public long capabilities()
+    {
+        return buffer.getLong(offset + CAPABILITIES_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @param v sender's nanosecond timestamp, echoed in the ack. @return this. */
+    public HelloFlyweight timestampNs(final long v)
+    {
+        buffer.putLong(offset + TIMESTAMP_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return sender's timestamp. */
+    public long timestampNs()
+    {
+        return buffer.getLong(offset + TIMESTAMP_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @param v control stream id. @return this. */
+    public HelloFlyweight controlStreamId(final int v)
+    {
+        buffer.putInt(offset + CONTROL_STREAM_ID_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return control stream id. */
+    public int controlStreamId()
+    {
+        return buffer.getInt(offset + CONTROL_STREAM_ID_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @return control endpoint length. */
+    public int controlEndpointLength()
+    {
+        return buffer.getInt(offset + CONTROL_ENDPOINT_LENGTH_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /**
+     * @param index  of the region.
+     * @param length of the region in bytes.
+     * @return this.
+     */
+    public HelloFlyweight regionLength(final int index, final long length)
+    {
+        buffer.putLong(offset + REGION_LENGTHS_OFFSET + index * 8, length, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /**
+     * @param index of the region, below {@link #regionCount()}.
+     * @return region length in bytes.
+     */
+    public long regionLength(final int index)
+    {
+        return buffer.getLong(offset + REGION_LENGTHS_OFFSET + index * 8, LITTLE_ENDIAN);
+    }
+
+    /**
+     * Write the control endpoint; call after {@link #regionCount(int)}.
+     *
+     * @param endpoint ASCII {@code host:port}.
+     * @return this.
+     */
+    public HelloFlyweight controlEndpoint(final String endpoint)
+    {
+        final int length = endpoint.length();
+        buffer.putInt(offset + CONTROL_ENDPOINT_LENGTH_OFFSET, length, LITTLE_ENDIAN);
+        buffer.putStringWithoutLengthAscii(offset + REGION_LENGTHS_OFFSET + regionCount() * 8, endpoint);
+        return this;
+    }
+
+    /** @return the control endpoint. Allocates; call once per hello. */
+    public String controlEndpoint()
+    {
+        return buffer.getStringWithoutLengthAscii(
+            offset + REGION_LENGTHS_OFFSET + regionCount() * 8, controlEndpointLength());
+    }
+
+    /**
+     * Validate every length field against what arrived.
+     *
+     * @param receivedLength bytes that arrived.
+     */
+    public void validate(final int receivedLength)
+    {
+        requireLength(receivedLength, REGION_LENGTHS_OFFSET, false);
+        final int regions = regionCount();
+        if (regions < 1 || regions > MAX_REGIONS)
+        {
+            throw badField("regionCount", regions, "must be from 1 to " + MAX_REGIONS);
+        }
+        final int endpointLength = controlEndpointLength();
+        if (endpointLength < 3 || endpointLength > MAX_ENDPOINT_LENGTH)
+        {
+            throw badField("controlEndpointLength", endpointLength, "must be from 3 to " + MAX_ENDPOINT_LENGTH);
+        }
+        requireLength(receivedLength, frameLength(regions, endpointLength), true);
+        final int pageSize = pageSize();
+        if (pageSize < 4096 || Integer.bitCount(pageSize) != 1)
+        {
+            throw badField("pageSize", pageSize, "must be a power of two of at least 4096");
+        }
+        final int endpointOffset = offset + REGION_LENGTHS_OFFSET + regions * 8;
+        for (int i = 0; i < endpointLength; i++)
+        {
+            final byte b = buffer.getByte(endpointOffset + i);
+            if (b <= ' ' || b > '~')
+            {
+                throw new MigrationException(ErrorCode.MALFORMED_FRAME,
+                    "controlEndpoint byte " + i + " is " + (b & 0xFF) + ", not printable ASCII");
+            }
+        }
+    }
+}

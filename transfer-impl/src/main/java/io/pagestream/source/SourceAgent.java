@@ -1,0 +1,1020 @@
+package io.pagestream.source;
+
+import io.aeron.ExclusivePublication;
+import io.aeron.Subscription;
+import io.aeron.logbuffer.BufferClaim;
+import io.aeron.logbuffer.FragmentHandler;
+import io.aeron.logbuffer.FrameDescriptor;
+import io.aeron.logbuffer.Header;
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
+import io.pagestream.api.MigrationListener;
+import io.pagestream.api.MigrationMode;
+import io.pagestream.api.MigrationPhase;
+import io.pagestream.api.MigrationProgress;
+import io.pagestream.api.MigrationReport;
+import io.pagestream.api.MigrationResult;
+import io.pagestream.api.MigrationSource;
+import io.pagestream.api.PageEncoding;
+import io.pagestream.api.guest.DeviceState;
+import io.pagestream.api.guest.DirtyPageLog;
+import io.pagestream.api.guest.GuestMemory;
+import io.pagestream.api.guest.VcpuControl;
+import io.pagestream.api.policy.MigrationDecision;
+import io.pagestream.api.policy.MigrationPolicy;
+import io.pagestream.codec.Checksums;
+import io.pagestream.codec.ZeroPages;
+import io.pagestream.protocol.CompleteFlyweight;
+import io.pagestream.protocol.DeviceStateFlyweight;
+import io.pagestream.protocol.ErrorFlyweight;
+import io.pagestream.protocol.FrameFlyweight;
+import io.pagestream.protocol.FrameType;
+import io.pagestream.protocol.HelloAckFlyweight;
+import io.pagestream.protocol.HelloFlyweight;
+import io.pagestream.protocol.PageFlyweight;
+import io.pagestream.protocol.RoundEndFlyweight;
+import io.pagestream.protocol.StatusFlyweight;
+import io.pagestream.protocol.SwitchoverFlyweight;
+import io.pagestream.protocol.ZeroRunFlyweight;
+import io.pagestream.status.CounterType;
+import io.pagestream.status.MigrationCounters;
+import io.pagestream.transport.BandwidthLimiter;
+import io.pagestream.transport.FramePublisher;
+import org.agrona.DirectBuffer;
+import org.agrona.ErrorHandler;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.UnsafeAccess;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentTerminationException;
+import org.agrona.concurrent.status.AtomicCounter;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The source side of one migration as a single Agrona agent: handshake, bulk pass, iterative rounds, stop-and-copy,
+ * device state, switchover. Each {@link #doWork()} does a bounded amount of work and returns.
+ * <p>
+ * Threading: {@link #doWork()} runs on one thread (dedicated or the application's invoker). {@link #cancel()} and
+ * {@link #progress()} may be called from any thread. One writer per field: the agent thread.
+ */
+public final class SourceAgent implements Agent, FragmentHandler
+{
+    private static final int PAGES_PER_WORK = 64;
+    private static final int CONTROL_FRAGMENTS_PER_WORK = 16;
+    private static final long HELLO_RESEND_NS = TimeUnit.MILLISECONDS.toNanos(250);
+    private static final long HEARTBEAT_NS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long PROGRESS_NS = TimeUnit.MILLISECONDS.toNanos(50);
+    private static final long ERROR_DELIVERY_NS = TimeUnit.SECONDS.toNanos(1);
+
+    enum State
+    {
+        CONNECTING, HELLO, SENDING, DEVICE_STATE, SWITCHOVER, AWAIT_COMPLETE, FAILING, DONE
+    }
+
+    private final MigrationSource.Context ctx;
+    private final GuestMemory memory;
+    private final DirtyPageLog dirtyLog;
+    private final VcpuControl vcpus;
+    private final DeviceState deviceState;
+    private final MigrationPolicy policy;
+    private final MigrationListener listener;
+    private final ErrorHandler errorHandler;
+    private final long migrationId;
+    private final int pageSize;
+    private final long pageCount;
+    private final int chunkLength;
+    private final ExclusivePublication dataPublication;
+    private final Subscription controlSubscription;
+    private final FramePublisher frames;
+    private final BufferClaim claim = new BufferClaim();
+    private final BandwidthLimiter limiter;
+    private final MigrationCounters counters;
+    private final AtomicCounter pagesSentCounter;
+    private final AtomicCounter bytesSentCounter;
+    private final AtomicCounter zeroPagesCounter;
+    private final AtomicCounter rawPagesCounter;
+    private final AtomicCounter roundsCounter;
+    private final AtomicCounter rateLimitedCounter;
+    private final CompletableFuture<MigrationReport> completion;
+
+    private final FrameFlyweight headerFlyweight = new FrameFlyweight();
+    private final HelloFlyweight helloFlyweight = new HelloFlyweight();
+    private final HelloAckFlyweight helloAckFlyweight = new HelloAckFlyweight();
+    private final PageFlyweight pageFlyweight = new PageFlyweight();
+    private final ZeroRunFlyweight zeroRunFlyweight = new ZeroRunFlyweight();
+    private final RoundEndFlyweight roundEndFlyweight = new RoundEndFlyweight();
+    private final DeviceStateFlyweight deviceStateFlyweight = new DeviceStateFlyweight();
+    private final SwitchoverFlyweight switchoverFlyweight = new SwitchoverFlyweight();
+    private final CompleteFlyweight completeFlyweight = new CompleteFlyweight();
+    private final ErrorFlyweight errorFlyweight = new ErrorFlyweight();
+    private final StatusFlyweight statusFlyweight = new StatusFlyweight();
+
+    private final PageBitmap toSend;
+    private final PageBitmap dirty;
+    private final RoundTracker tracker;
+
+    private State state = State.CONNECTING;
+    private volatile MigrationPhase phase = MigrationPhase.SETUP;
+    private volatile boolean cancelRequested;
+
+    private final long startNs;
+    private long nowNs;
+    private long lastHelloNs;
+    private long lastHeartbeatNs;
+    private long lastPeerFrameNs;
+    private long lastProgressNs;
+    private long pauseNs;
+    private long downtimeNs;
+    private long failingDeadlineNs;
+    private boolean tracking;
+    private boolean paused;
+    private boolean throttled;
+    private boolean handshakeDone;
+
+    private int round;
+    private long cursor;
+    private long currentPage = -1;
+    private boolean currentPageZero;
+    private int currentChunkOffset;
+    private int currentPageFrames;
+    private int currentPageBytes;
+    private long zeroRunStart;
+    private long zeroRunLength;
+    private long totalPageFrames;
+    private long roundPagesPlanned;
+
+    private DirectBuffer deviceStateBuffer;
+    private int deviceStateLength;
+    private int deviceStateChecksum;
+    private int deviceStateSent;
+
+    private ErrorCode pendingErrorCode;
+    private String pendingErrorMessage;
+    private MigrationReport finalReport;
+
+    private volatile int progressRound;
+    private volatile long progressPagesRemaining;
+    private volatile double progressRate;
+    private volatile double progressExpectedDowntimeMs;
+    private volatile double progressDirtyRate;
+    private long rateWindowStartNs;
+    private long rateWindowStartBytes;
+
+    /**
+     * @param ctx                 concluded context.
+     * @param dataPublication     data stream to the target.
+     * @param controlSubscription control stream from the target.
+     * @param counters            source counters.
+     * @param completion          completed with the report at the end.
+     * @param nowNs               current time.
+     */
+    public SourceAgent(
+        final MigrationSource.Context ctx,
+        final ExclusivePublication dataPublication,
+        final Subscription controlSubscription,
+        final MigrationCounters counters,
+        final CompletableFuture<MigrationReport> completion,
+        final long nowNs)
+    {
+        this.ctx = ctx;
+        this.memory = ctx.guestMemory();
+        this.dirtyLog = ctx.dirtyPageLog();
+        this.vcpus = ctx.vcpuControl();
+        this.deviceState = ctx.deviceState();
+        this.policy = ctx.policy();
+        this.listener = ctx.listener();
+        this.errorHandler = ctx.errorHandler();
+        this.migrationId = ctx.migrationId();
+        this.pageSize = memory.pageSize();
+        this.pageCount = memory.pageCount();
+        this.dataPublication = dataPublication;
+        this.controlSubscription = controlSubscription;
+        this.counters = counters;
+        this.completion = completion;
+        this.frames = new FramePublisher(
+            dataPublication, counters.get(CounterType.BACK_PRESSURE), counters.get(CounterType.ADMIN_ACTIONS));
+        this.chunkLength = chunkLength(pageSize, frames.maxFrameLength());
+        this.limiter = new BandwidthLimiter(
+            ctx.maxBandwidthBytesPerSec(), PageFlyweight.PAYLOAD_OFFSET + chunkLength, nowNs);
+        this.pagesSentCounter = counters.get(CounterType.PAGES_SENT);
+        this.bytesSentCounter = counters.get(CounterType.BYTES_SENT);
+        this.zeroPagesCounter = counters.get(CounterType.ZERO_PAGES_SENT);
+        this.rawPagesCounter = counters.get(CounterType.RAW_PAGES_SENT);
+        this.roundsCounter = counters.get(CounterType.ROUNDS);
+        this.rateLimitedCounter = counters.get(CounterType.RATE_LIMITED);
+        this.toSend = new PageBitmap(pageCount);
+        this.dirty = new PageBitmap(pageCount);
+        this.tracker = new RoundTracker(nowNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
+        this.startNs = nowNs;
+        this.nowNs = nowNs;
+        this.rateWindowStartNs = nowNs;
+    }
+
+    /**
+     * The chunk a page frame carries: the whole page if it fits the frame, else the largest power of two that does.
+     *
+     * @param pageSize       page size in bytes.
+     * @param maxFrameLength largest unfragmented frame.
+     * @return chunk length in bytes.
+     */
+    public static int chunkLength(final int pageSize, final int maxFrameLength)
+    {
+        final int room = maxFrameLength - PageFlyweight.PAYLOAD_OFFSET;
+        if (room >= pageSize)
+        {
+            return pageSize;
+        }
+        return Integer.highestOneBit(room);
+    }
+
+    /** {@inheritDoc} */
+    public String roleName()
+    {
+        return "pagestream-source";
+    }
+
+    /**
+     * Ask the agent to cancel at its next duty cycle. Any thread.
+     */
+    public void cancel()
+    {
+        cancelRequested = true;
+    }
+
+    /**
+     * @return the current phase. Any thread.
+     */
+    public MigrationPhase phase()
+    {
+        return phase;
+    }
+
+    /**
+     * @return a progress snapshot. Any thread.
+     */
+    public MigrationProgress progress()
+    {
+        return new MigrationProgress(
+            phase,
+            progressRound,
+            progressPagesRemaining,
+            pagesSentCounter.get(),
+            bytesSentCounter.get(),
+            progressRate,
+            progressExpectedDowntimeMs,
+            progressDirtyRate,
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
+    }
+
+    /** {@inheritDoc} */
+    public int doWork()
+    {
+        if (state == State.DONE)
+        {
+            throw new AgentTerminationException();
+        }
+
+        nowNs = System.nanoTime();
+        int work = 0;
+        try
+        {
+            work += controlSubscription.poll(this, CONTROL_FRAGMENTS_PER_WORK);
+            work += checkConditions();
+            switch (state)
+            {
+                case CONNECTING:
+                    work += connect();
+                    break;
+                case HELLO:
+                    work += resendHello();
+                    break;
+                case SENDING:
+                    work += sendPages();
+                    break;
+                case DEVICE_STATE:
+                    work += sendDeviceState();
+                    break;
+                case SWITCHOVER:
+                    work += sendSwitchover();
+                    break;
+                case AWAIT_COMPLETE:
+                    break;
+                case FAILING:
+                    work += deliverError();
+                    break;
+                default:
+                    break;
+            }
+            if (state.ordinal() >= State.SENDING.ordinal() && state.ordinal() <= State.AWAIT_COMPLETE.ordinal())
+            {
+                heartbeat();
+            }
+            updateProgress();
+        }
+        catch (final MigrationException ex)
+        {
+            fail(ex.errorCode(), ex.getMessage(), true);
+        }
+        catch (final Throwable t)
+        {
+            errorHandler.onError(t);
+            fail(ErrorCode.INTERNAL, "unexpected " + t, true);
+        }
+        return work;
+    }
+
+    /** {@inheritDoc} */
+    public void onClose()
+    {
+        if (state != State.DONE)
+        {
+            if (state != State.FAILING)
+            {
+                fail(ErrorCode.CANCELLED, "source closed before the migration ended", true);
+            }
+            if (state == State.FAILING && null != pendingErrorCode)
+            {
+                sendError(pendingErrorCode, pendingErrorMessage);
+            }
+            finish();
+        }
+    }
+
+    private int checkConditions()
+    {
+        if (cancelRequested && state.ordinal() < State.AWAIT_COMPLETE.ordinal())
+        {
+            fail(ErrorCode.CANCELLED, "cancelled by the source application in phase " + phase, true);
+            return 1;
+        }
+        if (handshakeDone && state.ordinal() < State.FAILING.ordinal() &&
+            nowNs - lastPeerFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
+        {
+            fail(ErrorCode.PEER_LOST, "no frame from the target for " +
+                TimeUnit.NANOSECONDS.toMillis(nowNs - lastPeerFrameNs) + " ms (peerTimeoutMs=" +
+                ctx.peerTimeoutMs() + ")", false);
+            return 1;
+        }
+        if (paused && state.ordinal() < State.FAILING.ordinal() &&
+            nowNs - pauseNs > TimeUnit.MILLISECONDS.toNanos(ctx.switchoverTimeoutMs()))
+        {
+            fail(ErrorCode.TIMEOUT, "no acknowledgement from the target within switchoverTimeoutMs=" +
+                ctx.switchoverTimeoutMs() + " of pausing the guest", true);
+            return 1;
+        }
+        return 0;
+    }
+
+    private int connect()
+    {
+        if (dataPublication.isConnected())
+        {
+            sendHello();
+            state = State.HELLO;
+            return 1;
+        }
+        if (nowNs - startNs > TimeUnit.MILLISECONDS.toNanos(ctx.connectTimeoutMs()))
+        {
+            fail(ErrorCode.TARGET_UNREACHABLE, "no target connected at " + ctx.targetEndpoint() + " stream " +
+                ctx.dataStreamId() + " within connectTimeoutMs=" + ctx.connectTimeoutMs(), false);
+            return 1;
+        }
+        return 0;
+    }
+
+    private int resendHello()
+    {
+        if (nowNs - startNs > TimeUnit.MILLISECONDS.toNanos(ctx.connectTimeoutMs()))
+        {
+            fail(ErrorCode.TARGET_UNREACHABLE, "target at " + ctx.targetEndpoint() +
+                " did not answer the hello within connectTimeoutMs=" + ctx.connectTimeoutMs() +
+                " (is its control path to " + ctx.controlEndpoint() + " open?)", false);
+            return 1;
+        }
+        if (nowNs - lastHelloNs > HELLO_RESEND_NS)
+        {
+            sendHello();
+            return 1;
+        }
+        return 0;
+    }
+
+    private void sendHello()
+    {
+        final int regions = memory.regionCount();
+        final String endpoint = ctx.controlEndpoint();
+        final int length = HelloFlyweight.frameLength(regions, endpoint.length());
+        helloFlyweight.wrap(frames.scratch(), 0);
+        helloFlyweight.writeHeader(FrameType.HELLO, length, migrationId);
+        helloFlyweight
+            .pageSize(pageSize)
+            .regionCount(regions)
+            .pageCount(pageCount)
+            .capabilities(0)
+            .timestampNs(nowNs)
+            .controlStreamId(ctx.controlStreamId());
+        for (int i = 0; i < regions; i++)
+        {
+            helloFlyweight.regionLength(i, memory.regionLengthBytes(i));
+        }
+        helloFlyweight.controlEndpoint(endpoint);
+        frames.offer(length);
+        lastHelloNs = nowNs;
+    }
+
+    private void onHelloAck(final long echoTimestampNs)
+    {
+        if (state != State.HELLO)
+        {
+            return;
+        }
+        handshakeDone = true;
+        lastPeerFrameNs = nowNs;
+        tracker.roundTripNs(Math.max(0, nowNs - echoTimestampNs));
+        try
+        {
+            dirtyLog.startTracking();
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new MigrationException(ErrorCode.HYPERVISOR_CALLBACK_FAILED, "dirtyPageLog.startTracking: " + ex, ex);
+        }
+        tracking = true;
+        toSend.setAll();
+        round = 0;
+        beginRound(MigrationPhase.BULK);
+        state = State.SENDING;
+    }
+
+    private void beginRound(final MigrationPhase roundPhase)
+    {
+        cursor = 0;
+        currentPage = -1;
+        roundPagesPlanned = toSend.cardinality();
+        tracker.beginRound(round, nowNs);
+        progressRound = round;
+        setPhase(roundPhase);
+    }
+
+    private int sendPages()
+    {
+        int work = 0;
+        for (int i = 0; i < PAGES_PER_WORK; i++)
+        {
+            if (currentPage < 0)
+            {
+                currentPage = toSend.takeNext(cursor);
+                if (currentPage < 0)
+                {
+                    return work + (flushZeroRun() ? endRound() : 0);
+                }
+                cursor = currentPage + 1;
+                currentChunkOffset = 0;
+                currentPageFrames = 0;
+                currentPageBytes = 0;
+                currentPageZero = ZeroPages.isZero(memory.pageAddress(currentPage), pageSize);
+            }
+
+            if (currentPageZero)
+            {
+                if (zeroRunLength > 0 && zeroRunStart + zeroRunLength == currentPage)
+                {
+                    zeroRunLength++;
+                }
+                else
+                {
+                    if (!flushZeroRun())
+                    {
+                        break;
+                    }
+                    zeroRunStart = currentPage;
+                    zeroRunLength = 1;
+                }
+                currentPage = -1;
+                work++;
+            }
+            else
+            {
+                if (!flushZeroRun() || !sendDataPage())
+                {
+                    break;
+                }
+                currentPage = -1;
+                work++;
+            }
+        }
+        return work;
+    }
+
+    private boolean flushZeroRun()
+    {
+        if (zeroRunLength == 0)
+        {
+            return true;
+        }
+        final int length = ZeroRunFlyweight.LENGTH;
+        if (!limiter.tryAcquire(length, nowNs))
+        {
+            rateLimitedCounter.incrementOrdered();
+            return false;
+        }
+        zeroRunFlyweight.wrap(frames.scratch(), 0);
+        zeroRunFlyweight.writeHeader(FrameType.ZERO_RUN, length, migrationId);
+        zeroRunFlyweight.firstPageIndex(zeroRunStart).pageCount(zeroRunLength).round(round);
+        final int outcome = frames.offer(length);
+        if (outcome == FramePublisher.SENT)
+        {
+            tracker.onZeroRun(zeroRunLength, length);
+            zeroPagesCounter.getAndAddOrdered(zeroRunLength);
+            pagesSentCounter.getAndAddOrdered(zeroRunLength);
+            bytesSentCounter.getAndAddOrdered(length);
+            zeroRunLength = 0;
+            return true;
+        }
+        onNotSent(outcome, length);
+        return false;
+    }
+
+    private boolean sendDataPage()
+    {
+        final long pageAddress = memory.pageAddress(currentPage);
+        while (currentChunkOffset < pageSize)
+        {
+            final int length = Math.min(chunkLength, pageSize - currentChunkOffset);
+            final int frameLength = PageFlyweight.PAYLOAD_OFFSET + length;
+            if (!limiter.tryAcquire(frameLength, nowNs))
+            {
+                rateLimitedCounter.incrementOrdered();
+                return false;
+            }
+
+            int outcome;
+            do
+            {
+                outcome = frames.outcome(dataPublication.tryClaim(frameLength, claim), frameLength);
+            }
+            while (outcome == Integer.MIN_VALUE);
+
+            if (outcome != FramePublisher.SENT)
+            {
+                onNotSent(outcome, frameLength);
+                return false;
+            }
+
+            final MutableDirectBuffer buffer = claim.buffer();
+            final int offset = claim.offset();
+            pageFlyweight.wrap(buffer, offset);
+            pageFlyweight.writeHeader(FrameType.PAGE, frameLength, migrationId);
+            pageFlyweight
+                .pageIndex(currentPage)
+                .round(round)
+                .encoding(PageEncoding.RAW.code())
+                .chunkOffset(currentChunkOffset)
+                .decodedLength(length)
+                .payloadLength(length);
+            final long payloadAddress = buffer.addressOffset() + offset + PageFlyweight.PAYLOAD_OFFSET;
+            UnsafeAccess.UNSAFE.copyMemory(pageAddress + currentChunkOffset, payloadAddress, length);
+            // Checksum the copy, not guest memory: the guest may be writing the page right now.
+            pageFlyweight.checksum(Checksums.crc32c(payloadAddress, length));
+            claim.commit();
+
+            currentChunkOffset += length;
+            currentPageFrames++;
+            currentPageBytes += frameLength;
+        }
+
+        tracker.onDataPage(currentPageFrames, currentPageBytes);
+        totalPageFrames += currentPageFrames;
+        pagesSentCounter.incrementOrdered();
+        rawPagesCounter.incrementOrdered();
+        bytesSentCounter.getAndAddOrdered(currentPageBytes);
+        return true;
+    }
+
+    private void onNotSent(final int outcome, final int frameLength)
+    {
+        limiter.refund(frameLength);
+        if (outcome == FramePublisher.CLOSED)
+        {
+            throw new MigrationException(ErrorCode.PEER_LOST, "data stream to " + ctx.targetEndpoint() +
+                " closed or reached its maximum position");
+        }
+    }
+
+    private int endRound()
+    {
+        final int length = RoundEndFlyweight.LENGTH;
+        roundEndFlyweight.wrap(frames.scratch(), 0);
+        roundEndFlyweight.writeHeader(FrameType.ROUND_END, length, migrationId);
+        roundEndFlyweight.round(round).pageFrames(tracker.roundPageFrames()).pages(tracker.roundPages());
+        final int outcome = frames.offer(length);
+        if (outcome != FramePublisher.SENT)
+        {
+            onNotSent(outcome, 0);
+            return 0;
+        }
+        bytesSentCounter.getAndAddOrdered(length);
+        roundsCounter.incrementOrdered();
+
+        if (phase == MigrationPhase.STOP_AND_COPY)
+        {
+            tracker.endRound(nowNs, 0, 0);
+            beginDeviceState();
+            return 1;
+        }
+
+        final long newlyDirty = fetchDirtyLog();
+        final long dirtyNow = dirty.cardinality();
+        tracker.endRound(nowNs, newlyDirty < 0 ? dirtyNow : newlyDirty, dirtyNow);
+        progressExpectedDowntimeMs = tracker.predictedDowntimeMs();
+        progressDirtyRate = tracker.dirtyRatePagesPerSec();
+
+        final MigrationDecision decision = policy.onRoundComplete(tracker);
+        listener.onRoundComplete(tracker, decision);
+        switch (decision.action())
+        {
+            case CONTINUE:
+                nextRound(MigrationPhase.ITERATE);
+                break;
+
+            case THROTTLE:
+                vcpus.throttle(decision.throttleFraction());
+                throttled = decision.throttleFraction() > 0;
+                nextRound(MigrationPhase.ITERATE);
+                break;
+
+            case STOP_AND_COPY:
+                pauseGuest();
+                fetchDirtyLog();
+                nextRound(MigrationPhase.STOP_AND_COPY);
+                break;
+
+            case POSTCOPY:
+                fail(ErrorCode.INVALID_CONFIGURATION,
+                    "the policy chose post-copy, which this build does not implement yet: " + decision.reason(), true);
+                break;
+
+            case ABORT:
+            default:
+                fail(ErrorCode.NOT_CONVERGED, decision.reason(), true);
+                break;
+        }
+        return 1;
+    }
+
+    private long fetchDirtyLog()
+    {
+        try
+        {
+            return dirtyLog.fetchAndClear(dirty.words());
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new MigrationException(ErrorCode.HYPERVISOR_CALLBACK_FAILED, "dirtyPageLog.fetchAndClear: " + ex, ex);
+        }
+    }
+
+    private void pauseGuest()
+    {
+        try
+        {
+            vcpus.pause();
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new MigrationException(ErrorCode.HYPERVISOR_CALLBACK_FAILED, "vcpuControl.pause: " + ex, ex);
+        }
+        paused = true;
+        pauseNs = System.nanoTime();
+        nowNs = pauseNs;
+    }
+
+    private void nextRound(final MigrationPhase nextPhase)
+    {
+        toSend.swap(dirty);
+        round++;
+        beginRound(nextPhase);
+    }
+
+    private void beginDeviceState()
+    {
+        final DirectBuffer saved;
+        try
+        {
+            saved = deviceState.save();
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new MigrationException(ErrorCode.DEVICE_STATE_FAILED, "deviceState.save: " + ex, ex);
+        }
+        deviceStateBuffer = saved;
+        deviceStateLength = null == saved ? 0 : saved.capacity();
+        deviceStateChecksum = deviceStateLength == 0 ? 0 : Checksums.crc32c(saved, 0, deviceStateLength);
+        deviceStateSent = 0;
+        state = State.DEVICE_STATE;
+    }
+
+    private int sendDeviceState()
+    {
+        int work = 0;
+        final int room = frames.maxFrameLength() - DeviceStateFlyweight.DATA_OFFSET;
+        while (deviceStateSent < deviceStateLength)
+        {
+            final int length = Math.min(room, deviceStateLength - deviceStateSent);
+            final int frameLength = DeviceStateFlyweight.DATA_OFFSET + length;
+            if (!limiter.tryAcquire(frameLength, nowNs))
+            {
+                rateLimitedCounter.incrementOrdered();
+                return work;
+            }
+            deviceStateFlyweight.wrap(frames.scratch(), 0);
+            deviceStateFlyweight.writeHeader(FrameType.DEVICE_STATE, frameLength, migrationId);
+            deviceStateFlyweight.totalLength(deviceStateLength).chunkOffset(deviceStateSent).chunkLength(length);
+            final int outcome = frames.offer(
+                DeviceStateFlyweight.DATA_OFFSET, deviceStateBuffer, deviceStateSent, length);
+            if (outcome != FramePublisher.SENT)
+            {
+                onNotSent(outcome, frameLength);
+                return work;
+            }
+            bytesSentCounter.getAndAddOrdered(frameLength);
+            deviceStateSent += length;
+            work++;
+        }
+        state = State.SWITCHOVER;
+        return work + sendSwitchover();
+    }
+
+    private int sendSwitchover()
+    {
+        final int length = SwitchoverFlyweight.LENGTH;
+        switchoverFlyweight.wrap(frames.scratch(), 0);
+        switchoverFlyweight.writeHeader(FrameType.SWITCHOVER, length, migrationId);
+        switchoverFlyweight
+            .finalRound(round)
+            .deviceStateLength(deviceStateLength)
+            .deviceStateChecksum(deviceStateChecksum)
+            .totalPageFrames(totalPageFrames);
+        final int outcome = frames.offer(length);
+        if (outcome != FramePublisher.SENT)
+        {
+            onNotSent(outcome, 0);
+            return 0;
+        }
+        bytesSentCounter.getAndAddOrdered(length);
+        state = State.AWAIT_COMPLETE;
+        return 1;
+    }
+
+    private void heartbeat()
+    {
+        if (nowNs - lastHeartbeatNs > HEARTBEAT_NS)
+        {
+            statusFlyweight.wrap(frames.scratch(), 0);
+            statusFlyweight.writeHeader(FrameType.STATUS, StatusFlyweight.LENGTH, migrationId);
+            statusFlyweight.pagesApplied(0).timestampNs(nowNs);
+            if (frames.offer(StatusFlyweight.LENGTH) == FramePublisher.SENT)
+            {
+                lastHeartbeatNs = nowNs;
+            }
+        }
+    }
+
+    private void updateProgress()
+    {
+        if (nowNs - lastProgressNs < PROGRESS_NS)
+        {
+            return;
+        }
+        lastProgressNs = nowNs;
+        progressPagesRemaining = Math.max(0, roundPagesPlanned - tracker.roundPages());
+        final long windowNs = nowNs - rateWindowStartNs;
+        if (windowNs >= TimeUnit.MILLISECONDS.toNanos(250))
+        {
+            final long bytes = frames.bytesSent();
+            progressRate = (bytes - rateWindowStartBytes) * 1e9 / windowNs;
+            rateWindowStartBytes = bytes;
+            rateWindowStartNs = nowNs;
+        }
+    }
+
+    /** {@inheritDoc} */
+    public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    {
+        if (state == State.DONE || state == State.FAILING)
+        {
+            return;
+        }
+        try
+        {
+            onControlFrame(buffer, offset, length, header);
+        }
+        catch (final MigrationException ex)
+        {
+            // Fail here, inside the callback: Aeron would hand a thrown exception to its error handler instead.
+            fail(ex.errorCode(), ex.getMessage(), true);
+        }
+        catch (final RuntimeException ex)
+        {
+            errorHandler.onError(ex);
+            fail(ErrorCode.INTERNAL, "unexpected " + ex + " while handling a control frame", true);
+        }
+    }
+
+    private void onControlFrame(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    {
+        if ((header.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED)
+        {
+            throw new MigrationException(ErrorCode.MALFORMED_FRAME, "fragmented control frame from the target");
+        }
+        headerFlyweight.wrapForRead(buffer, offset);
+        headerFlyweight.validateHeader(length);
+        if (headerFlyweight.sessionId() != migrationId)
+        {
+            return; // A stale target from an earlier migration: not ours to act on.
+        }
+        lastPeerFrameNs = nowNs;
+
+        final int type = headerFlyweight.type();
+        switch (type)
+        {
+            case FrameType.HELLO_ACK:
+                helloAckFlyweight.wrapForRead(buffer, offset);
+                helloAckFlyweight.validate(length);
+                if (helloAckFlyweight.status() != 0)
+                {
+                    fail(ErrorCode.get(helloAckFlyweight.status()), "target refused the hello", false);
+                    return;
+                }
+                onHelloAck(helloAckFlyweight.echoTimestampNs());
+                break;
+
+            case FrameType.STATUS:
+                statusFlyweight.wrapForRead(buffer, offset);
+                statusFlyweight.validate(length);
+                break;
+
+            case FrameType.COMPLETE:
+                completeFlyweight.wrapForRead(buffer, offset);
+                completeFlyweight.validate(length);
+                if (state != State.AWAIT_COMPLETE)
+                {
+                    throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
+                        "COMPLETE from the target in state " + state + ", before switchover");
+                }
+                succeed();
+                break;
+
+            case FrameType.ERROR:
+                errorFlyweight.wrapForRead(buffer, offset);
+                errorFlyweight.validate(length);
+                fail(ErrorCode.get(errorFlyweight.errorCode()), "target reported: " + errorFlyweight.message(), false);
+                break;
+
+            default:
+                throw new MigrationException(ErrorCode.UNKNOWN_FRAME_TYPE,
+                    "type=" + type + " (" + FrameType.name(type) + ") is not a control frame");
+        }
+    }
+
+    private void succeed()
+    {
+        downtimeNs = System.nanoTime() - pauseNs;
+        stopTracking();
+        finalReport = report(MigrationResult.COMPLETED, "completed", null);
+        setPhase(MigrationPhase.COMPLETE);
+        finish();
+    }
+
+    /**
+     * Fail the migration: put the guest back to running here first, then tell the target, then report.
+     */
+    private void fail(final ErrorCode code, final String reason, final boolean notifyPeer)
+    {
+        if (state == State.DONE || state == State.FAILING)
+        {
+            return;
+        }
+        final long revertStartNs = System.nanoTime();
+        if (paused || throttled)
+        {
+            try
+            {
+                vcpus.resume();
+            }
+            catch (final RuntimeException ex)
+            {
+                errorHandler.onError(ex);
+            }
+            paused = false;
+            throttled = false;
+            downtimeNs = System.nanoTime() - pauseNs;
+        }
+        stopTracking();
+
+        final MigrationResult result = code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED;
+        finalReport = report(result, reason, code);
+        setPhase(result == MigrationResult.CANCELLED ? MigrationPhase.CANCELLED : MigrationPhase.FAILED);
+
+        if (notifyPeer && handshakeDone)
+        {
+            pendingErrorCode = code;
+            pendingErrorMessage = reason;
+            failingDeadlineNs = revertStartNs + ERROR_DELIVERY_NS;
+            state = State.FAILING;
+            deliverError();
+        }
+        else
+        {
+            finish();
+        }
+    }
+
+    private int deliverError()
+    {
+        if (sendError(pendingErrorCode, pendingErrorMessage) || System.nanoTime() > failingDeadlineNs)
+        {
+            finish();
+            return 1;
+        }
+        return 0;
+    }
+
+    private boolean sendError(final ErrorCode code, final String message)
+    {
+        errorFlyweight.wrap(frames.scratch(), 0);
+        errorFlyweight.errorCode(code.value());
+        final int length = errorFlyweight.message(message);
+        errorFlyweight.writeHeader(FrameType.ERROR, length, migrationId);
+        return frames.offer(length) == FramePublisher.SENT;
+    }
+
+    private void stopTracking()
+    {
+        if (tracking)
+        {
+            tracking = false;
+            try
+            {
+                dirtyLog.stopTracking();
+            }
+            catch (final RuntimeException ex)
+            {
+                errorHandler.onError(ex);
+            }
+        }
+    }
+
+    private void finish()
+    {
+        state = State.DONE;
+        try
+        {
+            listener.onComplete(finalReport);
+        }
+        catch (final RuntimeException ex)
+        {
+            errorHandler.onError(ex);
+        }
+        completion.complete(finalReport);
+    }
+
+    private void setPhase(final MigrationPhase next)
+    {
+        final MigrationPhase previous = phase;
+        if (previous != next)
+        {
+            phase = next;
+            try
+            {
+                listener.onPhaseChange(previous, next);
+            }
+            catch (final RuntimeException ex)
+            {
+                errorHandler.onError(ex);
+            }
+        }
+    }
+
+    private MigrationReport report(final MigrationResult result, final String reason, final ErrorCode code)
+    {
+        return new MigrationReport.Builder()
+            .result(result)
+            .reason(reason)
+            .errorCode(code)
+            .mode(MigrationMode.PRECOPY)
+            .guestBytes(memory.sizeBytes())
+            .pageSize(pageSize)
+            .totalTimeMs(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs))
+            .downtimeMs(TimeUnit.NANOSECONDS.toMillis(downtimeNs))
+            .downtimeTargetMs(ctx.downtimeTargetMs())
+            .rounds(round)
+            .pagesSent(pagesSentCounter.get())
+            .bytesOnWire(frames.bytesSent())
+            .pagesByEncoding(zeroPagesCounter.get(), 0, 0, rawPagesCounter.get())
+            .backPressureEvents(counters.value(CounterType.BACK_PRESSURE))
+            .deviceStateBytes(deviceStateSent)
+            .build();
+    }
+}

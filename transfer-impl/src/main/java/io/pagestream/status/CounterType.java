@@ -1,0 +1,56 @@
+package io.pagestream.status;
+
+/**
+ * Every counter PageStream keeps, with its stable Aeron counter type id and label. Type ids start at 7000 to stay
+ * clear of Aeron's own.
+ */
+public enum CounterType
+{
+    /** Source: pages sent, zero pages included. */
+    PAGES_SENT(7001, "pagestream: pages sent"),
+    /** Source: bytes handed to the publication, frame headers included. */
+    BYTES_SENT(7002, "pagestream: bytes sent"),
+    /** Source: pages sent in zero-page runs. */
+    ZERO_PAGES_SENT(7003, "pagestream: zero pages sent"),
+    /** Source: pages sent raw. */
+    RAW_PAGES_SENT(7004, "pagestream: raw pages sent"),
+    /** Source: rounds finished, the bulk pass included. */
+    ROUNDS(7005, "pagestream: rounds"),
+    /** Source: frames refused for back-pressure. */
+    BACK_PRESSURE(7006, "pagestream: back-pressure events"),
+    /** Source: frames refused for an admin action (term rotation), retried. */
+    ADMIN_ACTIONS(7007, "pagestream: admin actions"),
+    /** Source: times the bandwidth cap held a frame back. */
+    RATE_LIMITED(7008, "pagestream: rate-limited waits"),
+    /** Target: page frames applied. */
+    PAGE_FRAMES_RECEIVED(7101, "pagestream: page frames received"),
+    /** Target: bytes received. */
+    BYTES_RECEIVED(7102, "pagestream: bytes received"),
+    /** Target: pages covered by zero runs. */
+    ZERO_PAGES_RECEIVED(7103, "pagestream: zero pages received"),
+    /** Target: frames dropped because another Aeron session or migration id sent them. */
+    FOREIGN_FRAMES_DROPPED(7104, "pagestream: foreign frames dropped"),
+    /** Target: frames refused as malformed or failing their checksum. */
+    BAD_FRAMES(7105, "pagestream: bad frames");
+
+    private final int typeId;
+    private final String label;
+
+    CounterType(final int typeId, final String label)
+    {
+        this.typeId = typeId;
+        this.label = label;
+    }
+
+    /** @return the Aeron counter type id. */
+    public int typeId()
+    {
+        return typeId;
+    }
+
+    /** @return the label, to which the migration id is appended. */
+    public String label()
+    {
+        return label;
+    }
+}

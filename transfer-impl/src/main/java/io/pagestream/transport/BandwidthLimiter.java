@@ -1,0 +1,88 @@
+package io.pagestream.transport;
+
+/**
+ * A token bucket that caps the send rate. Bytes are granted at {@code bytesPerSec}; unused allowance accumulates up
+ * to a short burst (4 ms of rate, at least two frames) so the wire rate over any window of a few milliseconds stays
+ * at the cap. Threading: single writer (the sending agent).
+ */
+public final class BandwidthLimiter
+{
+    private final long bytesPerSec;
+    private final double bytesPerNs;
+    private final double burstBytes;
+    private double tokens;
+    private long lastRefillNs;
+
+    /**
+     * @param bytesPerSec    the cap; 0 means unlimited.
+     * @param maxFrameLength largest frame that will be requested.
+     * @param nowNs          current time.
+     */
+    public BandwidthLimiter(final long bytesPerSec, final int maxFrameLength, final long nowNs)
+    {
+        this.bytesPerSec = bytesPerSec;
+        this.bytesPerNs = bytesPerSec / 1e9;
+        this.burstBytes = Math.max(2.0 * maxFrameLength, bytesPerSec * 0.004);
+        this.tokens = maxFrameLength;
+        this.lastRefillNs = nowNs;
+    }
+
+    /**
+     * @return true if no cap applies.
+     */
+    public boolean isUnlimited()
+    {
+        return 0 == bytesPerSec;
+    }
+
+    /**
+     * @return the cap in bytes per second, 0 for none.
+     */
+    public long bytesPerSec()
+    {
+        return bytesPerSec;
+    }
+
+    /**
+     * Take {@code lengthBytes} from the bucket if it holds that many.
+     *
+     * @param lengthBytes to send.
+     * @param nowNs       current time.
+     * @return true if the frame may be sent now.
+     */
+    public boolean tryAcquire(final int lengthBytes, final long nowNs)
+    {
+        if (0 == bytesPerSec)
+        {
+            return true;
+        }
+        if (tokens < lengthBytes)
+        {
+            final long elapsedNs = nowNs - lastRefillNs;
+            if (elapsedNs > 0)
+            {
+                tokens = Math.min(burstBytes, tokens + elapsedNs * bytesPerNs);
+                lastRefillNs = nowNs;
+            }
+            if (tokens < lengthBytes)
+            {
+                return false;
+            }
+        }
+        tokens -= lengthBytes;
+        return true;
+    }
+
+    /**
+     * Give back bytes acquired for a frame the transport then refused.
+     *
+     * @param lengthBytes acquired and not sent.
+     */
+    public void refund(final int lengthBytes)
+    {
+        if (0 != bytesPerSec)
+        {
+            tokens = Math.min(burstBytes, tokens + lengthBytes);
+        }
+    }
+}

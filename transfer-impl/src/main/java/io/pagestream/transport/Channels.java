@@ -1,0 +1,77 @@
+package io.pagestream.transport;
+
+import io.aeron.ChannelUriStringBuilder;
+
+/**
+ * Builds the Aeron channel URIs PageStream uses, so both sides agree on them.
+ */
+public final class Channels
+{
+    /** Term length of the control stream; control frames are small. */
+    public static final int CONTROL_TERM_LENGTH = 1024 * 1024;
+    /** MTU of the control stream. */
+    public static final int CONTROL_MTU = 8192;
+
+    private Channels()
+    {
+    }
+
+    /**
+     * @param targetEndpoint   {@code host:port} of the target.
+     * @param mtuLength        Aeron MTU in bytes.
+     * @param termLength       term length in bytes.
+     * @param socketBufferLength UDP send buffer in bytes.
+     * @return the source's data publication channel.
+     */
+    public static String dataPublication(
+        final String targetEndpoint, final int mtuLength, final int termLength, final int socketBufferLength)
+    {
+        return new ChannelUriStringBuilder()
+            .media("udp")
+            .endpoint(targetEndpoint)
+            .mtu(mtuLength)
+            .termLength(termLength)
+            .socketSndbufLength(socketBufferLength)
+            .build();
+    }
+
+    /**
+     * @param listenEndpoint       {@code host:port} to bind.
+     * @param socketBufferLength   UDP receive buffer in bytes.
+     * @param receiverWindowLength receiver window in bytes.
+     * @return the target's data subscription channel.
+     */
+    public static String dataSubscription(
+        final String listenEndpoint, final int socketBufferLength, final int receiverWindowLength)
+    {
+        return new ChannelUriStringBuilder()
+            .media("udp")
+            .endpoint(listenEndpoint)
+            .socketRcvbufLength(socketBufferLength)
+            .receiverWindowLength(receiverWindowLength)
+            .build();
+    }
+
+    /**
+     * @param controlEndpoint {@code host:port} where the source listens for control frames.
+     * @return the channel both the target's control publication and the source's control subscription use.
+     */
+    public static String control(final String controlEndpoint)
+    {
+        return new ChannelUriStringBuilder()
+            .media("udp")
+            .endpoint(controlEndpoint)
+            .mtu(CONTROL_MTU)
+            .termLength(CONTROL_TERM_LENGTH)
+            .build();
+    }
+
+    /**
+     * @param mtuLength Aeron MTU in bytes.
+     * @return the largest frame {@code tryClaim} and unfragmented {@code offer} accept at that MTU.
+     */
+    public static int maxPayloadLength(final int mtuLength)
+    {
+        return mtuLength - io.aeron.protocol.DataHeaderFlyweight.HEADER_LENGTH;
+    }
+}

@@ -1,0 +1,163 @@
+package io.pagestream.transport;
+
+import io.aeron.ExclusivePublication;
+import io.aeron.Publication;
+import org.agrona.BufferUtil;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.status.AtomicCounter;
+
+/**
+ * Offers small frames built in a preallocated scratch buffer to an {@link ExclusivePublication}, applying Aeron's
+ * return codes: {@code ADMIN_ACTION} is retried at once, back-pressure is counted and reported to the caller to try
+ * again later, {@code CLOSED} and {@code MAX_POSITION_EXCEEDED} end the stream.
+ * Threading: single writer.
+ */
+public final class FramePublisher
+{
+    /** The frame was accepted. */
+    public static final int SENT = 1;
+    /** Back-pressured or not connected: try again later. */
+    public static final int RETRY = 0;
+    /** The stream can take no more frames. */
+    public static final int CLOSED = -1;
+
+    private static final int ADMIN_RETRIES = 3;
+
+    private final ExclusivePublication publication;
+    private final UnsafeBuffer scratch;
+    private final AtomicCounter backPressure;
+    private final AtomicCounter adminActions;
+    private long bytesSent;
+
+    /**
+     * @param publication  to offer to.
+     * @param backPressure counter of refused frames, may be null.
+     * @param adminActions counter of admin-action retries, may be null.
+     */
+    public FramePublisher(
+        final ExclusivePublication publication, final AtomicCounter backPressure, final AtomicCounter adminActions)
+    {
+        this.publication = publication;
+        this.scratch = new UnsafeBuffer(BufferUtil.allocateDirectAligned(publication.maxPayloadLength(), 64));
+        this.backPressure = backPressure;
+        this.adminActions = adminActions;
+    }
+
+    /**
+     * @return a buffer to build the next frame in, at offset 0, of {@link #maxFrameLength()} bytes.
+     */
+    public UnsafeBuffer scratch()
+    {
+        return scratch;
+    }
+
+    /**
+     * @return the largest frame that travels unfragmented.
+     */
+    public int maxFrameLength()
+    {
+        return publication.maxPayloadLength();
+    }
+
+    /**
+     * @return the publication.
+     */
+    public ExclusivePublication publication()
+    {
+        return publication;
+    }
+
+    /**
+     * @return bytes accepted by {@link #offer(int)} and {@link #offer(int, DirectBuffer, int, int)} so far.
+     */
+    public long bytesSent()
+    {
+        return bytesSent;
+    }
+
+    /**
+     * Offer the first {@code length} bytes of the scratch buffer.
+     *
+     * @param length of the frame.
+     * @return {@link #SENT}, {@link #RETRY} or {@link #CLOSED}.
+     */
+    public int offer(final int length)
+    {
+        for (int i = 0; i <= ADMIN_RETRIES; i++)
+        {
+            final int outcome = outcome(publication.offer(scratch, 0, length), length);
+            if (outcome != Integer.MIN_VALUE)
+            {
+                return outcome;
+            }
+        }
+        return RETRY;
+    }
+
+    /**
+     * Offer a frame gathered from a header in the scratch buffer and a body elsewhere, without copying the body.
+     *
+     * @param headerLength bytes of header at the start of the scratch buffer.
+     * @param body         buffer holding the body.
+     * @param bodyOffset   of the body.
+     * @param bodyLength   of the body.
+     * @return {@link #SENT}, {@link #RETRY} or {@link #CLOSED}.
+     */
+    public int offer(final int headerLength, final DirectBuffer body, final int bodyOffset, final int bodyLength)
+    {
+        for (int i = 0; i <= ADMIN_RETRIES; i++)
+        {
+            final long result = publication.offer(scratch, 0, headerLength, body, bodyOffset, bodyLength, null);
+            final int outcome = outcome(result, headerLength + bodyLength);
+            if (outcome != Integer.MIN_VALUE)
+            {
+                return outcome;
+            }
+        }
+        return RETRY;
+    }
+
+    /**
+     * Map a publication result to an outcome and do the counting.
+     *
+     * @param result from offer or tryClaim.
+     * @param length of the frame.
+     * @return an outcome, or {@code Integer.MIN_VALUE} to retry at once (admin action).
+     */
+    public int outcome(final long result, final int length)
+    {
+        if (result > 0)
+        {
+            bytesSent += length;
+            return SENT;
+        }
+        if (result == Publication.ADMIN_ACTION)
+        {
+            if (null != adminActions)
+            {
+                adminActions.incrementOrdered();
+            }
+            return Integer.MIN_VALUE;
+        }
+        if (result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED)
+        {
+            return CLOSED;
+        }
+        if (result == Publication.BACK_PRESSURED && null != backPressure)
+        {
+            backPressure.incrementOrdered();
+        }
+        return RETRY;
+    }
+
+    /**
+     * Count bytes sent through a claim rather than an offer.
+     *
+     * @param length of the committed frame.
+     */
+    public void addClaimedBytes(final int length)
+    {
+        bytesSent += length;
+    }
+}
