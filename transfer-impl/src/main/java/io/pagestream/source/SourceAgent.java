@@ -45,7 +45,6 @@ import org.agrona.ErrorHandler;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.UnsafeAccess;
 import org.agrona.concurrent.Agent;
-import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.status.AtomicCounter;
 
 import java.util.concurrent.CompletableFuture;
@@ -272,7 +271,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     {
         if (state == State.DONE)
         {
-            throw new AgentTerminationException();
+            return 0; // Idle until closed; the completion future already carries the report.
         }
 
         nowNs = System.nanoTime();

@@ -1,0 +1,84 @@
+package io.pagestream.synthetic;
+
+import io.pagestream.api.guest.GuestMemory;
+import org.agrona.UnsafeAccess;
+
+import java.util.zip.CRC32C;
+
+/**
+ * A digest of guest memory computed straight from the bytes, independent of anything PageStream recorded: each
+ * 1 MiB block is copied to the heap, checksummed with the JDK's CRC32C and folded with its position into a 64-bit
+ * value. Two memories with equal digests are equal except with negligible probability; any single differing block
+ * changes the digest.
+ */
+public final class MemoryDigest
+{
+    private static final int BLOCK = 1 << 20;
+    private static final long ARRAY_BASE = UnsafeAccess.UNSAFE.arrayBaseOffset(byte[].class);
+
+    private MemoryDigest()
+    {
+    }
+
+    /**
+     * @param memory to digest; should not be written meanwhile.
+     * @return the digest.
+     */
+    public static long digest(final GuestMemory memory)
+    {
+        final byte[] block = new byte[BLOCK];
+        final CRC32C crc = new CRC32C();
+        long h = 0x6A09E667F3BCC908L ^ memory.sizeBytes();
+        long blockIndex = 0;
+        for (int r = 0; r < memory.regionCount(); r++)
+        {
+            final long base = memory.regionAddress(r);
+            final long length = memory.regionLengthBytes(r);
+            for (long done = 0; done < length; done += BLOCK)
+            {
+                final int n = (int)Math.min(BLOCK, length - done);
+                UnsafeAccess.UNSAFE.copyMemory(null, base + done, block, ARRAY_BASE, n);
+                crc.reset();
+                crc.update(block, 0, n);
+                h = mix(h ^ (crc.getValue() << 32 | (blockIndex++ & 0xFFFFFFFFL)));
+            }
+        }
+        return h;
+    }
+
+    /**
+     * Find the first page whose bytes differ between two memories of the same layout.
+     *
+     * @param a one memory.
+     * @param b the other.
+     * @return the first differing page index, or -1 if they are equal.
+     */
+    public static long firstDifference(final GuestMemory a, final GuestMemory b)
+    {
+        if (a.pageCount() != b.pageCount() || a.pageSize() != b.pageSize())
+        {
+            return 0;
+        }
+        final int pageSize = a.pageSize();
+        final byte[] pa = new byte[pageSize];
+        final byte[] pb = new byte[pageSize];
+        for (long p = 0; p < a.pageCount(); p++)
+        {
+            UnsafeAccess.UNSAFE.copyMemory(null, a.pageAddress(p), pa, ARRAY_BASE, pageSize);
+            UnsafeAccess.UNSAFE.copyMemory(null, b.pageAddress(p), pb, ARRAY_BASE, pageSize);
+            if (!java.util.Arrays.equals(pa, pb))
+            {
+                return p;
+            }
+        }
+        return -1;
+    }
+
+    private static long mix(final long x)
+    {
+        long z = x * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

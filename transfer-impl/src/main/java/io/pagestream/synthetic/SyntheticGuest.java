@@ -1,0 +1,330 @@
+package io.pagestream.synthetic;
+
+import io.pagestream.api.guest.GuestMemory;
+import org.agrona.BufferUtil;
+import org.agrona.CloseHelper;
+import org.agrona.UnsafeAccess;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A running guest made of native memory, vCPU threads writing it, a software dirty log, vCPU control and a device
+ * state, for tests, demos and for trying PageStream before wiring it to a real VMM.
+ * <pre>{@code
+ * SyntheticGuest guest = SyntheticGuest.create(new SyntheticGuest.Config()
+ *     .sizeBytes(1L << 30).workload(Workload.HOTSET).dirtyRatePagesPerSec(20_000).fillFraction(0.6));
+ * guest.vcpus().start();
+ * // hand guest.memory(), guest.dirtyLog(), guest.vcpus(), guest.deviceState() to MigrationSource.Context
+ * }</pre>
+ * Contents look like a real guest's: a {@code fillFraction} of pages hold data, half of them text-like
+ * (compressible words), half binary (pointer-like 64-bit values); the rest are zero.
+ */
+public final class SyntheticGuest implements AutoCloseable
+{
+    private static final String[] WORDS = {
+        "the", "kernel", "page", "memory", "guest", "virtual", "migration", "process", "buffer", "device",
+        "network", "interrupt", "scheduler", "file", "system", "user", "thread", "lock", "cache", "block",
+        "return", "struct", "static", "const", "void", "int", "long", "char", "if", "else", "while", "for",
+        "error", "value", "index", "offset", "length", "address", "table", "entry", "node", "list", "queue",
+        "0x7f", "NULL", "{", "}", "(", ")", ";", "=", "==", "+", "-", "*", "/", "\n", "\t", "    " };
+
+    private final Config config;
+    private final GuestMemory memory;
+    private final SoftwareDirtyLog dirtyLog;
+    private final SyntheticVcpus vcpus;
+    private final SyntheticDeviceState deviceState;
+
+    private SyntheticGuest(final Config config, final GuestMemory memory, final boolean source)
+    {
+        this.config = config;
+        this.memory = memory;
+        this.dirtyLog = new SoftwareDirtyLog(memory.pageCount());
+        this.vcpus = new SyntheticVcpus(memory, dirtyLog, config.workload, config.vcpus,
+            config.dirtyRatePagesPerSec, config.hotsetFraction, config.hotWriteShare, config.seed);
+        this.deviceState = source ?
+            SyntheticDeviceState.source(config.deviceStateBytes, config.seed) : SyntheticDeviceState.target();
+    }
+
+    /**
+     * A source guest: memory allocated and filled; vCPUs created but not started.
+     *
+     * @param config the guest's shape.
+     * @return the guest.
+     */
+    public static SyntheticGuest create(final Config config)
+    {
+        config.validate();
+        final GuestMemory memory = GuestMemory.allocate(config.sizeBytes, config.pageSize);
+        try
+        {
+            fill(memory, config.fillFraction, config.seed);
+            return new SyntheticGuest(config, memory, true);
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            memory.close();
+            throw ex;
+        }
+    }
+
+    /**
+     * A target guest of the same layout: zero-filled memory waiting for a migration; vCPUs not started.
+     *
+     * @param config the guest's shape (fill and workload are ignored for memory contents).
+     * @return the guest.
+     */
+    public static SyntheticGuest createTarget(final Config config)
+    {
+        config.validate();
+        return new SyntheticGuest(config, GuestMemory.allocate(config.sizeBytes, config.pageSize), false);
+    }
+
+    /**
+     * Fill memory with realistic contents: a fraction of pages hold data, chosen by a hash of the page index.
+     *
+     * @param memory       to fill.
+     * @param fillFraction of pages that hold data, 0 to 1.
+     * @param seed         for the choice and the contents.
+     */
+    public static void fill(final GuestMemory memory, final double fillFraction, final long seed)
+    {
+        final int pageSize = memory.pageSize();
+        final int textLength = Math.max(64 * 1024, 2 * pageSize);
+        final ByteBuffer text = BufferUtil.allocateDirectAligned(textLength, 64);
+        long x = seed | 1;
+        int pos = 0;
+        while (pos < textLength)
+        {
+            x = xorshift(x);
+            final String word = WORDS[(int)Long.remainderUnsigned(x, WORDS.length)];
+            for (int i = 0; i < word.length() && pos < textLength; i++)
+            {
+                text.put(pos++, (byte)word.charAt(i));
+            }
+            if (pos < textLength)
+            {
+                text.put(pos++, (byte)' ');
+            }
+        }
+        final long textAddress = BufferUtil.address(text);
+
+        for (long p = 0, n = memory.pageCount(); p < n; p++)
+        {
+            final long h = mix(seed ^ (p * 0x9E3779B97F4A7C15L));
+            if ((h >>> 11) * 0x1.0p-53 >= fillFraction)
+            {
+                continue;
+            }
+            final long address = memory.pageAddress(p);
+            if ((h & 1) == 0)
+            {
+                final long from = Long.remainderUnsigned(h >>> 8, textLength - pageSize) & ~7L;
+                UnsafeAccess.UNSAFE.copyMemory(textAddress + from, address, pageSize);
+            }
+            else
+            {
+                long r = h | 1;
+                final long base = 0x00007F0000000000L | ((h >>> 40) << 20);
+                for (int i = 0; i < pageSize; i += 8)
+                {
+                    r = xorshift(r);
+                    UnsafeAccess.UNSAFE.putLong(address + i, (r & 3) == 0 ? r & 0xFFFF : base + (r & 0xFFFF8));
+                }
+            }
+        }
+    }
+
+    private static long xorshift(final long v)
+    {
+        long x = v;
+        x ^= x << 13;
+        x ^= x >>> 7;
+        x ^= x << 17;
+        return x;
+    }
+
+    private static long mix(final long v)
+    {
+        long z = v;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** @return the configuration. */
+    public Config config()
+    {
+        return config;
+    }
+
+    /** @return the guest's memory. */
+    public GuestMemory memory()
+    {
+        return memory;
+    }
+
+    /** @return the dirty log the vCPUs mark. */
+    public SoftwareDirtyLog dirtyLog()
+    {
+        return dirtyLog;
+    }
+
+    /** @return the vCPUs, also the guest's {@link io.pagestream.api.guest.VcpuControl}. */
+    public SyntheticVcpus vcpus()
+    {
+        return vcpus;
+    }
+
+    /** @return the device state. */
+    public SyntheticDeviceState deviceState()
+    {
+        return deviceState;
+    }
+
+    /** Stop the vCPUs and free the memory. Idempotent. */
+    public void close()
+    {
+        CloseHelper.closeAll(vcpus, memory);
+    }
+
+    /**
+     * The shape of a synthetic guest. Fluent setters; validated when the guest is created.
+     */
+    public static final class Config
+    {
+        private long sizeBytes = 256L << 20;
+        private int pageSize = 4096;
+        private Workload workload = Workload.HOTSET;
+        private double dirtyRatePagesPerSec = 20_000;
+        private double fillFraction = 0.6;
+        private double hotsetFraction = 0.02;
+        private double hotWriteShare = 0.9;
+        private int vcpus = 1;
+        private int deviceStateBytes = 256 * 1024;
+        private long seed = 42;
+
+        void validate()
+        {
+            if (!(fillFraction >= 0 && fillFraction <= 1))
+            {
+                throw new IllegalArgumentException("fillFraction must be from 0 to 1: " + fillFraction);
+            }
+            if (!(hotsetFraction > 0 && hotsetFraction <= 1) || !(hotWriteShare >= 0 && hotWriteShare <= 1))
+            {
+                throw new IllegalArgumentException("hotsetFraction must be in (0, 1] and hotWriteShare in [0, 1]: " +
+                    hotsetFraction + ", " + hotWriteShare);
+            }
+            if (!(dirtyRatePagesPerSec >= 0) || vcpus < 1 || deviceStateBytes < 0)
+            {
+                throw new IllegalArgumentException("dirtyRatePagesPerSec >= 0, vcpus >= 1, deviceStateBytes >= 0: " +
+                    dirtyRatePagesPerSec + ", " + vcpus + ", " + deviceStateBytes);
+            }
+        }
+
+        /** @param v guest memory in bytes. @return this. */
+        public Config sizeBytes(final long v)
+        {
+            sizeBytes = v;
+            return this;
+        }
+
+        /** @return guest memory in bytes. */
+        public long sizeBytes()
+        {
+            return sizeBytes;
+        }
+
+        /** @param v page size in bytes. @return this. */
+        public Config pageSize(final int v)
+        {
+            pageSize = v;
+            return this;
+        }
+
+        /** @return page size in bytes. */
+        public int pageSize()
+        {
+            return pageSize;
+        }
+
+        /** @param v which pages get written. @return this. */
+        public Config workload(final Workload v)
+        {
+            workload = v;
+            return this;
+        }
+
+        /** @return the workload. */
+        public Workload workload()
+        {
+            return workload;
+        }
+
+        /** @param v page writes per second across all vCPUs. @return this. */
+        public Config dirtyRatePagesPerSec(final double v)
+        {
+            dirtyRatePagesPerSec = v;
+            return this;
+        }
+
+        /** @return page writes per second. */
+        public double dirtyRatePagesPerSec()
+        {
+            return dirtyRatePagesPerSec;
+        }
+
+        /** @param v fraction of pages that hold data at start. @return this. */
+        public Config fillFraction(final double v)
+        {
+            fillFraction = v;
+            return this;
+        }
+
+        /** @return fraction of non-zero pages. */
+        public double fillFraction()
+        {
+            return fillFraction;
+        }
+
+        /** @param v size of the hot set as a fraction of pages. @return this. */
+        public Config hotsetFraction(final double v)
+        {
+            hotsetFraction = v;
+            return this;
+        }
+
+        /** @param v share of writes that hit the hot set. @return this. */
+        public Config hotWriteShare(final double v)
+        {
+            hotWriteShare = v;
+            return this;
+        }
+
+        /** @param v number of vCPU threads. @return this. */
+        public Config vcpus(final int v)
+        {
+            vcpus = v;
+            return this;
+        }
+
+        /** @param v size of the device state blob. @return this. */
+        public Config deviceStateBytes(final int v)
+        {
+            deviceStateBytes = v;
+            return this;
+        }
+
+        /** @return size of the device state blob. */
+        public int deviceStateBytes()
+        {
+            return deviceStateBytes;
+        }
+
+        /** @param v seed for contents and writes. @return this. */
+        public Config seed(final long v)
+        {
+            seed = v;
+            return this;
+        }
+    }
+}
