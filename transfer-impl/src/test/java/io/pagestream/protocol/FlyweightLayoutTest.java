@@ -1,0 +1,200 @@
+package io.pagestream.protocol;
+
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every frame written by its flyweight, compared byte for byte with the layout in its diagram built independently
+ * with a little-endian {@link ByteBuffer}, and read back.
+ */
+class FlyweightLayoutTest
+{
+    private static final long SESSION = 0x1122334455667788L;
+
+    private final UnsafeBuffer buffer = new UnsafeBuffer(new byte[512]);
+
+    private static ByteBuffer expected(final int type, final int length)
+    {
+        final ByteBuffer b = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+        b.put((byte)1).put((byte)type).putShort((short)0).putInt(length).putLong(SESSION);
+        return b;
+    }
+
+    private byte[] written(final int length)
+    {
+        final byte[] bytes = new byte[length];
+        buffer.getBytes(0, bytes);
+        return bytes;
+    }
+
+    @Test
+    void shouldLayOutHello()
+    {
+        final HelloFlyweight f = new HelloFlyweight();
+        f.wrap(buffer, 0);
+        final int length = HelloFlyweight.frameLength(2, 14);
+        f.writeHeader(FrameType.HELLO, length, SESSION);
+        f.pageSize(4096).regionCount(2).pageCount(3000L).capabilities(5L).timestampNs(77L).controlStreamId(1002);
+        f.regionLength(0, 4096L * 1000).regionLength(1, 4096L * 2000).controlEndpoint("127.0.0.1:4040");
+
+        final ByteBuffer e = expected(FrameType.HELLO, length);
+        e.putInt(4096).putInt(2).putLong(3000).putLong(5).putLong(77).putInt(1002).putInt(14)
+            .putLong(4096L * 1000).putLong(4096L * 2000).put("127.0.0.1:4040".getBytes());
+        assertArrayEquals(e.array(), written(length));
+
+        f.validate(length);
+        assertEquals("127.0.0.1:4040", f.controlEndpoint());
+        assertEquals(3000L, f.pageCount());
+        assertEquals(4096L * 2000, f.regionLength(1));
+    }
+
+    @Test
+    void shouldLayOutHelloAck()
+    {
+        final HelloAckFlyweight f = new HelloAckFlyweight();
+        f.wrap(buffer, 0);
+        f.writeHeader(FrameType.HELLO_ACK, HelloAckFlyweight.LENGTH, SESSION);
+        f.status(0).targetVersion(1).capabilities(9).echoTimestampNs(123456789L);
+        final ByteBuffer e = expected(FrameType.HELLO_ACK, HelloAckFlyweight.LENGTH);
+        e.putInt(0).putInt(1).putLong(9).putLong(123456789L);
+        assertArrayEquals(e.array(), written(HelloAckFlyweight.LENGTH));
+        assertEquals(40, HelloAckFlyweight.LENGTH);
+    }
+
+    @Test
+    void shouldLayOutPageHeader()
+    {
+        final PageFlyweight f = new PageFlyweight();
+        f.wrap(buffer, 0);
+        final int length = PageFlyweight.PAYLOAD_OFFSET + 8;
+        f.writeHeader(FrameType.PAGE, length, SESSION);
+        f.pageIndex(0x1_0000_0001L).round(3).encoding(1).chunkOffset(0).decodedLength(8).checksum(0xCAFEBABE)
+            .payloadLength(8);
+        buffer.putLong(PageFlyweight.PAYLOAD_OFFSET, 0x0807060504030201L);
+
+        final ByteBuffer e = expected(FrameType.PAGE, length);
+        e.putLong(0x1_0000_0001L).putInt(3).put((byte)1).put((byte)0).putShort((short)0).putInt(0).putInt(8)
+            .putInt(0xCAFEBABE).putInt(8).put(new byte[]{ 1, 2, 3, 4, 5, 6, 7, 8 });
+        assertArrayEquals(e.array(), written(length));
+        assertEquals(48, PageFlyweight.PAYLOAD_OFFSET);
+        assertEquals(0x1_0000_0001L, f.pageIndex());
+    }
+
+    @Test
+    void shouldLayOutZeroRunRoundEndSwitchoverCompleteStatus()
+    {
+        final ZeroRunFlyweight z = new ZeroRunFlyweight();
+        z.wrap(buffer, 0);
+        z.writeHeader(FrameType.ZERO_RUN, ZeroRunFlyweight.LENGTH, SESSION);
+        z.firstPageIndex(10).pageCount(20).round(2);
+        assertArrayEquals(expected(FrameType.ZERO_RUN, ZeroRunFlyweight.LENGTH)
+            .putLong(10).putLong(20).putInt(2).putInt(0).array(), written(ZeroRunFlyweight.LENGTH));
+
+        final RoundEndFlyweight r = new RoundEndFlyweight();
+        r.wrap(buffer, 0);
+        r.writeHeader(FrameType.ROUND_END, RoundEndFlyweight.LENGTH, SESSION);
+        r.round(4).pageFrames(100).pages(130);
+        assertArrayEquals(expected(FrameType.ROUND_END, RoundEndFlyweight.LENGTH)
+            .putInt(4).putInt(0).putLong(100).putLong(130).array(), written(RoundEndFlyweight.LENGTH));
+
+        final SwitchoverFlyweight s = new SwitchoverFlyweight();
+        s.wrap(buffer, 0);
+        s.writeHeader(FrameType.SWITCHOVER, SwitchoverFlyweight.LENGTH, SESSION);
+        s.finalRound(5).deviceStateLength(1 << 20).deviceStateChecksum(0x01020304).totalPageFrames(999);
+        assertArrayEquals(expected(FrameType.SWITCHOVER, SwitchoverFlyweight.LENGTH)
+            .putInt(5).putInt(1 << 20).putInt(0x01020304).putInt(0).putLong(999).array(),
+            written(SwitchoverFlyweight.LENGTH));
+
+        final CompleteFlyweight c = new CompleteFlyweight();
+        c.wrap(buffer, 0);
+        c.writeHeader(FrameType.COMPLETE, CompleteFlyweight.LENGTH, SESSION);
+        c.pagesReceived(77).pageFramesReceived(88);
+        assertArrayEquals(expected(FrameType.COMPLETE, CompleteFlyweight.LENGTH).putLong(77).putLong(88).array(),
+            written(CompleteFlyweight.LENGTH));
+
+        final StatusFlyweight st = new StatusFlyweight();
+        st.wrap(buffer, 0);
+        st.writeHeader(FrameType.STATUS, StatusFlyweight.LENGTH, SESSION);
+        st.pagesApplied(5).timestampNs(6);
+        assertArrayEquals(expected(FrameType.STATUS, StatusFlyweight.LENGTH).putLong(5).putLong(6).array(),
+            written(StatusFlyweight.LENGTH));
+    }
+
+    @Test
+    void shouldLayOutDeviceStateAndError()
+    {
+        final DeviceStateFlyweight d = new DeviceStateFlyweight();
+        d.wrap(buffer, 0);
+        final int length = DeviceStateFlyweight.DATA_OFFSET + 3;
+        d.writeHeader(FrameType.DEVICE_STATE, length, SESSION);
+        d.totalLength(100).chunkOffset(97).chunkLength(3);
+        buffer.putBytes(DeviceStateFlyweight.DATA_OFFSET, new byte[]{ 9, 8, 7 });
+        assertArrayEquals(expected(FrameType.DEVICE_STATE, length).putInt(100).putInt(97).putInt(3).putInt(0)
+            .put(new byte[]{ 9, 8, 7 }).array(), written(length));
+        d.validate(length, 100, 97);
+
+        final ErrorFlyweight er = new ErrorFlyweight();
+        er.wrap(buffer, 0);
+        er.errorCode(ErrorCode.CHECKSUM_MISMATCH.value());
+        final int errorLength = er.message("bad");
+        er.writeHeader(FrameType.ERROR, errorLength, SESSION);
+        assertArrayEquals(expected(FrameType.ERROR, errorLength).putInt(8).putInt(3).put("bad".getBytes()).array(),
+            written(errorLength));
+        er.validate(errorLength);
+        assertEquals("bad", er.message());
+    }
+
+    @Test
+    void shouldRejectHeaderThatDisagreesWithWhatArrived()
+    {
+        final FrameFlyweight f = new FrameFlyweight();
+        f.wrap(buffer, 0);
+        f.writeHeader(FrameType.STATUS, StatusFlyweight.LENGTH, SESSION);
+
+        final MigrationException truncated = assertThrows(MigrationException.class, () -> f.validateHeader(20));
+        assertEquals(ErrorCode.MALFORMED_FRAME, truncated.errorCode());
+        assertTrue(truncated.getMessage().contains("frameLength=32"), truncated.getMessage());
+
+        assertEquals(ErrorCode.MALFORMED_FRAME,
+            assertThrows(MigrationException.class, () -> f.validateHeader(8)).errorCode());
+
+        buffer.putByte(0, (byte)2);
+        final MigrationException version = assertThrows(MigrationException.class, () -> f.validateHeader(32));
+        assertEquals(ErrorCode.UNSUPPORTED_VERSION, version.errorCode());
+        assertTrue(version.getMessage().contains("version=2"), version.getMessage());
+    }
+
+    @Test
+    void shouldRejectPageFieldsOutsideGuestOrPage()
+    {
+        final PageFlyweight f = new PageFlyweight();
+        f.wrap(buffer, 0);
+        final int length = PageFlyweight.PAYLOAD_OFFSET + 64;
+        f.writeHeader(FrameType.PAGE, length, SESSION);
+        f.pageIndex(10).round(0).encoding(1).chunkOffset(0).decodedLength(64).checksum(0).payloadLength(64);
+        f.validate(length, 11, 4096);
+
+        assertEquals(ErrorCode.PAGE_INDEX_OUT_OF_RANGE,
+            assertThrows(MigrationException.class, () -> f.validate(length, 10, 4096)).errorCode());
+        f.pageIndex(-1);
+        assertEquals(ErrorCode.PAGE_INDEX_OUT_OF_RANGE,
+            assertThrows(MigrationException.class, () -> f.validate(length, 11, 4096)).errorCode());
+        f.pageIndex(10).chunkOffset(4090);
+        final MigrationException past = assertThrows(MigrationException.class, () -> f.validate(length, 11, 4096));
+        assertEquals(ErrorCode.BAD_LENGTH, past.errorCode());
+        assertTrue(past.getMessage().contains("decodedLength=64"), past.getMessage());
+        f.chunkOffset(0).payloadLength(65);
+        assertEquals(ErrorCode.BAD_LENGTH,
+            assertThrows(MigrationException.class, () -> f.validate(length, 11, 4096)).errorCode());
+    }
+}
