@@ -50,7 +50,7 @@ final class DefaultMigrationSource implements MigrationSource
         final DefaultMigrationSource source = new DefaultMigrationSource(ctx);
         try
         {
-            source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "source", ctx.errorHandler());
+            source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "source", ctx.driverIdleStrategy(), ctx.errorHandler());
             final Aeron aeron = source.transport.aeron();
             source.counters = new MigrationCounters(aeron, ctx.migrationId(),
                 CounterType.PAGES_SENT, CounterType.BYTES_SENT, CounterType.ZERO_PAGES_SENT,

@@ -41,7 +41,7 @@ final class DefaultMigrationTarget implements MigrationTarget
         final DefaultMigrationTarget target = new DefaultMigrationTarget(ctx);
         try
         {
-            target.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "target", ctx.errorHandler());
+            target.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "target", ctx.driverIdleStrategy(), ctx.errorHandler());
             final Aeron aeron = target.transport.aeron();
             target.counters = new MigrationCounters(aeron, 0,
                 CounterType.PAGE_FRAMES_RECEIVED, CounterType.BYTES_RECEIVED, CounterType.ZERO_PAGES_RECEIVED,

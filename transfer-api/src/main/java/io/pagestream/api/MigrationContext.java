@@ -45,6 +45,7 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     private ThreadingMode threadingMode = ThreadingMode.valueOf(
         System.getProperty(THREADING_MODE_PROP_NAME, THREADING_MODE_DEFAULT.name()));
     private IdleStrategy idleStrategy;
+    private IdleStrategy driverIdleStrategy;
     private ErrorHandler errorHandler;
     private MigrationListener listener;
 
@@ -78,6 +79,12 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
             // Spin briefly, then yield, then park up to 200 µs: responsive without burning one of few cores.
             idleStrategy = new BackoffIdleStrategy(64, 16, 1_000, 200_000);
         }
+        if (null == driverIdleStrategy)
+        {
+            driverIdleStrategy = new BackoffIdleStrategy(64, 16, 1_000, 100_000);
+        }
+        require(driverIdleStrategy != idleStrategy, "driverIdleStrategy", driverIdleStrategy,
+            "must be a different instance from idleStrategy: idle strategies keep per-thread state");
         if (null == errorHandler)
         {
             errorHandler = Throwable::printStackTrace;
@@ -262,6 +269,24 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public IdleStrategy idleStrategy()
     {
         return idleStrategy;
+    }
+
+    /**
+     * @param strategy for the embedded media driver's thread when idle; ignored with an external driver.
+     * @return this.
+     */
+    public T driverIdleStrategy(final IdleStrategy strategy)
+    {
+        driverIdleStrategy = strategy;
+        return self();
+    }
+
+    /**
+     * @return the embedded driver's idle strategy.
+     */
+    public IdleStrategy driverIdleStrategy()
+    {
+        return driverIdleStrategy;
     }
 
     /**

@@ -87,6 +87,8 @@ public interface MigrationTarget extends AutoCloseable
             requireEndpoint("listenEndpoint", listenEndpoint);
             require(receiverWindowLength >= 65536 && receiverWindowLength <= (64 << 20),
                 "receiverWindowLength", receiverWindowLength, "must be from 64 KiB to 64 MiB");
+            require(receiverWindowLength <= socketBufferLength(), "receiverWindowLength", receiverWindowLength,
+                "must not exceed socketBufferLength " + socketBufferLength() + " (Aeron refuses such a channel)");
             require(handshakeTimeoutMs >= 0, "handshakeTimeoutMs", handshakeTimeoutMs, "must be 0 (forever) or more");
             require(maxDeviceStateBytes >= 0, "maxDeviceStateBytes", maxDeviceStateBytes, "must not be negative");
             return this;

@@ -2,7 +2,6 @@ package io.pagestream.source;
 
 import io.aeron.ExclusivePublication;
 import io.aeron.Subscription;
-import io.aeron.logbuffer.BufferClaim;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.FrameDescriptor;
 import io.aeron.logbuffer.Header;
@@ -15,7 +14,6 @@ import io.pagestream.api.MigrationProgress;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationSource;
-import io.pagestream.api.PageEncoding;
 import io.pagestream.api.guest.DeviceState;
 import io.pagestream.api.guest.DirtyPageLog;
 import io.pagestream.api.guest.GuestMemory;
@@ -42,8 +40,6 @@ import io.pagestream.transport.BandwidthLimiter;
 import io.pagestream.transport.FramePublisher;
 import org.agrona.DirectBuffer;
 import org.agrona.ErrorHandler;
-import org.agrona.MutableDirectBuffer;
-import org.agrona.UnsafeAccess;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.status.AtomicCounter;
 
@@ -82,11 +78,10 @@ public final class SourceAgent implements Agent, FragmentHandler
     private final long migrationId;
     private final int pageSize;
     private final long pageCount;
-    private final int chunkLength;
     private final ExclusivePublication dataPublication;
     private final Subscription controlSubscription;
     private final FramePublisher frames;
-    private final BufferClaim claim = new BufferClaim();
+    private final PageSender pageSender;
     private final BandwidthLimiter limiter;
     private final MigrationCounters counters;
     private final AtomicCounter pagesSentCounter;
@@ -100,7 +95,6 @@ public final class SourceAgent implements Agent, FragmentHandler
     private final FrameFlyweight headerFlyweight = new FrameFlyweight();
     private final HelloFlyweight helloFlyweight = new HelloFlyweight();
     private final HelloAckFlyweight helloAckFlyweight = new HelloAckFlyweight();
-    private final PageFlyweight pageFlyweight = new PageFlyweight();
     private final ZeroRunFlyweight zeroRunFlyweight = new ZeroRunFlyweight();
     private final RoundEndFlyweight roundEndFlyweight = new RoundEndFlyweight();
     private final DeviceStateFlyweight deviceStateFlyweight = new DeviceStateFlyweight();
@@ -135,9 +129,6 @@ public final class SourceAgent implements Agent, FragmentHandler
     private long cursor;
     private long currentPage = -1;
     private boolean currentPageZero;
-    private int currentChunkOffset;
-    private int currentPageFrames;
-    private int currentPageBytes;
     private long zeroRunStart;
     private long zeroRunLength;
     private long totalPageFrames;
@@ -193,38 +184,21 @@ public final class SourceAgent implements Agent, FragmentHandler
         this.completion = completion;
         this.frames = new FramePublisher(
             dataPublication, counters.get(CounterType.BACK_PRESSURE), counters.get(CounterType.ADMIN_ACTIONS));
-        this.chunkLength = chunkLength(pageSize, frames.maxFrameLength());
-        this.limiter = new BandwidthLimiter(
-            ctx.maxBandwidthBytesPerSec(), PageFlyweight.PAYLOAD_OFFSET + chunkLength, nowNs);
+        this.limiter = new BandwidthLimiter(ctx.maxBandwidthBytesPerSec(),
+            PageFlyweight.PAYLOAD_OFFSET + PageSender.chunkLength(pageSize, frames.maxFrameLength()), nowNs);
         this.pagesSentCounter = counters.get(CounterType.PAGES_SENT);
         this.bytesSentCounter = counters.get(CounterType.BYTES_SENT);
         this.zeroPagesCounter = counters.get(CounterType.ZERO_PAGES_SENT);
         this.rawPagesCounter = counters.get(CounterType.RAW_PAGES_SENT);
         this.roundsCounter = counters.get(CounterType.ROUNDS);
         this.rateLimitedCounter = counters.get(CounterType.RATE_LIMITED);
+        this.pageSender = new PageSender(frames, memory, migrationId, limiter, rateLimitedCounter);
         this.toSend = new PageBitmap(pageCount);
         this.dirty = new PageBitmap(pageCount);
         this.tracker = new RoundTracker(nowNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
         this.startNs = nowNs;
         this.nowNs = nowNs;
         this.rateWindowStartNs = nowNs;
-    }
-
-    /**
-     * The chunk a page frame carries: the whole page if it fits the frame, else the largest power of two that does.
-     *
-     * @param pageSize       page size in bytes.
-     * @param maxFrameLength largest unfragmented frame.
-     * @return chunk length in bytes.
-     */
-    public static int chunkLength(final int pageSize, final int maxFrameLength)
-    {
-        final int room = maxFrameLength - PageFlyweight.PAYLOAD_OFFSET;
-        if (room >= pageSize)
-        {
-            return pageSize;
-        }
-        return Integer.highestOneBit(room);
     }
 
     /** {@inheritDoc} */
@@ -469,9 +443,6 @@ public final class SourceAgent implements Agent, FragmentHandler
                     return work + (flushZeroRun() ? endRound() : 0);
                 }
                 cursor = currentPage + 1;
-                currentChunkOffset = 0;
-                currentPageFrames = 0;
-                currentPageBytes = 0;
                 currentPageZero = ZeroPages.isZero(memory.pageAddress(currentPage), pageSize);
             }
 
@@ -537,57 +508,17 @@ public final class SourceAgent implements Agent, FragmentHandler
 
     private boolean sendDataPage()
     {
-        final long pageAddress = memory.pageAddress(currentPage);
-        while (currentChunkOffset < pageSize)
+        if (!pageSender.sendRaw(currentPage, round, nowNs))
         {
-            final int length = Math.min(chunkLength, pageSize - currentChunkOffset);
-            final int frameLength = PageFlyweight.PAYLOAD_OFFSET + length;
-            if (!limiter.tryAcquire(frameLength, nowNs))
-            {
-                rateLimitedCounter.incrementOrdered();
-                return false;
-            }
-
-            int outcome;
-            do
-            {
-                outcome = frames.outcome(dataPublication.tryClaim(frameLength, claim), frameLength);
-            }
-            while (outcome == Integer.MIN_VALUE);
-
-            if (outcome != FramePublisher.SENT)
-            {
-                onNotSent(outcome, frameLength);
-                return false;
-            }
-
-            final MutableDirectBuffer buffer = claim.buffer();
-            final int offset = claim.offset();
-            pageFlyweight.wrap(buffer, offset);
-            pageFlyweight.writeHeader(FrameType.PAGE, frameLength, migrationId);
-            pageFlyweight
-                .pageIndex(currentPage)
-                .round(round)
-                .encoding(PageEncoding.RAW.code())
-                .chunkOffset(currentChunkOffset)
-                .decodedLength(length)
-                .payloadLength(length);
-            final long payloadAddress = buffer.addressOffset() + offset + PageFlyweight.PAYLOAD_OFFSET;
-            UnsafeAccess.UNSAFE.copyMemory(pageAddress + currentChunkOffset, payloadAddress, length);
-            // Checksum the copy, not guest memory: the guest may be writing the page right now.
-            pageFlyweight.checksum(Checksums.crc32c(payloadAddress, length));
-            claim.commit();
-
-            currentChunkOffset += length;
-            currentPageFrames++;
-            currentPageBytes += frameLength;
+            return false;
         }
-
-        tracker.onDataPage(currentPageFrames, currentPageBytes);
-        totalPageFrames += currentPageFrames;
+        final int pageFrames = pageSender.lastPageFrames();
+        final int pageBytes = pageSender.lastPageBytes();
+        tracker.onDataPage(pageFrames, pageBytes);
+        totalPageFrames += pageFrames;
         pagesSentCounter.incrementOrdered();
         rawPagesCounter.incrementOrdered();
-        bytesSentCounter.getAndAddOrdered(currentPageBytes);
+        bytesSentCounter.getAndAddOrdered(pageBytes);
         return true;
     }
 

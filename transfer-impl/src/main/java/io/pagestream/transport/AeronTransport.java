@@ -6,7 +6,7 @@ import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import org.agrona.CloseHelper;
 import org.agrona.ErrorHandler;
-import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 
 import java.util.UUID;
 
@@ -14,8 +14,8 @@ import java.util.UUID;
  * An Aeron client connected either to an embedded media driver in a fresh directory (deleted on start and on
  * close) or to an external driver named by its directory.
  * <p>
- * The embedded driver runs in SHARED threading mode with a backing-off idle strategy: one thread, which parks when
- * idle instead of spinning, since hypervisor hosts have cores to spare for guests, not for us.
+ * The embedded driver runs in SHARED threading mode: one thread for conductor, sender and receiver, since hypervisor
+ * hosts have cores to spare for guests, not for us; its idle strategy is the context's.
  * Threading: create and close from one thread; {@link #aeron()} is thread-safe as Aeron is.
  */
 public final class AeronTransport implements AutoCloseable
@@ -36,11 +36,15 @@ public final class AeronTransport implements AutoCloseable
      *
      * @param externalDirectoryName directory of an external driver, or null for an embedded one.
      * @param role                  short name used in the embedded driver's directory name.
+     * @param driverIdleStrategy    for the embedded driver's shared thread.
      * @param errorHandler          for the driver's and client's threads; never exits the JVM.
      * @return the connected transport.
      */
     public static AeronTransport launch(
-        final String externalDirectoryName, final String role, final ErrorHandler errorHandler)
+        final String externalDirectoryName,
+        final String role,
+        final IdleStrategy driverIdleStrategy,
+        final ErrorHandler errorHandler)
     {
         MediaDriver driver = null;
         Aeron aeron = null;
@@ -56,7 +60,7 @@ public final class AeronTransport implements AutoCloseable
                     .dirDeleteOnShutdown(true)
                     .warnIfDirectoryExists(false)
                     .threadingMode(ThreadingMode.SHARED)
-                    .sharedIdleStrategy(new BackoffIdleStrategy(64, 16, 1_000, 100_000))
+                    .sharedIdleStrategy(driverIdleStrategy)
                     .termBufferSparseFile(true)
                     .errorHandler(errorHandler);
                 driver = MediaDriver.launch(driverContext);
