@@ -111,7 +111,7 @@ public final class MigrationReport
         return downtimeTargetMs;
     }
 
-    /** @return iterative rounds after the bulk pass, stop-and-copy not counted. */
+    /** @return rounds after the bulk pass, the stop-and-copy round included. */
     public int rounds()
     {
         return rounds;

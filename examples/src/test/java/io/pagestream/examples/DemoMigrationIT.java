@@ -1,0 +1,86 @@
+package io.pagestream.examples;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Runs the README's main command on the packaged jar: a real two-process migration, then checks the JSON report.
+ */
+class DemoMigrationIT
+{
+    private static final List<String> KEYS = List.of("result", "reason", "verified", "mode", "guestBytes", "pageSize",
+        "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "pagesSent", "bytesOnWire", "pagesByEncoding",
+        "zero", "delta", "lz4", "raw", "postcopy", "faults", "faultP50Us", "faultP99Us", "faultMaxUs");
+
+    private static Process run(final Path report, final String... args) throws Exception
+    {
+        final List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-jar");
+        command.add(new File("target/pagestream-demo.jar").getAbsolutePath());
+        command.addAll(List.of(args));
+        command.add("--report-json=" + report);
+        return new ProcessBuilder(command).inheritIO().start();
+    }
+
+    private static long number(final String json, final String key)
+    {
+        final Matcher m = Pattern.compile("\"" + key + "\": (-?\\d+)").matcher(json);
+        assertTrue(m.find(), key + " missing in " + json);
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    @Timeout(300)
+    void shouldMigrateBusyGuestBetweenTwoProcessesAndReportVerified() throws Exception
+    {
+        final Path report = Files.createTempFile("pagestream-demo", ".json");
+        final Process demo = run(report, "--memory=256m", "--workload=hotset", "--dirty-rate=20000");
+        assertTrue(demo.waitFor(240, TimeUnit.SECONDS), "demo finished");
+        assertEquals(0, demo.exitValue(), "demo exit code");
+
+        final String json = Files.readString(report, StandardCharsets.UTF_8);
+        final List<String> keys = new ArrayList<>();
+        final Matcher m = Pattern.compile("\"(\\w+)\":").matcher(json);
+        while (m.find())
+        {
+            keys.add(m.group(1));
+        }
+        assertEquals(KEYS, keys, "exactly the documented keys, in order");
+        assertTrue(json.contains("\"result\": \"COMPLETED\""), json);
+        assertTrue(json.contains("\"verified\": true"), json);
+        assertTrue(json.contains("\"mode\": \"precopy\""), json);
+        assertEquals(256L << 20, number(json, "guestBytes"));
+        assertTrue(number(json, "downtimeMs") <= number(json, "downtimeTargetMs"), json);
+        assertTrue(number(json, "pagesSent") >= (256L << 20) / 4096, json);
+        assertTrue(number(json, "zero") > 0 && number(json, "raw") > 0, json);
+    }
+
+    @Test
+    @Timeout(120)
+    void shouldFailCleanlyWhenTheTargetIsNotThere() throws Exception
+    {
+        final Path report = Files.createTempFile("pagestream-demo-missing", ".json");
+        final Process demo = run(report, "--memory=64m", "--workload=hotset", "--target=127.0.0.1:9",
+            "--max-time-ms=5000");
+        assertTrue(demo.waitFor(90, TimeUnit.SECONDS), "demo finished");
+        assertEquals(1, demo.exitValue());
+        final String json = Files.readString(report, StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"result\": \"FAILED\""), json);
+        assertTrue(json.contains("no target connected at 127.0.0.1:9"), json);
+        assertTrue(json.contains("\"verified\": false"), json);
+    }
+}
