@@ -246,4 +246,36 @@ class FailureAndControlSystemTest
                 MemoryDigest.digest(harness.targetGuest.memory()));
         }
     }
+
+    @Test
+    @Timeout(120)
+    void shouldCarryA16MiBDeviceStateIntact() throws Exception
+    {
+        final SyntheticGuest.Config config = idleGuest(32L << 20).deviceStateBytes(16 << 20);
+        try (MigrationHarness harness = new MigrationHarness(config))
+        {
+            final MigrationReport[] reports = harness.migrate(t -> { }, s -> s.downtimeTargetMs(2_000), 90);
+            assertEquals(MigrationResult.COMPLETED, reports[0].result(), reports[0].toString());
+            assertEquals(MigrationResult.COMPLETED, reports[1].result(), reports[1].toString());
+            assertEquals(16 << 20, reports[0].deviceStateBytes());
+            assertEquals(16 << 20, harness.targetGuest.deviceState().lengthBytes());
+            assertEquals(harness.sourceGuest.deviceState().checksum(), harness.targetGuest.deviceState().checksum());
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldRefuseDeviceStateLargerThanTheTargetAllowsAndResumeSource() throws Exception
+    {
+        final SyntheticGuest.Config config = idleGuest(16L << 20).deviceStateBytes(2 << 20);
+        try (MigrationHarness harness = new MigrationHarness(config))
+        {
+            final MigrationReport[] reports = harness.migrate(t -> t.maxDeviceStateBytes(1 << 20), s -> { }, 30);
+            assertEquals(MigrationResult.FAILED, reports[0].result());
+            assertEquals(ErrorCode.DEVICE_STATE_FAILED, reports[0].errorCode(), reports[0].reason());
+            assertTrue(reports[0].reason().contains("maxDeviceStateBytes 1048576"), reports[0].reason());
+            assertFalse(harness.sourceGuest.vcpus().isPaused(), "paused for stop-and-copy, resumed on failure");
+            assertTrue(reports[0].downtimeMs() >= 0);
+        }
+    }
 }
