@@ -36,6 +36,7 @@ import io.pagestream.protocol.SwitchoverFlyweight;
 import io.pagestream.protocol.ZeroRunFlyweight;
 import io.pagestream.status.CounterType;
 import io.pagestream.status.MigrationCounters;
+import io.pagestream.status.MigrationLifecycle;
 import io.pagestream.transport.BandwidthLimiter;
 import io.pagestream.transport.FramePublisher;
 import org.agrona.DirectBuffer;
@@ -90,7 +91,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     private final AtomicCounter rawPagesCounter;
     private final AtomicCounter roundsCounter;
     private final AtomicCounter rateLimitedCounter;
-    private final CompletableFuture<MigrationReport> completion;
+    private final MigrationLifecycle lifecycle;
 
     private final FrameFlyweight headerFlyweight = new FrameFlyweight();
     private final HelloFlyweight helloFlyweight = new HelloFlyweight();
@@ -108,7 +109,6 @@ public final class SourceAgent implements Agent, FragmentHandler
     private final RoundTracker tracker;
 
     private State state = State.CONNECTING;
-    private volatile MigrationPhase phase = MigrationPhase.SETUP;
     private volatile boolean cancelRequested;
 
     private final long startNs;
@@ -119,7 +119,6 @@ public final class SourceAgent implements Agent, FragmentHandler
     private long lastProgressNs;
     private long pauseNs;
     private long downtimeNs;
-    private long failingDeadlineNs;
     private boolean tracking;
     private boolean paused;
     private boolean throttled;
@@ -139,9 +138,6 @@ public final class SourceAgent implements Agent, FragmentHandler
     private int deviceStateChecksum;
     private int deviceStateSent;
 
-    private ErrorCode pendingErrorCode;
-    private String pendingErrorMessage;
-    private MigrationReport finalReport;
 
     private volatile int progressRound;
     private volatile long progressPagesRemaining;
@@ -181,7 +177,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         this.dataPublication = dataPublication;
         this.controlSubscription = controlSubscription;
         this.counters = counters;
-        this.completion = completion;
+        this.lifecycle = new MigrationLifecycle(listener, errorHandler, completion);
         this.frames = new FramePublisher(
             dataPublication, counters.get(CounterType.BACK_PRESSURE), counters.get(CounterType.ADMIN_ACTIONS));
         this.limiter = new BandwidthLimiter(ctx.maxBandwidthBytesPerSec(),
@@ -220,7 +216,7 @@ public final class SourceAgent implements Agent, FragmentHandler
      */
     public MigrationPhase phase()
     {
-        return phase;
+        return lifecycle.phase();
     }
 
     /**
@@ -229,7 +225,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     public MigrationProgress progress()
     {
         return new MigrationProgress(
-            phase,
+            lifecycle.phase(),
             progressRound,
             progressPagesRemaining,
             pagesSentCounter.get(),
@@ -306,11 +302,11 @@ public final class SourceAgent implements Agent, FragmentHandler
             {
                 fail(ErrorCode.CANCELLED, "source closed before the migration ended", true);
             }
-            if (state == State.FAILING && null != pendingErrorCode)
+            if (state != State.DONE)
             {
-                sendError(pendingErrorCode, pendingErrorMessage);
+                lifecycle.deliverError(frames, migrationId, Long.MAX_VALUE);
+                finish();
             }
-            finish();
         }
     }
 
@@ -318,7 +314,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     {
         if (cancelRequested && state.ordinal() < State.AWAIT_COMPLETE.ordinal())
         {
-            fail(ErrorCode.CANCELLED, "cancelled by the source application in phase " + phase, true);
+            fail(ErrorCode.CANCELLED, "cancelled by the source application in phase " + lifecycle.phase(), true);
             return 1;
         }
         if (handshakeDone && state.ordinal() < State.FAILING.ordinal() &&
@@ -427,7 +423,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         roundPagesPlanned = toSend.cardinality();
         tracker.beginRound(round, nowNs);
         progressRound = round;
-        setPhase(roundPhase);
+        lifecycle.phase(roundPhase);
     }
 
     private int sendPages()
@@ -547,7 +543,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         bytesSentCounter.getAndAddOrdered(length);
         roundsCounter.incrementOrdered();
 
-        if (phase == MigrationPhase.STOP_AND_COPY)
+        if (lifecycle.phase() == MigrationPhase.STOP_AND_COPY)
         {
             tracker.endRound(nowNs, 0, 0);
             beginDeviceState();
@@ -812,8 +808,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     {
         downtimeNs = System.nanoTime() - pauseNs;
         stopTracking();
-        finalReport = report(MigrationResult.COMPLETED, "completed", null);
-        setPhase(MigrationPhase.COMPLETE);
+        lifecycle.decide(report(MigrationResult.COMPLETED, "completed", null));
         finish();
     }
 
@@ -844,14 +839,11 @@ public final class SourceAgent implements Agent, FragmentHandler
         stopTracking();
 
         final MigrationResult result = code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED;
-        finalReport = report(result, reason, code);
-        setPhase(result == MigrationResult.CANCELLED ? MigrationPhase.CANCELLED : MigrationPhase.FAILED);
+        lifecycle.decide(report(result, reason, code));
 
         if (notifyPeer && handshakeDone)
         {
-            pendingErrorCode = code;
-            pendingErrorMessage = reason;
-            failingDeadlineNs = revertStartNs + ERROR_DELIVERY_NS;
+            lifecycle.notifyPeer(code, reason, revertStartNs + ERROR_DELIVERY_NS);
             state = State.FAILING;
             deliverError();
         }
@@ -863,21 +855,12 @@ public final class SourceAgent implements Agent, FragmentHandler
 
     private int deliverError()
     {
-        if (sendError(pendingErrorCode, pendingErrorMessage) || System.nanoTime() > failingDeadlineNs)
+        if (lifecycle.deliverError(frames, migrationId, System.nanoTime()))
         {
             finish();
             return 1;
         }
         return 0;
-    }
-
-    private boolean sendError(final ErrorCode code, final String message)
-    {
-        errorFlyweight.wrap(frames.scratch(), 0);
-        errorFlyweight.errorCode(code.value());
-        final int length = errorFlyweight.message(message);
-        errorFlyweight.writeHeader(FrameType.ERROR, length, migrationId);
-        return frames.offer(length) == FramePublisher.SENT;
     }
 
     private void stopTracking()
@@ -899,32 +882,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     private void finish()
     {
         state = State.DONE;
-        try
-        {
-            listener.onComplete(finalReport);
-        }
-        catch (final RuntimeException ex)
-        {
-            errorHandler.onError(ex);
-        }
-        completion.complete(finalReport);
-    }
-
-    private void setPhase(final MigrationPhase next)
-    {
-        final MigrationPhase previous = phase;
-        if (previous != next)
-        {
-            phase = next;
-            try
-            {
-                listener.onPhaseChange(previous, next);
-            }
-            catch (final RuntimeException ex)
-            {
-                errorHandler.onError(ex);
-            }
-        }
+        lifecycle.complete();
     }
 
     private MigrationReport report(final MigrationResult result, final String reason, final ErrorCode code)

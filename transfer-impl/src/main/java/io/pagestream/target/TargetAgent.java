@@ -32,6 +32,7 @@ import io.pagestream.protocol.ZeroRunFlyweight;
 import io.pagestream.source.PageBitmap;
 import io.pagestream.status.CounterType;
 import io.pagestream.status.MigrationCounters;
+import io.pagestream.status.MigrationLifecycle;
 import io.pagestream.transport.Channels;
 import io.pagestream.transport.FramePublisher;
 import org.agrona.BufferUtil;
@@ -82,7 +83,7 @@ public final class TargetAgent implements Agent, FragmentHandler
     private final AtomicCounter zeroPagesCounter;
     private final AtomicCounter foreignCounter;
     private final AtomicCounter badFramesCounter;
-    private final CompletableFuture<MigrationReport> completion;
+    private final MigrationLifecycle lifecycle;
     private final PageBitmap received;
 
     private final FrameFlyweight headerFlyweight = new FrameFlyweight();
@@ -98,7 +99,6 @@ public final class TargetAgent implements Agent, FragmentHandler
     private final StatusFlyweight statusFlyweight = new StatusFlyweight();
 
     private State state = State.AWAIT_HELLO;
-    private volatile MigrationPhase phase = MigrationPhase.SETUP;
     private volatile boolean cancelRequested;
     private volatile long pagesReceivedCount;
 
@@ -107,7 +107,6 @@ public final class TargetAgent implements Agent, FragmentHandler
     private long helloNs;
     private long lastFrameNs;
     private long lastHeartbeatNs;
-    private long failingDeadlineNs;
 
     private long migrationId;
     private int pinnedSessionId;
@@ -126,9 +125,6 @@ public final class TargetAgent implements Agent, FragmentHandler
     private UnsafeBuffer deviceStateBuffer;
     private int deviceStateReceived;
 
-    private ErrorCode pendingErrorCode;
-    private String pendingErrorMessage;
-    private MigrationReport finalReport;
 
     /**
      * @param ctx              concluded context.
@@ -156,7 +152,7 @@ public final class TargetAgent implements Agent, FragmentHandler
         this.pageCount = memory.pageCount();
         this.dataSubscription = dataSubscription;
         this.counters = counters;
-        this.completion = completion;
+        this.lifecycle = new MigrationLifecycle(listener, errorHandler, completion);
         this.pageFramesCounter = counters.get(CounterType.PAGE_FRAMES_RECEIVED);
         this.bytesCounter = counters.get(CounterType.BYTES_RECEIVED);
         this.zeroPagesCounter = counters.get(CounterType.ZERO_PAGES_RECEIVED);
@@ -199,7 +195,7 @@ public final class TargetAgent implements Agent, FragmentHandler
     public MigrationProgress progress()
     {
         final long pages = pagesReceivedCount;
-        return new MigrationProgress(phase, round, pageCount - pages, pages, bytesCounter.get(), 0, 0, 0,
+        return new MigrationProgress(lifecycle.phase(), round, pageCount - pages, pages, bytesCounter.get(), 0, 0, 0,
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
     }
 
@@ -259,11 +255,11 @@ public final class TargetAgent implements Agent, FragmentHandler
             {
                 fail(ErrorCode.CANCELLED, "target closed before the migration ended");
             }
-            if (state == State.FAILING && null != control && null != pendingErrorCode)
+            if (state != State.DONE)
             {
-                sendError(pendingErrorCode, pendingErrorMessage);
+                lifecycle.deliverError(control, migrationId, Long.MAX_VALUE);
+                finish();
             }
-            finish();
         }
         CloseHelper.quietClose(controlPublication);
     }
@@ -272,7 +268,7 @@ public final class TargetAgent implements Agent, FragmentHandler
     {
         if (cancelRequested && state.ordinal() < State.SEND_COMPLETE.ordinal())
         {
-            fail(ErrorCode.CANCELLED, "cancelled by the target application in phase " + phase);
+            fail(ErrorCode.CANCELLED, "cancelled by the target application in phase " + lifecycle.phase());
             return 1;
         }
         if (state == State.AWAIT_HELLO && ctx.handshakeTimeoutMs() > 0 &&
@@ -468,7 +464,7 @@ public final class TargetAgent implements Agent, FragmentHandler
         }
         lastFrameNs = nowNs;
         state = State.RECEIVING;
-        setPhase(MigrationPhase.BULK);
+        lifecycle.phase(MigrationPhase.BULK);
         return 1;
     }
 
@@ -545,7 +541,7 @@ public final class TargetAgent implements Agent, FragmentHandler
         round++;
         roundPageFrames = 0;
         roundPages = 0;
-        setPhase(MigrationPhase.ITERATE);
+        lifecycle.phase(MigrationPhase.ITERATE);
     }
 
     private void onDeviceState(final DirectBuffer buffer, final int offset, final int length)
@@ -557,7 +553,7 @@ public final class TargetAgent implements Agent, FragmentHandler
         {
             // Allocated once, bounded by maxDeviceStateBytes which validate() enforced.
             deviceStateBuffer = new UnsafeBuffer(BufferUtil.allocateDirectAligned(Math.max(total, 64), 64), 0, total);
-            setPhase(MigrationPhase.STOP_AND_COPY);
+            lifecycle.phase(MigrationPhase.STOP_AND_COPY);
         }
         else if (total != deviceStateBuffer.capacity())
         {
@@ -630,8 +626,7 @@ public final class TargetAgent implements Agent, FragmentHandler
             failWithoutReply(ErrorCode.PEER_LOST, "control stream closed before COMPLETE could be sent");
             return 1;
         }
-        finalReport = report(MigrationResult.COMPLETED, "completed", null);
-        setPhase(MigrationPhase.COMPLETE);
+        lifecycle.decide(report(MigrationResult.COMPLETED, "completed", null));
         finish();
         return 1;
     }
@@ -659,9 +654,7 @@ public final class TargetAgent implements Agent, FragmentHandler
         end(code, reason);
         if (null != control && controlPublication.isConnected())
         {
-            pendingErrorCode = code;
-            pendingErrorMessage = reason;
-            failingDeadlineNs = System.nanoTime() + ERROR_DELIVERY_NS;
+            lifecycle.notifyPeer(code, reason, System.nanoTime() + ERROR_DELIVERY_NS);
             state = State.FAILING;
             deliverError();
         }
@@ -683,14 +676,13 @@ public final class TargetAgent implements Agent, FragmentHandler
 
     private void end(final ErrorCode code, final String reason)
     {
-        final MigrationResult result = code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED;
-        finalReport = report(result, reason, code);
-        setPhase(result == MigrationResult.CANCELLED ? MigrationPhase.CANCELLED : MigrationPhase.FAILED);
+        lifecycle.decide(report(
+            code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED, reason, code));
     }
 
     private int deliverError()
     {
-        if (sendError(pendingErrorCode, pendingErrorMessage) || System.nanoTime() > failingDeadlineNs)
+        if (lifecycle.deliverError(control, migrationId, System.nanoTime()))
         {
             finish();
             return 1;
@@ -698,44 +690,10 @@ public final class TargetAgent implements Agent, FragmentHandler
         return 0;
     }
 
-    private boolean sendError(final ErrorCode code, final String message)
-    {
-        errorFlyweight.wrap(control.scratch(), 0);
-        errorFlyweight.errorCode(code.value());
-        final int length = errorFlyweight.message(message);
-        errorFlyweight.writeHeader(FrameType.ERROR, length, migrationId);
-        return control.offer(length) == FramePublisher.SENT;
-    }
-
     private void finish()
     {
         state = State.DONE;
-        try
-        {
-            listener.onComplete(finalReport);
-        }
-        catch (final RuntimeException ex)
-        {
-            errorHandler.onError(ex);
-        }
-        completion.complete(finalReport);
-    }
-
-    private void setPhase(final MigrationPhase next)
-    {
-        final MigrationPhase previous = phase;
-        if (previous != next)
-        {
-            phase = next;
-            try
-            {
-                listener.onPhaseChange(previous, next);
-            }
-            catch (final RuntimeException ex)
-            {
-                errorHandler.onError(ex);
-            }
-        }
+        lifecycle.complete();
     }
 
     private MigrationReport report(final MigrationResult result, final String reason, final ErrorCode code)
