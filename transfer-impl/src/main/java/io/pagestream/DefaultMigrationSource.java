@@ -55,7 +55,9 @@ final class DefaultMigrationSource implements MigrationSource
             source.counters = new MigrationCounters(aeron, ctx.migrationId(),
                 CounterType.PAGES_SENT, CounterType.BYTES_SENT, CounterType.ZERO_PAGES_SENT,
                 CounterType.RAW_PAGES_SENT, CounterType.ROUNDS, CounterType.BACK_PRESSURE,
-                CounterType.ADMIN_ACTIONS, CounterType.RATE_LIMITED);
+                CounterType.ADMIN_ACTIONS, CounterType.RATE_LIMITED, CounterType.DELTA_PAGES_SENT,
+                CounterType.LZ4_PAGES_SENT, CounterType.PAGE_CACHE_HITS, CounterType.PAGE_CACHE_MISSES,
+                CounterType.BYTES_SAVED);
             source.controlSubscription = aeron.addSubscription(
                 Channels.control(ctx.controlEndpoint()), ctx.controlStreamId());
             source.dataPublication = aeron.addExclusivePublication(

@@ -1,5 +1,6 @@
 package io.pagestream;
 
+import io.pagestream.api.Compression;
 import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationListener;
 import io.pagestream.api.MigrationPhase;
@@ -212,7 +213,7 @@ class FailureAndControlSystemTest
         try (MigrationHarness harness = new MigrationHarness(idleGuest(64L << 20)))
         {
             final MigrationReport[] reports = harness.migrate(t -> { },
-                s -> s.maxBandwidthBytesPerSec(capBytesPerSec).downtimeTargetMs(1_000), 90);
+                s -> s.maxBandwidthBytesPerSec(capBytesPerSec).downtimeTargetMs(1_000).compression(Compression.NONE), 90);
             final MigrationReport report = reports[0];
             assertEquals(MigrationResult.COMPLETED, report.result(), report.toString());
             final double achieved = report.bytesOnWire() * 1000.0 / report.totalTimeMs();

@@ -8,7 +8,9 @@ import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import io.aeron.logbuffer.BufferClaim;
 import io.aeron.logbuffer.FragmentHandler;
+import io.pagestream.api.Compression;
 import io.pagestream.api.guest.GuestMemory;
+import io.pagestream.protocol.PageFlyweight;
 import io.pagestream.protocol.FrameFlyweight;
 import io.pagestream.target.PageApplier;
 import io.pagestream.transport.BandwidthLimiter;
@@ -49,7 +51,7 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {
     "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
     "--add-opens", "java.base/java.util.zip=ALL-UNNAMED",
-    "--add-opens", "java.base/java.nio=ALL-UNNAMED" })
+    "--add-opens", "java.base/jdk.internal.util=ALL-UNNAMED" })
 @State(Scope.Thread)
 public class PageStreamingBenchmark
 {
@@ -135,8 +137,9 @@ public class PageStreamingBenchmark
             UnsafeAccess.UNSAFE.putLong(sourceMemory.regionAddress(0) + a, x);
         }
         final FramePublisher frames = new FramePublisher(publication, null, null);
-        sender = new PageSender(frames, sourceMemory, 1L, new BandwidthLimiter(0, mtu, System.nanoTime()), null);
-        applier = new PageApplier(targetMemory);
+        sender = new PageSender(frames, sourceMemory, 1L, new BandwidthLimiter(0, mtu, System.nanoTime()), null,
+            null, new EncodingChooser(Compression.NONE, PAGE_SIZE, PageFlyweight.PAYLOAD_OFFSET, 0, System.nanoTime()));
+        applier = new PageApplier(targetMemory, new PageBitmap(PAGES_PER_OP));
     }
 
     /** Close everything. */
@@ -186,7 +189,7 @@ public class PageStreamingBenchmark
         received = 0;
         for (int i = 0; i < PAGES_PER_OP; i++)
         {
-            while (!sender.sendRaw(i, 0, 0))
+            while (!sender.send(i, 0, System.nanoTime()))
             {
                 subscription.poll(pageStreamHandler, 64);
             }

@@ -38,7 +38,7 @@ import java.util.concurrent.TimeUnit;
 public final class DemoMigration implements Callable<Integer>
 {
     private static final String JVM_OPENS = "java.base/sun.nio.ch=ALL-UNNAMED java.base/java.util.zip=ALL-UNNAMED " +
-        "java.base/java.nio=ALL-UNNAMED";
+        "java.base/jdk.internal.util=ALL-UNNAMED";
 
     @Option(names = "--memory", defaultValue = "1g", description = "Guest memory size (default ${DEFAULT-VALUE}).")
     String memory;

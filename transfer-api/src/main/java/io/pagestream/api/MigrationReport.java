@@ -22,6 +22,7 @@ public final class MigrationReport
     private final long lz4Pages;
     private final long rawPages;
     private final long backPressureEvents;
+    private final long bytesSaved;
     private final long deviceStateBytes;
     private final long faults;
     private final long faultP50Us;
@@ -47,6 +48,7 @@ public final class MigrationReport
         lz4Pages = b.lz4Pages;
         rawPages = b.rawPages;
         backPressureEvents = b.backPressureEvents;
+        bytesSaved = b.bytesSaved;
         deviceStateBytes = b.deviceStateBytes;
         faults = b.faults;
         faultP50Us = b.faultP50Us;
@@ -159,6 +161,12 @@ public final class MigrationReport
         return backPressureEvents;
     }
 
+    /** @return bytes the page encodings kept off the wire compared with sending the same pages raw. */
+    public long bytesSaved()
+    {
+        return bytesSaved;
+    }
+
     /** @return size of the device state transferred. */
     public long deviceStateBytes()
     {
@@ -210,6 +218,7 @@ public final class MigrationReport
             ", lz4=" + lz4Pages +
             ", raw=" + rawPages +
             ", backPressure=" + backPressureEvents +
+            ", bytesSaved=" + bytesSaved +
             ", deviceStateBytes=" + deviceStateBytes +
             '}';
     }
@@ -236,6 +245,7 @@ public final class MigrationReport
         private long lz4Pages;
         private long rawPages;
         private long backPressureEvents;
+        private long bytesSaved;
         private long deviceStateBytes;
         private long faults;
         private long faultP50Us;
@@ -346,6 +356,13 @@ public final class MigrationReport
         public Builder backPressureEvents(final long v)
         {
             backPressureEvents = v;
+            return this;
+        }
+
+        /** @param v bytes the encodings saved. @return this. */
+        public Builder bytesSaved(final long v)
+        {
+            bytesSaved = v;
             return this;
         }
 

@@ -96,6 +96,18 @@ public interface MigrationSource extends AutoCloseable
         public static final String SWITCHOVER_TIMEOUT_PROP_NAME = "pagestream.switchover.timeout.ms";
         /** Default switchover timeout. */
         public static final long SWITCHOVER_TIMEOUT_MS_DEFAULT = 30_000;
+        /** Page encodings the source may use: AUTO, NONE, DELTA or LZ4. */
+        public static final String COMPRESSION_PROP_NAME = "pagestream.compression";
+        /** Default compression: chosen per page by the cost model. */
+        public static final Compression COMPRESSION_DEFAULT = Compression.AUTO;
+        /** Bytes of sent page versions cached for delta encoding; 0 picks the default. */
+        public static final String PAGE_CACHE_BYTES_PROP_NAME = "pagestream.page.cache.bytes";
+        /** Default cache size: 64 MiB, or a quarter of guest memory if that is smaller. */
+        public static final long PAGE_CACHE_BYTES_DEFAULT = 64L * 1024 * 1024;
+        /** Eviction policy of the page cache: CLOCK or LRU. */
+        public static final String PAGE_CACHE_POLICY_PROP_NAME = "pagestream.page.cache.policy";
+        /** Default eviction policy. */
+        public static final PageCachePolicy PAGE_CACHE_POLICY_DEFAULT = PageCachePolicy.CLOCK;
 
         private GuestMemory guestMemory;
         private DirtyPageLog dirtyPageLog;
@@ -113,6 +125,11 @@ public interface MigrationSource extends AutoCloseable
         private long switchoverTimeoutMs = Long.getLong(SWITCHOVER_TIMEOUT_PROP_NAME, SWITCHOVER_TIMEOUT_MS_DEFAULT);
         private MigrationPolicy policy;
         private long migrationId;
+        private Compression compression = Compression.valueOf(
+            System.getProperty(COMPRESSION_PROP_NAME, COMPRESSION_DEFAULT.name()).toUpperCase(java.util.Locale.ROOT));
+        private long pageCacheBytes = Long.getLong(PAGE_CACHE_BYTES_PROP_NAME, 0);
+        private PageCachePolicy pageCachePolicy = PageCachePolicy.valueOf(System.getProperty(
+            PAGE_CACHE_POLICY_PROP_NAME, PAGE_CACHE_POLICY_DEFAULT.name()).toUpperCase(java.util.Locale.ROOT));
 
         /** {@inheritDoc} */
         public Context conclude()
@@ -137,6 +154,14 @@ public interface MigrationSource extends AutoCloseable
                 "maxBandwidthBytesPerSec", maxBandwidthBytesPerSec, "must be at least 64 KiB/s when set");
             require(connectTimeoutMs > 0, "connectTimeoutMs", connectTimeoutMs, "must be positive");
             require(switchoverTimeoutMs > 0, "switchoverTimeoutMs", switchoverTimeoutMs, "must be positive");
+            require(null != compression, "compression", null, "must be set");
+            require(null != pageCachePolicy, "pageCachePolicy", null, "must be set");
+            require(pageCacheBytes >= 0 && pageCacheBytes <= (1L << 31) - (1L << 20), "pageCacheBytes",
+                pageCacheBytes, "must be from 0 (default) to 2 GiB - 1 MiB");
+            if (0 == pageCacheBytes)
+            {
+                pageCacheBytes = Math.min(PAGE_CACHE_BYTES_DEFAULT, guestMemory.sizeBytes() / 4);
+            }
             if (null == policy)
             {
                 policy = MigrationPolicy.downtimeTarget(downtimeTargetMs, maxRounds, maxTimeMs);
@@ -345,6 +370,49 @@ public interface MigrationSource extends AutoCloseable
         public MigrationPolicy policy()
         {
             return policy;
+        }
+
+        /** @param mode which page encodings to use. @return this. */
+        public Context compression(final Compression mode)
+        {
+            compression = mode;
+            return this;
+        }
+
+        /** @return which page encodings to use. */
+        public Compression compression()
+        {
+            return compression;
+        }
+
+        /**
+         * @param lengthBytes of sent page versions cached for delta encoding; 0 for the default (64 MiB or a quarter
+         *                    of guest memory, whichever is smaller).
+         * @return this.
+         */
+        public Context pageCacheBytes(final long lengthBytes)
+        {
+            pageCacheBytes = lengthBytes;
+            return this;
+        }
+
+        /** @return bytes of sent page versions cached. */
+        public long pageCacheBytes()
+        {
+            return pageCacheBytes;
+        }
+
+        /** @param cachePolicy eviction policy of the page cache. @return this. */
+        public Context pageCachePolicy(final PageCachePolicy cachePolicy)
+        {
+            pageCachePolicy = cachePolicy;
+            return this;
+        }
+
+        /** @return eviction policy of the page cache. */
+        public PageCachePolicy pageCachePolicy()
+        {
+            return pageCachePolicy;
         }
 
         /** @param id non-zero session id; default random. @return this. */

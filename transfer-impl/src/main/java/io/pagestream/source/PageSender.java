@@ -7,39 +7,60 @@ import io.pagestream.api.MigrationException;
 import io.pagestream.api.PageEncoding;
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.codec.Checksums;
+import io.pagestream.codec.DeltaCodec;
+import io.pagestream.codec.Lz4PageCodec;
 import io.pagestream.protocol.FrameType;
 import io.pagestream.protocol.PageFlyweight;
 import io.pagestream.transport.BandwidthLimiter;
 import io.pagestream.transport.FramePublisher;
+import org.agrona.BufferUtil;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.UnsafeAccess;
 import org.agrona.concurrent.status.AtomicCounter;
 
 /**
- * Sends one page at a time as PAGE frames, straight from guest memory into the publication's term buffer with
- * {@code tryClaim}: one copy, then a CRC32C of the copy (never of guest memory, which the guest may be writing).
- * A page larger than a frame goes as self-contained chunks; back-pressure or the bandwidth cap may stop it between
- * chunks, and the next call for the same page resumes where it stopped.
+ * Sends one page at a time as PAGE frames.
+ * <p>
+ * Raw pages go straight from guest memory into the publication's term buffer with {@code tryClaim}: one copy, then a
+ * CRC32C of the copy (never of guest memory, which the guest may be writing). Encoded pages (delta against the cached
+ * version last sent, or LZ4) are first copied to a snapshot so the checksum, the encoding and the cached version all
+ * describe the same bytes; the encoding is kept if back-pressure stops the send, and reused when it is retried.
+ * An encoding is used only if it is smaller than the page by at least an eighth.
+ * <p>
+ * The cache invariant: a cached version is what the target holds, so every send updates the page's entry (or
+ * inserts it: always after the bulk pass, during it only into free slots) and every zero run invalidates it.
+ * Pages larger than a frame go raw as self-contained chunks and are never cached.
  * <p>
  * Threading: single writer. No allocation.
  */
 public final class PageSender
 {
-    /** The page went out completely. */
-    public static final boolean COMPLETE = true;
-
     private final ExclusivePublication publication;
     private final FramePublisher frames;
     private final GuestMemory memory;
     private final BandwidthLimiter limiter;
     private final AtomicCounter rateLimited;
+    private final PageCache cache;
+    private final EncodingChooser chooser;
+    private final Lz4PageCodec lz4;
     private final BufferClaim claim = new BufferClaim();
     private final PageFlyweight pageFlyweight = new PageFlyweight();
     private final long sessionId;
     private final int pageSize;
     private final int chunkLength;
+    private final int maxEncodedLength;
+    /** Held so the scratch memory stays allocated: a direct buffer is freed once unreachable. */
+    private final java.nio.ByteBuffer snapshot;
+    private final java.nio.ByteBuffer delta;
+    private final long snapshotAddress;
+    private final long deltaAddress;
 
     private long pageIndex = -1;
+    private PageEncoding encoding;
+    private long payloadAddress;
+    private int payloadLength;
+    private int checksum;
+    private boolean fromSnapshot;
     private int chunkOffset;
     private int pageFrames;
     private int pageBytes;
@@ -50,13 +71,17 @@ public final class PageSender
      * @param sessionId   migration id written in every frame.
      * @param limiter     bandwidth cap.
      * @param rateLimited counter of waits on the cap, may be null.
+     * @param cache       cache of sent versions, or null for no delta encoding.
+     * @param chooser     picks the encoding per page.
      */
     public PageSender(
         final FramePublisher frames,
         final GuestMemory memory,
         final long sessionId,
         final BandwidthLimiter limiter,
-        final AtomicCounter rateLimited)
+        final AtomicCounter rateLimited,
+        final PageCache cache,
+        final EncodingChooser chooser)
     {
         this.frames = frames;
         this.publication = frames.publication();
@@ -66,6 +91,15 @@ public final class PageSender
         this.rateLimited = rateLimited;
         this.pageSize = memory.pageSize();
         this.chunkLength = chunkLength(pageSize, frames.maxFrameLength());
+        this.chooser = chooser;
+        final boolean encodable = chunkLength == pageSize;
+        this.cache = encodable ? cache : null;
+        this.lz4 = encodable ? new Lz4PageCodec(pageSize) : null;
+        this.maxEncodedLength = pageSize - pageSize / 8;
+        this.snapshot = encodable ? BufferUtil.allocateDirectAligned(pageSize, 64) : null;
+        this.delta = encodable ? BufferUtil.allocateDirectAligned(pageSize, 64) : null;
+        this.snapshotAddress = encodable ? BufferUtil.address(snapshot) : 0;
+        this.deltaAddress = encodable ? BufferUtil.address(delta) : 0;
     }
 
     /**
@@ -88,77 +122,204 @@ public final class PageSender
     }
 
     /**
-     * Send a page raw, or the rest of it if an earlier call for the same page stopped part-way.
+     * A page was sent in a zero run: its cached version, if any, no longer matches the target.
+     *
+     * @param pageIndex the page.
+     */
+    public void onZeroPage(final long pageIndex)
+    {
+        if (null != cache)
+        {
+            cache.invalidate(pageIndex);
+        }
+    }
+
+    /**
+     * Send a non-zero page in whatever encoding pays, or finish sending it if an earlier call stopped part-way.
      *
      * @param pageIndex of the page; must be the same until this returns true.
-     * @param round     written in the frames.
-     * @param nowNs     current time, for the bandwidth cap.
+     * @param round     written in the frames; rounds after the bulk pass may insert into the cache.
+     * @param nowNs     current time.
      * @return true when the whole page is sent; false if back-pressure or the cap stopped it (call again later).
      * @throws MigrationException PEER_LOST if the stream is closed.
      */
-    public boolean sendRaw(final long pageIndex, final int round, final long nowNs)
+    public boolean send(final long pageIndex, final int round, final long nowNs)
     {
         if (pageIndex != this.pageIndex)
         {
-            this.pageIndex = pageIndex;
-            chunkOffset = 0;
-            pageFrames = 0;
-            pageBytes = 0;
+            prepare(pageIndex, round);
         }
+        final boolean sent = encoding == PageEncoding.RAW && !fromSnapshot ?
+            sendRawChunks(round, nowNs) : sendPrepared(round, nowNs);
+        if (sent)
+        {
+            this.pageIndex = -1;
+        }
+        return sent;
+    }
+
+    private void prepare(final long pageIndex, final int round)
+    {
+        this.pageIndex = pageIndex;
+        chunkOffset = 0;
+        pageFrames = 0;
+        pageBytes = 0;
+        fromSnapshot = false;
+        encoding = PageEncoding.RAW;
+        if (null == lz4)
+        {
+            return;
+        }
+
+        final long cached = null != cache && round > 0 ? cache.lookup(pageIndex) : 0;
+        PageEncoding choice = chooser.choose(cached != 0);
+        if (choice == PageEncoding.RAW)
+        {
+            return;
+        }
+
+        final long pageAddress = memory.pageAddress(pageIndex);
+        UnsafeAccess.UNSAFE.copyMemory(pageAddress, snapshotAddress, pageSize);
+        fromSnapshot = true;
+        checksum = Checksums.crc32c(snapshotAddress, pageSize);
+
+        if (choice == PageEncoding.DELTA)
+        {
+            final long start = System.nanoTime();
+            final int length = DeltaCodec.encode(cached, snapshotAddress, pageSize, deltaAddress, maxEncodedLength);
+            chooser.onEncoded(PageEncoding.DELTA, length, System.nanoTime() - start);
+            if (length >= 0)
+            {
+                encoding = PageEncoding.DELTA;
+                payloadAddress = deltaAddress;
+                payloadLength = length;
+                return;
+            }
+            choice = chooser.fallback(true);
+        }
+        if (choice == PageEncoding.LZ4)
+        {
+            final long start = System.nanoTime();
+            final int length = lz4.compress(snapshotAddress, maxEncodedLength);
+            chooser.onEncoded(PageEncoding.LZ4, length, System.nanoTime() - start);
+            if (length >= 0)
+            {
+                encoding = PageEncoding.LZ4;
+                payloadAddress = lz4.outputAddress();
+                payloadLength = length;
+                return;
+            }
+        }
+        encoding = PageEncoding.RAW;
+        payloadAddress = snapshotAddress;
+        payloadLength = pageSize;
+    }
+
+    private boolean claim(final int frameLength, final long nowNs)
+    {
+        if (!limiter.tryAcquire(frameLength, nowNs))
+        {
+            if (null != rateLimited)
+            {
+                rateLimited.incrementOrdered();
+            }
+            chooser.onHeldBack(nowNs);
+            return false;
+        }
+        int outcome;
+        do
+        {
+            outcome = frames.outcome(publication.tryClaim(frameLength, claim), frameLength);
+        }
+        while (outcome == Integer.MIN_VALUE);
+
+        if (outcome != FramePublisher.SENT)
+        {
+            limiter.refund(frameLength);
+            if (outcome == FramePublisher.CLOSED)
+            {
+                throw new MigrationException(ErrorCode.PEER_LOST, "data stream closed or at its maximum position");
+            }
+            chooser.onHeldBack(nowNs);
+            return false;
+        }
+        chooser.onSent(frameLength, nowNs);
+        return true;
+    }
+
+    private long writeHeader(final int round, final int frameLength, final PageEncoding frameEncoding,
+        final int offsetInPage, final int decodedLength, final int length)
+    {
+        final MutableDirectBuffer buffer = claim.buffer();
+        final int offset = claim.offset();
+        pageFlyweight.wrap(buffer, offset);
+        pageFlyweight.writeHeader(FrameType.PAGE, frameLength, sessionId);
+        pageFlyweight
+            .pageIndex(pageIndex)
+            .round(round)
+            .encoding(frameEncoding.code())
+            .chunkOffset(offsetInPage)
+            .decodedLength(decodedLength)
+            .payloadLength(length);
+        return buffer.addressOffset() + offset + PageFlyweight.PAYLOAD_OFFSET;
+    }
+
+    private boolean sendPrepared(final int round, final long nowNs)
+    {
+        final int frameLength = PageFlyweight.PAYLOAD_OFFSET + payloadLength;
+        if (!claim(frameLength, nowNs))
+        {
+            return false;
+        }
+        final long payload = writeHeader(round, frameLength, encoding, 0, pageSize, payloadLength);
+        UnsafeAccess.UNSAFE.copyMemory(payloadAddress, payload, payloadLength);
+        pageFlyweight.checksum(checksum);
+        claim.commit();
+        pageFrames = 1;
+        pageBytes = frameLength;
+        remember(round, snapshotAddress);
+        return true;
+    }
+
+    private boolean sendRawChunks(final int round, final long nowNs)
+    {
         final long pageAddress = memory.pageAddress(pageIndex);
         while (chunkOffset < pageSize)
         {
             final int length = Math.min(chunkLength, pageSize - chunkOffset);
             final int frameLength = PageFlyweight.PAYLOAD_OFFSET + length;
-            if (!limiter.tryAcquire(frameLength, nowNs))
+            if (!claim(frameLength, nowNs))
             {
-                if (null != rateLimited)
-                {
-                    rateLimited.incrementOrdered();
-                }
                 return false;
             }
-
-            int outcome;
-            do
-            {
-                outcome = frames.outcome(publication.tryClaim(frameLength, claim), frameLength);
-            }
-            while (outcome == Integer.MIN_VALUE);
-
-            if (outcome != FramePublisher.SENT)
-            {
-                limiter.refund(frameLength);
-                if (outcome == FramePublisher.CLOSED)
-                {
-                    throw new MigrationException(ErrorCode.PEER_LOST, "data stream closed or at its maximum position");
-                }
-                return false;
-            }
-
-            final MutableDirectBuffer buffer = claim.buffer();
-            final int offset = claim.offset();
-            pageFlyweight.wrap(buffer, offset);
-            pageFlyweight.writeHeader(FrameType.PAGE, frameLength, sessionId);
-            pageFlyweight
-                .pageIndex(pageIndex)
-                .round(round)
-                .encoding(PageEncoding.RAW.code())
-                .chunkOffset(chunkOffset)
-                .decodedLength(length)
-                .payloadLength(length);
-            final long payloadAddress = buffer.addressOffset() + offset + PageFlyweight.PAYLOAD_OFFSET;
-            UnsafeAccess.UNSAFE.copyMemory(pageAddress + chunkOffset, payloadAddress, length);
+            final long payload = writeHeader(round, frameLength, PageEncoding.RAW, chunkOffset, length, length);
+            UnsafeAccess.UNSAFE.copyMemory(pageAddress + chunkOffset, payload, length);
             // Checksum the copy, not guest memory: the guest may be writing the page right now.
-            pageFlyweight.checksum(Checksums.crc32c(payloadAddress, length));
+            pageFlyweight.checksum(Checksums.crc32c(payload, length));
+            if (length == pageSize)
+            {
+                remember(round, payload);
+            }
             claim.commit();
-
             chunkOffset += length;
             pageFrames++;
             pageBytes += frameLength;
         }
-        this.pageIndex = -1;
-        return COMPLETE;
+        return true;
+    }
+
+    private void remember(final int round, final long sentBytes)
+    {
+        if (null != cache && (round > 0 || !cache.isFull() || cache.contains(pageIndex)))
+        {
+            cache.put(pageIndex, sentBytes);
+        }
+    }
+
+    /** @return encoding of the last completed page. */
+    public PageEncoding lastPageEncoding()
+    {
+        return encoding;
     }
 
     /** @return frames the last completed page took. */
@@ -171,5 +332,17 @@ public final class PageSender
     public int lastPageBytes()
     {
         return pageBytes;
+    }
+
+    /** @return the cache, or null if delta encoding is off. */
+    public PageCache cache()
+    {
+        return cache;
+    }
+
+    /** @return the encoding chooser. */
+    public EncodingChooser chooser()
+    {
+        return chooser;
     }
 }

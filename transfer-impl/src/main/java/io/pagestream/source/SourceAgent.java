@@ -5,6 +5,7 @@ import io.aeron.Subscription;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.FrameDescriptor;
 import io.aeron.logbuffer.Header;
+import io.pagestream.api.Compression;
 import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationException;
 import io.pagestream.api.MigrationListener;
@@ -91,6 +92,9 @@ public final class SourceAgent implements Agent, FragmentHandler
     private final AtomicCounter rawPagesCounter;
     private final AtomicCounter roundsCounter;
     private final AtomicCounter rateLimitedCounter;
+    private final AtomicCounter deltaPagesCounter;
+    private final AtomicCounter lz4PagesCounter;
+    private final AtomicCounter bytesSavedCounter;
     private final MigrationLifecycle lifecycle;
 
     private final FrameFlyweight headerFlyweight = new FrameFlyweight();
@@ -188,7 +192,14 @@ public final class SourceAgent implements Agent, FragmentHandler
         this.rawPagesCounter = counters.get(CounterType.RAW_PAGES_SENT);
         this.roundsCounter = counters.get(CounterType.ROUNDS);
         this.rateLimitedCounter = counters.get(CounterType.RATE_LIMITED);
-        this.pageSender = new PageSender(frames, memory, migrationId, limiter, rateLimitedCounter);
+        this.deltaPagesCounter = counters.get(CounterType.DELTA_PAGES_SENT);
+        this.lz4PagesCounter = counters.get(CounterType.LZ4_PAGES_SENT);
+        this.bytesSavedCounter = counters.get(CounterType.BYTES_SAVED);
+        final boolean deltaAllowed = ctx.compression() == Compression.AUTO || ctx.compression() == Compression.DELTA;
+        this.pageSender = new PageSender(frames, memory, migrationId, limiter, rateLimitedCounter,
+            deltaAllowed ? new PageCache(ctx.pageCacheBytes(), pageSize, ctx.pageCachePolicy()) : null,
+            new EncodingChooser(ctx.compression(), pageSize, PageFlyweight.PAYLOAD_OFFSET,
+            ctx.maxBandwidthBytesPerSec(), nowNs));
         this.toSend = new PageBitmap(pageCount);
         this.dirty = new PageBitmap(pageCount);
         this.tracker = new RoundTracker(nowNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
@@ -444,6 +455,7 @@ public final class SourceAgent implements Agent, FragmentHandler
 
             if (currentPageZero)
             {
+                pageSender.onZeroPage(currentPage);
                 if (zeroRunLength > 0 && zeroRunStart + zeroRunLength == currentPage)
                 {
                     zeroRunLength++;
@@ -504,7 +516,7 @@ public final class SourceAgent implements Agent, FragmentHandler
 
     private boolean sendDataPage()
     {
-        if (!pageSender.sendRaw(currentPage, round, nowNs))
+        if (!pageSender.send(currentPage, round, nowNs))
         {
             return false;
         }
@@ -513,8 +525,21 @@ public final class SourceAgent implements Agent, FragmentHandler
         tracker.onDataPage(pageFrames, pageBytes);
         totalPageFrames += pageFrames;
         pagesSentCounter.incrementOrdered();
-        rawPagesCounter.incrementOrdered();
         bytesSentCounter.getAndAddOrdered(pageBytes);
+        switch (pageSender.lastPageEncoding())
+        {
+            case DELTA:
+                deltaPagesCounter.incrementOrdered();
+                bytesSavedCounter.getAndAddOrdered(PageFlyweight.PAYLOAD_OFFSET + pageSize - pageBytes);
+                break;
+            case LZ4:
+                lz4PagesCounter.incrementOrdered();
+                bytesSavedCounter.getAndAddOrdered(PageFlyweight.PAYLOAD_OFFSET + pageSize - pageBytes);
+                break;
+            default:
+                rawPagesCounter.incrementOrdered();
+                break;
+        }
         return true;
     }
 
@@ -707,6 +732,16 @@ public final class SourceAgent implements Agent, FragmentHandler
         }
     }
 
+    private void publishCacheCounters()
+    {
+        final PageCache cache = pageSender.cache();
+        if (null != cache)
+        {
+            counters.get(CounterType.PAGE_CACHE_HITS).setOrdered(cache.hits());
+            counters.get(CounterType.PAGE_CACHE_MISSES).setOrdered(cache.misses());
+        }
+    }
+
     private void updateProgress()
     {
         if (nowNs - lastProgressNs < PROGRESS_NS)
@@ -714,6 +749,7 @@ public final class SourceAgent implements Agent, FragmentHandler
             return;
         }
         lastProgressNs = nowNs;
+        publishCacheCounters();
         progressPagesRemaining = Math.max(0, roundPagesPlanned - tracker.roundPages());
         final long windowNs = nowNs - rateWindowStartNs;
         if (windowNs >= TimeUnit.MILLISECONDS.toNanos(250))
@@ -887,6 +923,7 @@ public final class SourceAgent implements Agent, FragmentHandler
 
     private MigrationReport report(final MigrationResult result, final String reason, final ErrorCode code)
     {
+        publishCacheCounters();
         return new MigrationReport.Builder()
             .result(result)
             .reason(reason)
@@ -900,7 +937,9 @@ public final class SourceAgent implements Agent, FragmentHandler
             .rounds(round)
             .pagesSent(pagesSentCounter.get())
             .bytesOnWire(frames.bytesSent())
-            .pagesByEncoding(zeroPagesCounter.get(), 0, 0, rawPagesCounter.get())
+            .pagesByEncoding(zeroPagesCounter.get(), deltaPagesCounter.get(), lz4PagesCounter.get(),
+                rawPagesCounter.get())
+            .bytesSaved(bytesSavedCounter.get())
             .backPressureEvents(counters.value(CounterType.BACK_PRESSURE))
             .deviceStateBytes(deviceStateSent)
             .build();

@@ -22,6 +22,16 @@ public enum CounterType
     ADMIN_ACTIONS(7007, "pagestream: admin actions"),
     /** Source: times the bandwidth cap held a frame back. */
     RATE_LIMITED(7008, "pagestream: rate-limited waits"),
+    /** Source: pages sent as deltas. */
+    DELTA_PAGES_SENT(7009, "pagestream: delta pages sent"),
+    /** Source: pages sent LZ4-compressed. */
+    LZ4_PAGES_SENT(7010, "pagestream: lz4 pages sent"),
+    /** Source: data pages after the bulk pass whose last sent version was cached. */
+    PAGE_CACHE_HITS(7011, "pagestream: page cache hits"),
+    /** Source: data pages after the bulk pass whose last sent version was not cached. */
+    PAGE_CACHE_MISSES(7012, "pagestream: page cache misses"),
+    /** Source: bytes the encodings kept off the wire. */
+    BYTES_SAVED(7013, "pagestream: bytes saved by encoding"),
     /** Target: page frames applied. */
     PAGE_FRAMES_RECEIVED(7101, "pagestream: page frames received"),
     /** Target: bytes received. */

@@ -132,6 +132,8 @@ public final class SyntheticGuest implements AutoCloseable
                 }
             }
         }
+        // The text is read through its address only: keep the buffer, and so its memory, alive until here.
+        java.lang.ref.Reference.reachabilityFence(text);
     }
 
     private static long xorshift(final long v)

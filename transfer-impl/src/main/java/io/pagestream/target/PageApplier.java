@@ -5,14 +5,25 @@ import io.pagestream.api.MigrationException;
 import io.pagestream.api.PageEncoding;
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.codec.Checksums;
+import io.pagestream.codec.DeltaCodec;
+import io.pagestream.codec.Lz4PageCodec;
+import io.pagestream.source.PageBitmap;
 import io.pagestream.protocol.PageFlyweight;
 import org.agrona.DirectBuffer;
 import org.agrona.UnsafeAccess;
 
 /**
- * Applies PAGE frames from the subscription's term buffer straight into guest memory. Every field is validated and
- * the payload's CRC32C checked before a single byte is written; a bad frame throws {@link MigrationException} naming
- * the page and the field, and writes nothing.
+ * Applies PAGE frames from the subscription's term buffer straight into guest memory. Every field is validated
+ * before a single byte is written; a bad frame throws {@link MigrationException} naming the page and the field.
+ * <ul>
+ * <li>RAW: CRC32C of the payload checked, then copied into the page.</li>
+ * <li>LZ4: decompressed by the safe decompressor into scratch, which must yield exactly one page; CRC32C checked;
+ * then copied into the page.</li>
+ * <li>DELTA: the whole payload is parsed first (every run inside the page, the payload consumed exactly) and the page
+ * must have arrived before; then the changed bytes are copied into the page and the CRC32C of the resulting page is
+ * checked. A delta can therefore only ever write inside its page; a checksum failure fails the migration, so a page
+ * left wrong is never run.</li>
+ * </ul>
  * <p>
  * Threading: single thread. No allocation on success.
  */
@@ -20,15 +31,20 @@ public final class PageApplier
 {
     private final PageFlyweight pageFlyweight = new PageFlyweight();
     private final GuestMemory memory;
+    private final PageBitmap received;
+    private final Lz4PageCodec lz4;
     private final long pageCount;
     private final int pageSize;
 
     /**
-     * @param memory guest memory to write into.
+     * @param memory   guest memory to write into.
+     * @param received pages that have arrived; read to refuse a delta against a page never received.
      */
-    public PageApplier(final GuestMemory memory)
+    public PageApplier(final GuestMemory memory, final PageBitmap received)
     {
         this.memory = memory;
+        this.received = received;
+        this.lz4 = new Lz4PageCodec(memory.pageSize());
         this.pageCount = memory.pageCount();
         this.pageSize = memory.pageSize();
     }
@@ -54,32 +70,68 @@ public final class PageApplier
                 " in PAGE frame for pageIndex=" + pageIndex + ", current round is " + expectedRound);
         }
         final int encoding = page.encoding();
-        if (encoding != PageEncoding.RAW.code())
-        {
-            final PageEncoding known = PageEncoding.get(encoding);
-            throw new MigrationException(ErrorCode.UNKNOWN_ENCODING, "encoding=" + encoding +
-                (null == known ? "" : " (" + known + ", not accepted in page frames by this build)") +
-                " for pageIndex=" + pageIndex);
-        }
         final int decodedLength = page.decodedLength();
         final int payloadLength = page.payloadLength();
-        if (payloadLength != decodedLength)
-        {
-            throw new MigrationException(ErrorCode.BAD_LENGTH, "payloadLength=" + payloadLength +
-                " differs from decodedLength=" + decodedLength + " in RAW frame for pageIndex=" + pageIndex);
-        }
-
+        final int chunkOffset = page.chunkOffset();
         final long payloadAddress = buffer.addressOffset() + offset + PageFlyweight.PAYLOAD_OFFSET;
-        final int checksum = Checksums.crc32c(payloadAddress, payloadLength);
-        if (checksum != page.checksum())
+        final long pageAddress = memory.pageAddress(pageIndex);
+
+        if (encoding == PageEncoding.RAW.code())
+        {
+            if (payloadLength != decodedLength)
+            {
+                throw new MigrationException(ErrorCode.BAD_LENGTH, "payloadLength=" + payloadLength +
+                    " differs from decodedLength=" + decodedLength + " in RAW frame for pageIndex=" + pageIndex);
+            }
+            verify(pageIndex, chunkOffset, payloadAddress, payloadLength, page.checksum());
+            UnsafeAccess.UNSAFE.copyMemory(payloadAddress, pageAddress + chunkOffset, payloadLength);
+        }
+        else if (encoding == PageEncoding.LZ4.code())
+        {
+            requireWholePage(pageIndex, chunkOffset, decodedLength, "LZ4");
+            final long decoded = lz4.decompress(payloadAddress, payloadLength, pageIndex);
+            verify(pageIndex, 0, decoded, pageSize, page.checksum());
+            UnsafeAccess.UNSAFE.copyMemory(decoded, pageAddress, pageSize);
+        }
+        else if (encoding == PageEncoding.DELTA.code())
+        {
+            requireWholePage(pageIndex, chunkOffset, decodedLength, "DELTA");
+            if (!received.get(pageIndex))
+            {
+                throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
+                    "DELTA frame for pageIndex=" + pageIndex + ", which has not arrived before");
+            }
+            DeltaCodec.validate(payloadAddress, payloadLength, pageSize, pageIndex);
+            DeltaCodec.apply(payloadAddress, payloadLength, pageAddress);
+            verify(pageIndex, 0, pageAddress, pageSize, page.checksum());
+        }
+        else
+        {
+            throw new MigrationException(ErrorCode.UNKNOWN_ENCODING,
+                "encoding=" + encoding + " in PAGE frame for pageIndex=" + pageIndex);
+        }
+        return chunkOffset + decodedLength == pageSize ? pageIndex : -1;
+    }
+
+    private void requireWholePage(
+        final long pageIndex, final int chunkOffset, final int decodedLength, final String encodingName)
+    {
+        if (chunkOffset != 0 || decodedLength != pageSize)
+        {
+            throw new MigrationException(ErrorCode.BAD_LENGTH, encodingName + " frame for pageIndex=" + pageIndex +
+                " must cover the whole page: chunkOffset=" + chunkOffset + " decodedLength=" + decodedLength);
+        }
+    }
+
+    private static void verify(
+        final long pageIndex, final int chunkOffset, final long address, final int length, final int expected)
+    {
+        final int checksum = Checksums.crc32c(address, length);
+        if (checksum != expected)
         {
             throw new MigrationException(ErrorCode.CHECKSUM_MISMATCH, "pageIndex=" + pageIndex + " chunkOffset=" +
-                page.chunkOffset() + ": CRC32C 0x" + Integer.toHexString(checksum) + ", frame says 0x" +
-                Integer.toHexString(page.checksum()));
+                chunkOffset + ": CRC32C 0x" + Integer.toHexString(checksum) + ", frame says 0x" +
+                Integer.toHexString(expected));
         }
-
-        final int chunkOffset = page.chunkOffset();
-        UnsafeAccess.UNSAFE.copyMemory(payloadAddress, memory.pageAddress(pageIndex) + chunkOffset, payloadLength);
-        return chunkOffset + decodedLength == pageSize ? pageIndex : -1;
     }
 }

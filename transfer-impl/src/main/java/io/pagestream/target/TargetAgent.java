@@ -15,6 +15,7 @@ import io.pagestream.api.MigrationProgress;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationTarget;
+import io.pagestream.api.PageEncoding;
 import io.pagestream.api.guest.DeviceState;
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.codec.Checksums;
@@ -25,6 +26,7 @@ import io.pagestream.protocol.FrameFlyweight;
 import io.pagestream.protocol.FrameType;
 import io.pagestream.protocol.HelloAckFlyweight;
 import io.pagestream.protocol.HelloFlyweight;
+import io.pagestream.protocol.PageFlyweight;
 import io.pagestream.protocol.RoundEndFlyweight;
 import io.pagestream.protocol.StatusFlyweight;
 import io.pagestream.protocol.SwitchoverFlyweight;
@@ -119,7 +121,7 @@ public final class TargetAgent implements Agent, FragmentHandler
     private long roundPageFrames;
     private long roundPages;
     private long totalPageFrames;
-    private long rawPages;
+    private final long[] pagesByEncoding = new long[4];
     private long zeroPages;
 
     private UnsafeBuffer deviceStateBuffer;
@@ -159,7 +161,7 @@ public final class TargetAgent implements Agent, FragmentHandler
         this.foreignCounter = counters.get(CounterType.FOREIGN_FRAMES_DROPPED);
         this.badFramesCounter = counters.get(CounterType.BAD_FRAMES);
         this.received = new PageBitmap(pageCount);
-        this.pageApplier = new PageApplier(memory);
+        this.pageApplier = new PageApplier(memory, received);
         this.startNs = nowNs;
         this.nowNs = nowNs;
     }
@@ -488,7 +490,7 @@ public final class TargetAgent implements Agent, FragmentHandler
         totalPageFrames++;
         if (completedPage >= 0)
         {
-            rawPages++;
+            pagesByEncoding[buffer.getByte(offset + PageFlyweight.ENCODING_OFFSET) & 3]++;
             roundPages++;
             if (received.set(completedPage))
             {
@@ -707,9 +709,10 @@ public final class TargetAgent implements Agent, FragmentHandler
             .pageSize(pageSize)
             .totalTimeMs(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs))
             .rounds(Math.max(0, round - 1))
-            .pagesSent(rawPages + zeroPages)
+            .pagesSent(pagesByEncoding[1] + pagesByEncoding[2] + pagesByEncoding[3] + zeroPages)
             .bytesOnWire(bytesCounter.get())
-            .pagesByEncoding(zeroPages, 0, 0, rawPages)
+            .pagesByEncoding(zeroPages, pagesByEncoding[PageEncoding.DELTA.code()],
+                pagesByEncoding[PageEncoding.LZ4.code()], pagesByEncoding[PageEncoding.RAW.code()])
             .deviceStateBytes(deviceStateReceived)
             .build();
     }

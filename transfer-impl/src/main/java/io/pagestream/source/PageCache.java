@@ -1,0 +1,279 @@
+package io.pagestream.source;
+
+import io.pagestream.api.PageCachePolicy;
+import org.agrona.BufferUtil;
+import org.agrona.UnsafeAccess;
+import org.agrona.collections.Long2LongHashMap;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A bounded cache of the versions of pages last sent, in native memory, for delta encoding. The invariant the
+ * sender keeps: a cached version is byte for byte what the target holds for that page, so every send of a page
+ * either updates its entry or invalidates it.
+ * <p>
+ * Eviction: {@link PageCachePolicy#CLOCK} inserts entries unreferenced and marks them on every hit, so a page sent
+ * once is the first to go and a page rewritten round after round survives the hand's sweeps; {@link PageCachePolicy#LRU}
+ * evicts the least recently sent. Threading: single writer. No allocation after construction.
+ */
+public final class PageCache
+{
+    private static final long NONE = -1;
+
+    private final PageCachePolicy policy;
+    private final int pageSize;
+    private final int slotCount;
+    private final long baseAddress;
+    /** Holds the slots' native memory; freed with this cache. */
+    private final ByteBuffer storage;
+    private final long[] slotPage;
+    private final byte[] referenced;
+    private final int[] prev;
+    private final int[] next;
+    private final Long2LongHashMap slotByPage;
+    private int hand;
+    private int used;
+    private int lruHead = -1;
+    private int lruTail = -1;
+    private long hits;
+    private long misses;
+
+    /**
+     * @param capacityBytes bytes of page versions to keep; rounded down to whole pages.
+     * @param pageSize      page size in bytes.
+     * @param policy        eviction policy.
+     */
+    public PageCache(final long capacityBytes, final int pageSize, final PageCachePolicy policy)
+    {
+        this.policy = policy;
+        this.pageSize = pageSize;
+        this.slotCount = (int)Math.min(Integer.MAX_VALUE - 8, capacityBytes / pageSize);
+        final ByteBuffer slots = slotCount == 0 ? null :
+            BufferUtil.allocateDirectAligned((int)Math.min(Integer.MAX_VALUE - 64, (long)slotCount * pageSize), 64);
+        this.baseAddress = null == slots ? 0 : BufferUtil.address(slots);
+        this.storage = slots;
+        this.slotPage = new long[slotCount];
+        java.util.Arrays.fill(slotPage, NONE);
+        this.referenced = new byte[slotCount];
+        this.prev = policy == PageCachePolicy.LRU ? new int[slotCount] : null;
+        this.next = policy == PageCachePolicy.LRU ? new int[slotCount] : null;
+        this.slotByPage = new Long2LongHashMap(Math.max(16, slotCount * 2), 0.65f, NONE);
+    }
+
+    /** @return bytes of native memory holding page versions. */
+    public long capacityBytes()
+    {
+        return null == storage ? 0 : storage.capacity();
+    }
+
+    /** @return slots available. */
+    public int slotCount()
+    {
+        return slotCount;
+    }
+
+    /** @return slots in use. */
+    public int size()
+    {
+        return used;
+    }
+
+    /** @return lookups that found the page. */
+    public long hits()
+    {
+        return hits;
+    }
+
+    /** @return lookups that did not. */
+    public long misses()
+    {
+        return misses;
+    }
+
+    /**
+     * @return true if every slot holds a page.
+     */
+    public boolean isFull()
+    {
+        return used == slotCount;
+    }
+
+    /**
+     * Look up the version last sent, counting a hit or miss and marking the entry as used.
+     *
+     * @param pageIndex to find.
+     * @return address of the cached version, or 0 if not cached.
+     */
+    public long lookup(final long pageIndex)
+    {
+        final long slot = slotByPage.get(pageIndex);
+        if (slot == NONE)
+        {
+            misses++;
+            return 0;
+        }
+        hits++;
+        touch((int)slot);
+        return baseAddress + slot * pageSize;
+    }
+
+    /**
+     * @param pageIndex to test, without counting or marking.
+     * @return true if cached.
+     */
+    public boolean contains(final long pageIndex)
+    {
+        return slotByPage.get(pageIndex) != NONE;
+    }
+
+    /**
+     * Record the version just sent: update the entry in place or insert it, evicting by policy if full.
+     *
+     * @param pageIndex the page.
+     * @param source    address of exactly the bytes sent.
+     */
+    public void put(final long pageIndex, final long source)
+    {
+        if (slotCount == 0)
+        {
+            return;
+        }
+        long slot = slotByPage.get(pageIndex);
+        if (slot == NONE)
+        {
+            slot = victim();
+            final long evicted = slotPage[(int)slot];
+            if (evicted != NONE)
+            {
+                slotByPage.remove(evicted);
+            }
+            else
+            {
+                used++;
+            }
+            slotPage[(int)slot] = pageIndex;
+            slotByPage.put(pageIndex, slot);
+            referenced[(int)slot] = 0;
+            if (policy == PageCachePolicy.LRU)
+            {
+                pushFront((int)slot);
+            }
+        }
+        UnsafeAccess.UNSAFE.copyMemory(source, baseAddress + slot * pageSize, pageSize);
+    }
+
+    /**
+     * Forget a page, when it was sent in a way that leaves no usable version (a zero run).
+     *
+     * @param pageIndex the page.
+     */
+    public void invalidate(final long pageIndex)
+    {
+        final long slot = slotByPage.remove(pageIndex);
+        if (slot != NONE)
+        {
+            slotPage[(int)slot] = NONE;
+            referenced[(int)slot] = 0;
+            used--;
+            if (policy == PageCachePolicy.LRU)
+            {
+                unlink((int)slot);
+            }
+        }
+    }
+
+    private void touch(final int slot)
+    {
+        if (policy == PageCachePolicy.CLOCK)
+        {
+            referenced[slot] = 1;
+        }
+        else
+        {
+            unlink(slot);
+            pushFront(slot);
+        }
+    }
+
+    private int victim()
+    {
+        if (policy == PageCachePolicy.LRU)
+        {
+            if (used < slotCount)
+            {
+                return firstFree();
+            }
+            final int slot = lruTail;
+            unlink(slot);
+            return slot;
+        }
+        while (true)
+        {
+            final int slot = hand;
+            hand = hand + 1 == slotCount ? 0 : hand + 1;
+            if (slotPage[slot] == NONE)
+            {
+                return slot;
+            }
+            if (referenced[slot] == 0)
+            {
+                return slot;
+            }
+            referenced[slot] = 0;
+        }
+    }
+
+    private int firstFree()
+    {
+        // Free slots are found by sweeping; with LRU they exist only until the cache first fills or after invalidation.
+        for (int i = 0; i < slotCount; i++)
+        {
+            final int slot = hand;
+            hand = hand + 1 == slotCount ? 0 : hand + 1;
+            if (slotPage[slot] == NONE)
+            {
+                return slot;
+            }
+        }
+        throw new IllegalStateException("no free slot with used=" + used);
+    }
+
+    private void pushFront(final int slot)
+    {
+        prev[slot] = -1;
+        next[slot] = lruHead;
+        if (lruHead != -1)
+        {
+            prev[lruHead] = slot;
+        }
+        lruHead = slot;
+        if (lruTail == -1)
+        {
+            lruTail = slot;
+        }
+    }
+
+    private void unlink(final int slot)
+    {
+        final int p = prev[slot];
+        final int n = next[slot];
+        if (p != -1)
+        {
+            next[p] = n;
+        }
+        else if (lruHead == slot)
+        {
+            lruHead = n;
+        }
+        if (n != -1)
+        {
+            prev[n] = p;
+        }
+        else if (lruTail == slot)
+        {
+            lruTail = p;
+        }
+        prev[slot] = -1;
+        next[slot] = -1;
+    }
+}

@@ -1,0 +1,116 @@
+package io.pagestream.codec;
+
+import io.pagestream.api.MigrationException;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Size;
+import org.agrona.UnsafeAccess;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * LZ4 page round trips on guest-like pages, and the safe decoder against arbitrary input.
+ */
+class Lz4PageCodecProperties
+{
+    private static final int PAGE = NativePages.PAGE;
+    private final Lz4PageCodec codec = new Lz4PageCodec(PAGE);
+
+    @Property(tries = 300)
+    void compressedPagesDecompressToThemselves(@ForAll final long seed, @ForAll @IntRange(min = 0, max = 3) final int kind)
+    {
+        final Random random = new Random(seed);
+        final byte[] page = new byte[PAGE];
+        switch (kind)
+        {
+            case 0: random.nextBytes(page); break;
+            case 1:
+                for (int i = 0; i < PAGE; i++)
+                {
+                    page[i] = (byte)("the kernel page cache ".charAt((i + random.nextInt(3)) % 22));
+                }
+                break;
+            case 2: page[random.nextInt(PAGE)] = 1; break;
+            default:
+                for (int i = 0; i < PAGE; i += 8)
+                {
+                    page[i] = (byte)random.nextInt(16);
+                }
+        }
+        final long source = NativePages.copyOf(page);
+        try
+        {
+            final int length = codec.compress(source, codec.maxCompressedLength());
+            assertThat(length).isPositive();
+            final long compressed = NativePages.copyOf(new byte[length]);
+            UnsafeAccess.UNSAFE.copyMemory(codec.outputAddress(), compressed, length);
+            final long decoded = codec.decompress(compressed, length, 3);
+            final byte[] back = new byte[PAGE];
+            UnsafeAccess.UNSAFE.copyMemory(null, decoded, back, UnsafeAccess.UNSAFE.arrayBaseOffset(byte[].class), PAGE);
+            assertThat(back).isEqualTo(page);
+            NativePages.free(compressed);
+            if (kind == 1 || kind == 2)
+            {
+                assertThat(length).isLessThan(PAGE / 2);
+            }
+            else if (kind == 3)
+            {
+                assertThat(length).isLessThan(PAGE);
+            }
+        }
+        finally
+        {
+            NativePages.free(source);
+        }
+    }
+
+    @Property(tries = 2000)
+    void arbitraryBytesAreRefusedOrDecodeToExactlyAPage(@ForAll @Size(max = 5000) final byte[] payload)
+    {
+        final long in = NativePages.copyOf(payload);
+        try
+        {
+            codec.decompress(in, payload.length, 11);
+        }
+        catch (final MigrationException ex)
+        {
+            assertThat(ex.getMessage()).contains("pageIndex=11");
+        }
+        finally
+        {
+            NativePages.free(in);
+        }
+    }
+
+    @Property(tries = 200)
+    void aBombThatExpandsPastThePageIsRefused(@ForAll @IntRange(min = 4097, max = 1_000_000) final int claimed)
+    {
+        // A run of one byte repeated: decompresses far past a page.
+        final byte[] big = new byte[Math.min(claimed, 200_000)];
+        final long source = NativePages.copyOf(big);
+        final Lz4PageCodec bigCodec = new Lz4PageCodec(Integer.highestOneBit(Math.max(8192, big.length)) << 1);
+        try
+        {
+            final int length = bigCodec.compress(source, bigCodec.maxCompressedLength());
+            final long compressed = NativePages.copyOf(new byte[length]);
+            UnsafeAccess.UNSAFE.copyMemory(bigCodec.outputAddress(), compressed, length);
+            try
+            {
+                codec.decompress(compressed, length, 5);
+                assertThat(big.length).isEqualTo(PAGE);
+            }
+            catch (final MigrationException ex)
+            {
+                assertThat(ex.getMessage()).contains("pageIndex=5");
+            }
+            NativePages.free(compressed);
+        }
+        finally
+        {
+            NativePages.free(source);
+        }
+    }
+}
