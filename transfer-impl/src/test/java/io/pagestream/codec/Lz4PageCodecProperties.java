@@ -28,11 +28,18 @@ class Lz4PageCodecProperties
         {
             case 0: random.nextBytes(page); break;
             case 1:
-                for (int i = 0; i < PAGE; i++)
+            {
+                final String[] words = { "the ", "kernel ", "page ", "cache ", "struct ", "return ", "if (x) " };
+                for (int i = 0; i < PAGE; )
                 {
-                    page[i] = (byte)("the kernel page cache ".charAt((i + random.nextInt(3)) % 22));
+                    final String word = words[random.nextInt(words.length)];
+                    for (int c = 0; c < word.length() && i < PAGE; c++)
+                    {
+                        page[i++] = (byte)word.charAt(c);
+                    }
                 }
                 break;
+            }
             case 2: page[random.nextInt(PAGE)] = 1; break;
             default:
                 for (int i = 0; i < PAGE; i += 8)
