@@ -103,6 +103,18 @@ class HostileFrameSystemTest
                 d.totalLength(Integer.MAX_VALUE).chunkOffset(0).chunkLength(16);
                 return DeviceStateFlyweight.DATA_OFFSET + 16;
             }),
+        DELTA_FOR_PAGE_NEVER_RECEIVED(ErrorCode.PROTOCOL_VIOLATION, "has not arrived before",
+            (b, round) -> encoded(b, 7, 2, new byte[]{ 0, 1, 42 })),
+        LZ4_GARBAGE(ErrorCode.BAD_LENGTH, "LZ4 payload for pageIndex=7",
+            (b, round) -> encoded(b, 7, 3, new byte[]{ (byte)0xFF, (byte)0xFF, (byte)0xFF, 1, 2, 3, 4, 5 })),
+        LZ4_PARTIAL_PAGE(ErrorCode.BAD_LENGTH, "must cover the whole page",
+            (b, round) ->
+            {
+                final int length = encoded(b, 7, 3, new byte[]{ 0x10, 1 });
+                new PageFlyweight().wrap(b, 0);
+                b.putInt(PageFlyweight.DECODED_LENGTH_OFFSET, 1024, java.nio.ByteOrder.LITTLE_ENDIAN);
+                return length;
+            }),
         ROUND_END_WITH_WRONG_COUNT(ErrorCode.PROTOCOL_VIOLATION, "pageFrames=5",
             (b, round) ->
             {
@@ -140,6 +152,18 @@ class HostileFrameSystemTest
         final int crc = Checksums.crc32c(b, PageFlyweight.PAYLOAD_OFFSET, length);
         p.pageIndex(pageIndex).round(0).encoding(encoding).chunkOffset(chunkOffset).decodedLength(length)
             .payloadLength(length).checksum(goodChecksum ? crc : ~crc);
+        return frameLength;
+    }
+
+    static int encoded(final UnsafeBuffer b, final long pageIndex, final int encoding, final byte[] payload)
+    {
+        final PageFlyweight p = new PageFlyweight();
+        p.wrap(b, 0);
+        final int frameLength = PageFlyweight.PAYLOAD_OFFSET + payload.length;
+        p.writeHeader(FrameType.PAGE, frameLength, MIGRATION_ID);
+        b.putBytes(PageFlyweight.PAYLOAD_OFFSET, payload);
+        p.pageIndex(pageIndex).round(0).encoding(encoding).chunkOffset(0).decodedLength(4096)
+            .payloadLength(payload.length).checksum(0);
         return frameLength;
     }
 
