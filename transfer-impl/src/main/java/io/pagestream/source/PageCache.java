@@ -12,13 +12,19 @@ import java.nio.ByteBuffer;
  * sender keeps: a cached version is byte for byte what the target holds for that page, so every send of a page
  * either updates its entry or invalidates it.
  * <p>
- * Eviction: {@link PageCachePolicy#CLOCK} inserts entries unreferenced and marks them on every hit, so a page sent
- * once is the first to go and a page rewritten round after round survives the hand's sweeps; {@link PageCachePolicy#LRU}
- * evicts the least recently sent. Threading: single writer. No allocation after construction.
+ * Rounds send pages in index order, so the stream the cache sees is a cyclic scan, usually larger than the cache:
+ * the pattern on which plain LRU (and plain CLOCK) evict every page just before it would be hit.
+ * {@link PageCachePolicy#CLOCK} therefore adds two things to second-chance eviction: admission (a page enters only on
+ * its second offer, remembered in one bit per page, so pages written once never displace anything) and a bounded
+ * sweep (if the hand finds no unreferenced slot within {@link #MAX_SWEEP} slots the new page is not cached, rather
+ * than evicting pages that are being hit). {@link PageCachePolicy#LRU} is plain least-recently-sent, the baseline.
+ * Threading: single writer. No allocation after construction.
  */
 public final class PageCache
 {
     private static final long NONE = -1;
+    /** Slots the CLOCK hand examines for a victim before giving up on caching a page. */
+    static final int MAX_SWEEP = 16;
 
     private final PageCachePolicy policy;
     private final int pageSize;
@@ -31,6 +37,7 @@ public final class PageCache
     private final int[] prev;
     private final int[] next;
     private final Long2LongHashMap slotByPage;
+    private final PageBitmap offeredBefore;
     private int hand;
     private int used;
     private int lruHead = -1;
@@ -41,9 +48,10 @@ public final class PageCache
     /**
      * @param capacityBytes bytes of page versions to keep; rounded down to whole pages.
      * @param pageSize      page size in bytes.
+     * @param pageCount     pages in guest memory, for CLOCK's admission bits.
      * @param policy        eviction policy.
      */
-    public PageCache(final long capacityBytes, final int pageSize, final PageCachePolicy policy)
+    public PageCache(final long capacityBytes, final int pageSize, final long pageCount, final PageCachePolicy policy)
     {
         this.policy = policy;
         this.pageSize = pageSize;
@@ -58,6 +66,7 @@ public final class PageCache
         this.prev = policy == PageCachePolicy.LRU ? new int[slotCount] : null;
         this.next = policy == PageCachePolicy.LRU ? new int[slotCount] : null;
         this.slotByPage = new Long2LongHashMap(Math.max(16, slotCount * 2), 0.65f, NONE);
+        this.offeredBefore = policy == PageCachePolicy.CLOCK ? new PageBitmap(pageCount) : null;
     }
 
     /** @return bytes of native memory holding page versions. */
@@ -127,39 +136,95 @@ public final class PageCache
     }
 
     /**
-     * Record the version just sent: update the entry in place or insert it, evicting by policy if full.
+     * Record the version just sent: update the entry in place if cached, else offer it to the policy.
      *
      * @param pageIndex the page.
      * @param source    address of exactly the bytes sent.
      */
     public void put(final long pageIndex, final long source)
     {
-        if (slotCount == 0)
+        if (!update(pageIndex, source))
         {
-            return;
+            offer(pageIndex, source);
         }
-        long slot = slotByPage.get(pageIndex);
+    }
+
+    /**
+     * Overwrite a cached page's version.
+     *
+     * @param pageIndex the page.
+     * @param source    address of exactly the bytes sent.
+     * @return false if the page is not cached (nothing done).
+     */
+    public boolean update(final long pageIndex, final long source)
+    {
+        final long slot = slotByPage.get(pageIndex);
         if (slot == NONE)
         {
-            slot = victim();
-            final long evicted = slotPage[(int)slot];
-            if (evicted != NONE)
-            {
-                slotByPage.remove(evicted);
-            }
-            else
-            {
-                used++;
-            }
-            slotPage[(int)slot] = pageIndex;
-            slotByPage.put(pageIndex, slot);
-            referenced[(int)slot] = 0;
-            if (policy == PageCachePolicy.LRU)
-            {
-                pushFront((int)slot);
-            }
+            return false;
         }
         UnsafeAccess.UNSAFE.copyMemory(source, baseAddress + slot * pageSize, pageSize);
+        return true;
+    }
+
+    /**
+     * Cache a page only if a slot is free, evicting nothing (used during the bulk pass).
+     *
+     * @param pageIndex the page, not cached.
+     * @param source    address of exactly the bytes sent.
+     */
+    public void insertIfFree(final long pageIndex, final long source)
+    {
+        if (used < slotCount)
+        {
+            final int slot = firstFree();
+            insert((int)slot, pageIndex, source);
+        }
+    }
+
+    /**
+     * Offer a page that is not cached; the policy decides whether it enters and what it evicts.
+     *
+     * @param pageIndex the page, not cached.
+     * @param source    address of exactly the bytes sent.
+     * @return true if cached.
+     */
+    public boolean offer(final long pageIndex, final long source)
+    {
+        if (slotCount == 0)
+        {
+            return false;
+        }
+        if (null != offeredBefore && offeredBefore.set(pageIndex) && used == slotCount)
+        {
+            return false; // first offer while full: remember it, admit it next time
+        }
+        final int slot = victim();
+        if (slot < 0)
+        {
+            return false;
+        }
+        final long evicted = slotPage[slot];
+        if (evicted != NONE)
+        {
+            slotByPage.remove(evicted);
+            used--;
+        }
+        insert(slot, pageIndex, source);
+        return true;
+    }
+
+    private void insert(final int slot, final long pageIndex, final long source)
+    {
+        slotPage[slot] = pageIndex;
+        slotByPage.put(pageIndex, slot);
+        referenced[slot] = 0;
+        used++;
+        if (policy == PageCachePolicy.LRU)
+        {
+            pushFront(slot);
+        }
+        UnsafeAccess.UNSAFE.copyMemory(source, baseAddress + (long)slot * pageSize, pageSize);
     }
 
     /**
@@ -207,20 +272,17 @@ public final class PageCache
             unlink(slot);
             return slot;
         }
-        while (true)
+        for (int i = 0; i < MAX_SWEEP; i++)
         {
             final int slot = hand;
             hand = hand + 1 == slotCount ? 0 : hand + 1;
-            if (slotPage[slot] == NONE)
-            {
-                return slot;
-            }
-            if (referenced[slot] == 0)
+            if (slotPage[slot] == NONE || referenced[slot] == 0)
             {
                 return slot;
             }
             referenced[slot] = 0;
         }
+        return -1;
     }
 
     private int firstFree()

@@ -310,9 +310,16 @@ public final class PageSender
 
     private void remember(final int round, final long sentBytes)
     {
-        if (null != cache && (round > 0 || !cache.isFull() || cache.contains(pageIndex)))
+        if (null != cache && !cache.update(pageIndex, sentBytes))
         {
-            cache.put(pageIndex, sentBytes);
+            if (round > 0)
+            {
+                cache.offer(pageIndex, sentBytes);
+            }
+            else
+            {
+                cache.insertIfFree(pageIndex, sentBytes);
+            }
         }
     }
 

@@ -197,7 +197,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         this.bytesSavedCounter = counters.get(CounterType.BYTES_SAVED);
         final boolean deltaAllowed = ctx.compression() == Compression.AUTO || ctx.compression() == Compression.DELTA;
         this.pageSender = new PageSender(frames, memory, migrationId, limiter, rateLimitedCounter,
-            deltaAllowed ? new PageCache(ctx.pageCacheBytes(), pageSize, ctx.pageCachePolicy()) : null,
+            deltaAllowed ? new PageCache(ctx.pageCacheBytes(), pageSize, pageCount, ctx.pageCachePolicy()) : null,
             new EncodingChooser(ctx.compression(), pageSize, PageFlyweight.PAYLOAD_OFFSET,
             ctx.maxBandwidthBytesPerSec(), nowNs));
         this.toSend = new PageBitmap(pageCount);
