@@ -33,6 +33,7 @@ final class DefaultMigrationSource implements MigrationSource
     private SourceAgent agent;
     private AgentHost host;
     private boolean closed;
+    private long warmupNs;
 
     private DefaultMigrationSource(final MigrationSource.Context ctx)
     {
@@ -50,6 +51,10 @@ final class DefaultMigrationSource implements MigrationSource
         final DefaultMigrationSource source = new DefaultMigrationSource(ctx);
         try
         {
+            if (ctx.compression() != io.pagestream.api.Compression.NONE)
+            {
+                source.warmupNs = io.pagestream.codec.CodecWarmup.run(ctx.guestMemory().pageSize());
+            }
             source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "source", ctx.driverIdleStrategy(), ctx.errorHandler());
             final Aeron aeron = source.transport.aeron();
             source.counters = new MigrationCounters(aeron, ctx.migrationId(),
@@ -99,6 +104,14 @@ final class DefaultMigrationSource implements MigrationSource
     public long migrationId()
     {
         return ctx.migrationId();
+    }
+
+    /**
+     * @return nanoseconds the codec warm-up took at launch, before the migration clock started; 0 if none ran.
+     */
+    long warmupNs()
+    {
+        return warmupNs;
     }
 
     /**

@@ -48,6 +48,16 @@ public final class PageStream
     }
 
     /**
+     * @param source launched by this class.
+     * @return nanoseconds its launch spent warming the codecs before the migration clock started (0 with
+     * compression NONE), for reports that want to count it.
+     */
+    public static long launchWarmupNs(final MigrationSource source)
+    {
+        return source instanceof DefaultMigrationSource ? ((DefaultMigrationSource)source).warmupNs() : 0;
+    }
+
+    /**
      * Read one of a source's or target's counters, for tests and tools in the same process. Other processes read
      * the same counters from the media driver's counters file.
      *

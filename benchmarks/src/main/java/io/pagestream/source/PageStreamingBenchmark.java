@@ -10,7 +10,6 @@ import io.aeron.logbuffer.BufferClaim;
 import io.aeron.logbuffer.FragmentHandler;
 import io.pagestream.api.Compression;
 import io.pagestream.api.guest.GuestMemory;
-import io.pagestream.protocol.PageFlyweight;
 import io.pagestream.protocol.FrameFlyweight;
 import io.pagestream.target.PageApplier;
 import io.pagestream.transport.BandwidthLimiter;
@@ -138,7 +137,7 @@ public class PageStreamingBenchmark
         }
         final FramePublisher frames = new FramePublisher(publication, null, null);
         sender = new PageSender(frames, sourceMemory, 1L, new BandwidthLimiter(0, mtu, System.nanoTime()), null,
-            null, new EncodingChooser(Compression.NONE, PAGE_SIZE, PageFlyweight.PAYLOAD_OFFSET, 0, System.nanoTime()));
+            null, new EncodingChooser(Compression.NONE, PAGE_SIZE, 0, System.nanoTime()));
         applier = new PageApplier(targetMemory, new PageBitmap(PAGES_PER_OP));
     }
 

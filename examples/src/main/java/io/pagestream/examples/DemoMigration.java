@@ -1,6 +1,7 @@
 package io.pagestream.examples;
 
 import io.pagestream.PageStream;
+import io.pagestream.api.Compression;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationSource;
@@ -61,6 +62,10 @@ public final class DemoMigration implements Callable<Integer>
     @Option(names = "--bandwidth", defaultValue = "unlimited",
         description = "Send rate cap, e.g. 1gbit, 200MB, unlimited (default ${DEFAULT-VALUE}).")
     String bandwidth;
+
+    @Option(names = "--compression", defaultValue = "auto",
+        description = "auto, none, delta or lz4 (default ${DEFAULT-VALUE}).")
+    String compression;
 
     @Option(names = "--downtime-ms", defaultValue = "300", description = "Downtime target (default ${DEFAULT-VALUE}).")
     long downtimeMs;
@@ -179,7 +184,8 @@ public final class DemoMigration implements Callable<Integer>
         String endpoint = targetEndpoint;
 
         out.printf(Locale.ROOT, "PageStream demo: %s guest, %s pages, workload %s at %.0f pages/s, fill %.2f, " +
-            "bandwidth %s, downtime target %d ms%n", memory, pageSize, config.workload().label(), dirtyRate, fill,
+            "compression %s, bandwidth %s, downtime target %d ms%n", memory, pageSize, config.workload().label(),
+            dirtyRate, fill, compression,
             bandwidthBytesPerSec == 0 ? "unlimited" : String.format(Locale.ROOT, "%.1f MB/s", bandwidthBytesPerSec / 1e6),
             downtimeMs);
 
@@ -197,6 +203,7 @@ public final class DemoMigration implements Callable<Integer>
             Thread.sleep(200); // let the guest reach its dirty rate before the migration starts
 
             final MigrationReport report;
+            long warmupMs = 0;
             try (MigrationSource source = PageStream.launchSource(new MigrationSource.Context()
                 .guestMemory(guest.memory())
                 .dirtyPageLog(guest.dirtyLog())
@@ -208,7 +215,8 @@ public final class DemoMigration implements Callable<Integer>
                 .downtimeTargetMs(downtimeMs)
                 .maxRounds(maxRounds)
                 .maxTimeMs(maxTimeMs)
-                .maxBandwidthBytesPerSec(bandwidthBytesPerSec)))
+                .maxBandwidthBytesPerSec(bandwidthBytesPerSec)
+                .compression(parseCompression(compression))))
             {
                 while (!source.completion().isDone())
                 {
@@ -222,6 +230,7 @@ public final class DemoMigration implements Callable<Integer>
                     }
                 }
                 report = source.completion().get();
+                warmupMs = PageStream.launchWarmupNs(source) / 1_000_000;
             }
 
             boolean verified = false;
@@ -251,7 +260,7 @@ public final class DemoMigration implements Callable<Integer>
                 awaitLine(targetLines, "RESULT", 30);
             }
 
-            printReport(report, verified, verification, guest.vcpus().isPaused());
+            printReport(report, verified, verification, guest.vcpus().isPaused(), warmupMs);
             if (null != reportJson)
             {
                 Files.writeString(reportJson, json(report, verified), StandardCharsets.UTF_8);
@@ -269,6 +278,18 @@ public final class DemoMigration implements Callable<Integer>
                 }
             }
         }
+    }
+
+    private static Compression parseCompression(final String text)
+    {
+        for (final Compression c : Compression.values())
+        {
+            if (c.name().equalsIgnoreCase(text.trim()))
+            {
+                return c;
+            }
+        }
+        throw new IllegalArgumentException("unknown compression '" + text + "', expected auto, none, delta or lz4");
     }
 
     private Process startTarget(final String endpoint, final LinkedBlockingQueue<String> lines) throws IOException
@@ -338,7 +359,11 @@ public final class DemoMigration implements Callable<Integer>
     }
 
     private void printReport(
-        final MigrationReport r, final boolean verified, final String verification, final boolean sourcePaused)
+        final MigrationReport r,
+        final boolean verified,
+        final String verification,
+        final boolean sourcePaused,
+        final long warmupMs)
     {
         out.println();
         out.println("==================== migration report ====================");
@@ -349,13 +374,14 @@ public final class DemoMigration implements Callable<Integer>
         out.printf(Locale.ROOT, "verified          %s (%s)%n", verified, verification);
         out.printf(Locale.ROOT, "mode              %s%n", r.mode().name().toLowerCase(Locale.ROOT));
         out.printf(Locale.ROOT, "guest memory      %,d bytes, %,d-byte pages%n", r.guestBytes(), r.pageSize());
-        out.printf(Locale.ROOT, "total time        %,d ms%n", r.totalTimeMs());
+        out.printf(Locale.ROOT, "total time        %,d ms (+%d ms codec warm-up at launch)%n", r.totalTimeMs(), warmupMs);
         out.printf(Locale.ROOT, "downtime          %,d ms (target %,d ms)%n", r.downtimeMs(), r.downtimeTargetMs());
         out.printf(Locale.ROOT, "rounds            %d after the bulk pass%n", r.rounds());
         out.printf(Locale.ROOT, "pages sent        %,d (zero %,d, delta %,d, lz4 %,d, raw %,d)%n",
             r.pagesSent(), r.zeroPages(), r.deltaPages(), r.lz4Pages(), r.rawPages());
         out.printf(Locale.ROOT, "bytes on wire     %,d (%.1f MB/s average)%n", r.bytesOnWire(),
             r.totalTimeMs() == 0 ? 0.0 : r.bytesOnWire() / 1e3 / r.totalTimeMs());
+        out.printf(Locale.ROOT, "bytes saved       %,d by delta and LZ4 encoding%n", r.bytesSaved());
         out.printf(Locale.ROOT, "back-pressure     %,d events%n", r.backPressureEvents());
         out.printf(Locale.ROOT, "device state      %,d bytes%n", r.deviceStateBytes());
         out.println("==========================================================");

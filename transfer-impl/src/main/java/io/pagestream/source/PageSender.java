@@ -154,6 +154,7 @@ public final class PageSender
         if (sent)
         {
             this.pageIndex = -1;
+            chooser.onPageSent(nowNs);
         }
         return sent;
     }
@@ -185,9 +186,8 @@ public final class PageSender
 
         if (choice == PageEncoding.DELTA)
         {
-            final long start = System.nanoTime();
             final int length = DeltaCodec.encode(cached, snapshotAddress, pageSize, deltaAddress, maxEncodedLength);
-            chooser.onEncoded(PageEncoding.DELTA, length, System.nanoTime() - start);
+            chooser.onEncoded(PageEncoding.DELTA, length, 0);
             if (length >= 0)
             {
                 encoding = PageEncoding.DELTA;
@@ -223,7 +223,6 @@ public final class PageSender
             {
                 rateLimited.incrementOrdered();
             }
-            chooser.onHeldBack(nowNs);
             return false;
         }
         int outcome;
@@ -240,10 +239,8 @@ public final class PageSender
             {
                 throw new MigrationException(ErrorCode.PEER_LOST, "data stream closed or at its maximum position");
             }
-            chooser.onHeldBack(nowNs);
             return false;
         }
-        chooser.onSent(frameLength, nowNs);
         return true;
     }
 

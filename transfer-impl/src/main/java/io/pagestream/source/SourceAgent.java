@@ -198,8 +198,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         final boolean deltaAllowed = ctx.compression() == Compression.AUTO || ctx.compression() == Compression.DELTA;
         this.pageSender = new PageSender(frames, memory, migrationId, limiter, rateLimitedCounter,
             deltaAllowed ? new PageCache(ctx.pageCacheBytes(), pageSize, pageCount, ctx.pageCachePolicy()) : null,
-            new EncodingChooser(ctx.compression(), pageSize, PageFlyweight.PAYLOAD_OFFSET,
-            ctx.maxBandwidthBytesPerSec(), nowNs));
+            new EncodingChooser(ctx.compression(), pageSize, ctx.maxBandwidthBytesPerSec(), nowNs));
         this.toSend = new PageBitmap(pageCount);
         this.dirty = new PageBitmap(pageCount);
         this.tracker = new RoundTracker(nowNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
@@ -429,6 +428,7 @@ public final class SourceAgent implements Agent, FragmentHandler
 
     private void beginRound(final MigrationPhase roundPhase)
     {
+        pageSender.chooser().onRoundBoundary(System.nanoTime());
         cursor = 0;
         currentPage = -1;
         roundPagesPlanned = toSend.cardinality();

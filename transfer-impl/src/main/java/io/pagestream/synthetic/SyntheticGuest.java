@@ -17,7 +17,8 @@ import java.nio.ByteBuffer;
  * // hand guest.memory(), guest.dirtyLog(), guest.vcpus(), guest.deviceState() to MigrationSource.Context
  * }</pre>
  * Contents look like a real guest's: a {@code fillFraction} of pages hold data, half of them text-like
- * (compressible words), half binary (pointer-like 64-bit values); the rest are zero.
+ * (words, as in the page cache), half binary laid out like heap pages (records of headers, nearby pointers, small
+ * integers and padding, used to 25-100% of the page); the rest are zero.
  */
 public final class SyntheticGuest implements AutoCloseable
 {
@@ -123,17 +124,44 @@ public final class SyntheticGuest implements AutoCloseable
             }
             else
             {
-                long r = h | 1;
-                final long base = 0x00007F0000000000L | ((h >>> 40) << 20);
-                for (int i = 0; i < pageSize; i += 8)
-                {
-                    r = xorshift(r);
-                    UnsafeAccess.UNSAFE.putLong(address + i, (r & 3) == 0 ? r & 0xFFFF : base + (r & 0xFFFF8));
-                }
+                fillObjects(address, pageSize, h);
             }
         }
         // The text is read through its address only: keep the buffer, and so its memory, alive until here.
         java.lang.ref.Reference.reachabilityFence(text);
+    }
+
+    /**
+     * A binary page laid out like a heap page: records of 32 to 64 bytes, each a small header word, pointers into a
+     * nearby heap (same high bits, 16-byte aligned), small integers and zero padding; the page is used to a random
+     * 25% to 100% and zero after that, as partly used slabs and stacks are.
+     */
+    private static void fillObjects(final long address, final int pageSize, final long seed)
+    {
+        long r = seed | 1;
+        final long heapBase = 0x00007F0000000000L | ((seed >>> 44) << 24);
+        final int used = (int)((pageSize / 4 + Long.remainderUnsigned(seed >>> 16, pageSize * 3L / 4 + 1)) & ~7L);
+        int offset = 0;
+        while (offset + 64 <= used)
+        {
+            r = xorshift(r);
+            final int words = 4 + (int)(r & 3) * 2;
+            UnsafeAccess.UNSAFE.putLong(address + offset, 0x0000000100000000L | (words << 3));
+            for (int w = 1; w < words; w++)
+            {
+                r = xorshift(r);
+                final long value;
+                switch ((int)(r & 3))
+                {
+                    case 0: value = heapBase + ((r >>> 8) & 0xFFFF0); break;
+                    case 1: value = (r >>> 16) & 0x3FF; break;
+                    case 2: value = 0; break;
+                    default: value = heapBase + ((r >>> 8) & 0xFFF0) + (offset & ~15L); break;
+                }
+                UnsafeAccess.UNSAFE.putLong(address + offset + 8L * w, value);
+            }
+            offset += words * 8;
+        }
     }
 
     private static long xorshift(final long v)
