@@ -58,6 +58,7 @@ public final class EncodingChooser
     private double lastCpuLoad = Double.NaN;
     private double lz4PagesPerSec = 1e5;
     private long dataPages;
+    private long deltaProbes;
     private final double[] armPagesPerSec = { -1, -1 };
     private final double[] measuredSum = new double[2];
     private final int[] measuredCount = new int[2];
@@ -131,7 +132,8 @@ public final class EncodingChooser
             case LZ4:
                 return PageEncoding.LZ4;
             default:
-                if (cached && deltaRatio < 0.875)
+                // While deltas fit the margin use them; when they stop, still probe one cached page in SAMPLE_EVERY.
+                if (cached && (deltaRatio < 0.875 || ++deltaProbes % SAMPLE_EVERY == 0))
                 {
                     return PageEncoding.DELTA;
                 }

@@ -1,0 +1,107 @@
+package io.pagestream.codec;
+
+import io.pagestream.api.guest.GuestMemory;
+import io.pagestream.synthetic.SyntheticGuest;
+import org.agrona.UnsafeAccess;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * LZ4 compress and decompress per 4 KiB page over the synthetic guest's non-zero pages (half text-like, half
+ * heap-like binary), beside a plain page copy as the baseline. One operation is one page.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {
+    "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens", "java.base/java.util.zip=ALL-UNNAMED",
+    "--add-opens", "java.base/jdk.internal.util=ALL-UNNAMED" })
+@State(Scope.Thread)
+public class Lz4PageBenchmark
+{
+    private static final int PAGE = 4096;
+    private static final int PAGES = 256;
+    private GuestMemory memory;
+    private GuestMemory compressed;
+    private final int[] lengths = new int[PAGES];
+    private Lz4PageCodec codec;
+
+    /** Fill a guest with data pages only and pre-compress them for the decompress benchmark. */
+    @Setup(Level.Trial)
+    public void setup()
+    {
+        memory = GuestMemory.allocate((long)PAGES * PAGE, PAGE);
+        compressed = GuestMemory.allocate((long)PAGES * PAGE * 2, PAGE);
+        SyntheticGuest.fill(memory, 1.0, 42);
+        codec = new Lz4PageCodec(PAGE);
+        long total = 0;
+        for (int i = 0; i < PAGES; i++)
+        {
+            lengths[i] = codec.compress(memory.pageAddress(i), codec.maxCompressedLength());
+            UnsafeAccess.UNSAFE.copyMemory(codec.outputAddress(), compressed.pageAddress(2L * i), lengths[i]);
+            total += lengths[i];
+        }
+        System.out.printf("%nLZ4 ratio on these pages: %.2f%n", (double)PAGES * PAGE / total);
+    }
+
+    /** Free memory. */
+    @TearDown(Level.Trial)
+    public void tearDown()
+    {
+        memory.close();
+        compressed.close();
+    }
+
+    /** @return total compressed bytes. */
+    @Benchmark
+    @OperationsPerInvocation(PAGES)
+    public int compress()
+    {
+        int total = 0;
+        for (int i = 0; i < PAGES; i++)
+        {
+            total += codec.compress(memory.pageAddress(i), codec.maxCompressedLength());
+        }
+        return total;
+    }
+
+    /** @return address of the last page decoded. */
+    @Benchmark
+    @OperationsPerInvocation(PAGES)
+    public long decompress()
+    {
+        long last = 0;
+        for (int i = 0; i < PAGES; i++)
+        {
+            last = codec.decompress(compressed.pageAddress(2L * i), lengths[i], i);
+        }
+        return last;
+    }
+
+    /** @return a byte of the copy. */
+    @Benchmark
+    @OperationsPerInvocation(PAGES)
+    public byte pageCopy()
+    {
+        for (int i = 0; i < PAGES; i++)
+        {
+            UnsafeAccess.UNSAFE.copyMemory(memory.pageAddress(i), codec.outputAddress(), PAGE);
+        }
+        return UnsafeAccess.UNSAFE.getByte(codec.outputAddress() + 5);
+    }
+}
