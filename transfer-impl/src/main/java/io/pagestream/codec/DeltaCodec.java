@@ -44,13 +44,13 @@ public final class DeltaCodec
         int o = 0;
         while (i < length)
         {
-            final int mismatch = NativeMismatch.mismatch(oldPage + i, newPage + i, length - i);
-            if (mismatch < 0)
+            final int changeAt = nextChange(oldPage, newPage, i, length);
+            if (changeAt < 0)
             {
                 break; // the rest is unchanged: no entry
             }
-            final int zrun = mismatch;
-            i += zrun;
+            final int zrun = changeAt - i;
+            i = changeAt;
 
             final int start = i;
             i = endOfChangedRun(oldPage, newPage, i, length);
@@ -62,10 +62,45 @@ public final class DeltaCodec
             }
             o = putUleb(out, o, zrun);
             o = putUleb(out, o, nzrun);
-            UNSAFE.copyMemory(newPage + start, out + o, nzrun);
+            if (nzrun <= 16)
+            {
+                for (int k = 0; k < nzrun; k++)
+                {
+                    UNSAFE.putByte(out + o + k, UNSAFE.getByte(newPage + start + k));
+                }
+            }
+            else
+            {
+                UNSAFE.copyMemory(newPage + start, out + o, nzrun);
+            }
             o += nzrun;
         }
         return o;
+    }
+
+    /**
+     * The first differing byte at or after {@code from}: the first 64 bytes a word at a time inline (most unchanged
+     * runs between scattered writes are short), the rest with the vectorised mismatch.
+     */
+    private static int nextChange(final long oldPage, final long newPage, final int from, final int length)
+    {
+        int i = from;
+        final int inlineEnd = Math.min(length, from + 64);
+        while (i + 8 <= inlineEnd)
+        {
+            final long x = UNSAFE.getLong(oldPage + i) ^ UNSAFE.getLong(newPage + i);
+            if (x != 0)
+            {
+                return i + (Long.numberOfTrailingZeros(x) >>> 3);
+            }
+            i += 8;
+        }
+        if (i >= length)
+        {
+            return -1;
+        }
+        final int mismatch = NativeMismatch.mismatch(oldPage + i, newPage + i, length - i);
+        return mismatch < 0 ? -1 : i + mismatch;
     }
 
     private static int endOfChangedRun(final long oldPage, final long newPage, final int from, final int length)
