@@ -92,7 +92,10 @@ public final class MigrationReport
         return pageSize;
     }
 
-    /** @return wall-clock time from start to end in milliseconds. */
+    /**
+     * @return wall-clock milliseconds from the start of the migration (once launch has built everything: driver,
+     * streams, allocations, codec warm-up) to its end.
+     */
     public long totalTimeMs()
     {
         return totalTimeMs;

@@ -79,13 +79,14 @@ public final class DeltaCodec
     }
 
     /**
-     * The first differing byte at or after {@code from}: the first 64 bytes a word at a time inline (most unchanged
-     * runs between scattered writes are short), the rest with the vectorised mismatch.
+     * The first differing byte at or after {@code from}: the first 256 bytes a word at a time inline (most unchanged
+     * runs between scattered writes are short, and a call into the intrinsic costs about as much as that scan), the
+     * rest with the vectorised mismatch.
      */
     private static int nextChange(final long oldPage, final long newPage, final int from, final int length)
     {
         int i = from;
-        final int inlineEnd = Math.min(length, from + 64);
+        final int inlineEnd = Math.min(length, from + 256);
         while (i + 8 <= inlineEnd)
         {
             final long x = UNSAFE.getLong(oldPage + i) ^ UNSAFE.getLong(newPage + i);

@@ -282,6 +282,19 @@ public final class EncodingChooser
         return step == 0 || step == 3 ? first : 1 - first;
     }
 
+    /**
+     * Whether the bulk pass should fill the page cache's free slots. Worth it when bytes are dear: in DELTA mode, and
+     * in AUTO when a cap says the link is slow. Uncapped, AUTO leaves the cache to fill by admission in later rounds:
+     * measured on the uncapped loopback, filling it made every hot page a delta in the (short) final round and cost
+     * 15-20% of the migration time for bytes that were cheap to send raw.
+     *
+     * @return true to fill free cache slots during the bulk pass.
+     */
+    public boolean fillCacheDuringBulk()
+    {
+        return mode == Compression.DELTA || (mode == Compression.AUTO && capBytesPerSec > 0);
+    }
+
     /** @return true while the LZ4-first arm is in use. */
     public boolean isLz4Preferred()
     {

@@ -27,8 +27,9 @@ import org.agrona.concurrent.status.AtomicCounter;
  * describe the same bytes; the encoding is kept if back-pressure stops the send, and reused when it is retried.
  * An encoding is used only if it is smaller than the page by at least an eighth.
  * <p>
- * The cache invariant: a cached version is what the target holds, so every send updates the page's entry (or
- * inserts it: always after the bulk pass, during it only into free slots) and every zero run invalidates it.
+ * The cache invariant: a cached version is what the target holds, so every send updates the page's entry (or offers
+ * it to the cache's policy after the bulk pass; during it, fills free slots if the chooser says bytes are dear) and
+ * every zero run invalidates it.
  * Pages larger than a frame go raw as self-contained chunks and are never cached.
  * <p>
  * Threading: single writer. No allocation.
@@ -313,7 +314,7 @@ public final class PageSender
             {
                 cache.offer(pageIndex, sentBytes);
             }
-            else
+            else if (chooser.fillCacheDuringBulk())
             {
                 cache.insertIfFree(pageIndex, sentBytes);
             }

@@ -201,10 +201,13 @@ public final class SourceAgent implements Agent, FragmentHandler
             new EncodingChooser(ctx.compression(), pageSize, ctx.maxBandwidthBytesPerSec(), nowNs));
         this.toSend = new PageBitmap(pageCount);
         this.dirty = new PageBitmap(pageCount);
-        this.tracker = new RoundTracker(nowNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
-        this.startNs = nowNs;
-        this.nowNs = nowNs;
-        this.rateWindowStartNs = nowNs;
+        // The migration clock starts once the agent is built: allocating the page cache and priming the chooser are
+        // launch work, reported by the caller as such, alike for every compression setting.
+        final long builtNs = Math.max(nowNs, System.nanoTime());
+        this.tracker = new RoundTracker(builtNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
+        this.startNs = builtNs;
+        this.nowNs = builtNs;
+        this.rateWindowStartNs = builtNs;
     }
 
     /** {@inheritDoc} */
