@@ -2,17 +2,11 @@ package io.pagestream.codec;
 
 import org.agrona.BufferUtil;
 import org.agrona.UnsafeAccess;
+import io.pagestream.bench.BenchmarkDefaults;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.ByteBuffer;
 import java.util.Random;
@@ -23,16 +17,8 @@ import java.util.concurrent.TimeUnit;
  * for unchanged runs, word-at-a-time changed runs) against {@link PlainXbzrle}, a byte-at-a-time port of the XBZRLE
  * loop, on the same page pairs in the same run. Both produce the same bytes (checked by the codec's properties).
  */
-@BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {
-    "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-    "--add-opens", "java.base/java.util.zip=ALL-UNNAMED",
-    "--add-opens", "java.base/jdk.internal.util=ALL-UNNAMED" })
-@State(Scope.Thread)
-public class DeltaEncodeBenchmark
+public class DeltaEncodeBenchmark extends BenchmarkDefaults
 {
     private static final int PAGE = 4096;
 

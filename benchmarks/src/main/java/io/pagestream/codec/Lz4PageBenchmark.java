@@ -3,19 +3,13 @@ package io.pagestream.codec;
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.synthetic.SyntheticGuest;
 import org.agrona.UnsafeAccess;
+import io.pagestream.bench.BenchmarkDefaults;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.concurrent.TimeUnit;
 
@@ -23,16 +17,8 @@ import java.util.concurrent.TimeUnit;
  * LZ4 compress and decompress per 4 KiB page over the synthetic guest's non-zero pages (half text-like, half
  * heap-like binary), beside a plain page copy as the baseline. One operation is one page.
  */
-@BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {
-    "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-    "--add-opens", "java.base/java.util.zip=ALL-UNNAMED",
-    "--add-opens", "java.base/jdk.internal.util=ALL-UNNAMED" })
-@State(Scope.Thread)
-public class Lz4PageBenchmark
+public class Lz4PageBenchmark extends BenchmarkDefaults
 {
     private static final int PAGE = 4096;
     private static final int PAGES = 256;

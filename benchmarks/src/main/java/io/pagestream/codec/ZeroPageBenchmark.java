@@ -2,18 +2,12 @@ package io.pagestream.codec;
 
 import org.agrona.BufferUtil;
 import org.agrona.UnsafeAccess;
+import io.pagestream.bench.BenchmarkDefaults;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
@@ -23,16 +17,8 @@ import java.util.concurrent.TimeUnit;
  * same bytes, on a 1 MiB set that stays in cache and a 64 MiB set that streams from memory as a guest scan does.
  * One operation is one page.
  */
-@BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {
-    "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-    "--add-opens", "java.base/java.util.zip=ALL-UNNAMED",
-    "--add-opens", "java.base/jdk.internal.util=ALL-UNNAMED" })
-@State(Scope.Thread)
-public class ZeroPageBenchmark
+public class ZeroPageBenchmark extends BenchmarkDefaults
 {
     private static final int PAGE = 4096;
     private static final int BATCH = 256;

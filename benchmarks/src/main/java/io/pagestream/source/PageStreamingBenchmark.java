@@ -17,20 +17,14 @@ import io.pagestream.transport.FramePublisher;
 import org.agrona.CloseHelper;
 import org.agrona.UnsafeAccess;
 import org.agrona.concurrent.BusySpinIdleStrategy;
+import io.pagestream.bench.BenchmarkDefaults;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -43,16 +37,8 @@ import java.util.concurrent.TimeUnit;
  * {@code tryClaim} + copy baseline on the same channel, driver and memory, in the same run. One operation is one
  * page delivered into target memory. Quote the ratio pageStream / rawAeron.
  */
-@BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {
-    "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-    "--add-opens", "java.base/java.util.zip=ALL-UNNAMED",
-    "--add-opens", "java.base/jdk.internal.util=ALL-UNNAMED" })
-@State(Scope.Thread)
-public class PageStreamingBenchmark
+public class PageStreamingBenchmark extends BenchmarkDefaults
 {
     private static final int PAGES_PER_OP = 256;
     private static final int PAGE_SIZE = 4096;

@@ -1,0 +1,2 @@
+/** Shared JMH settings for the benchmarks. */
+package io.pagestream.bench;
