@@ -53,7 +53,8 @@ final class DefaultMigrationSource implements MigrationSource
         {
             if (ctx.compression() != io.pagestream.api.Compression.NONE)
             {
-                source.warmupNs = io.pagestream.codec.CodecWarmup.run(ctx.guestMemory().pageSize());
+                source.warmupNs = io.pagestream.codec.CodecWarmup.run(
+                    ctx.guestMemory().pageSize(), io.pagestream.codec.CodecWarmup.SELF_CHECK_ITERATIONS);
             }
             source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "source", ctx.driverIdleStrategy(), ctx.errorHandler());
             final Aeron aeron = source.transport.aeron();

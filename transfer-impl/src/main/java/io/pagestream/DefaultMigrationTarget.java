@@ -41,7 +41,7 @@ final class DefaultMigrationTarget implements MigrationTarget
         final DefaultMigrationTarget target = new DefaultMigrationTarget(ctx);
         try
         {
-            io.pagestream.codec.CodecWarmup.run(ctx.guestMemory().pageSize());
+            io.pagestream.codec.CodecWarmup.run(ctx.guestMemory().pageSize(), io.pagestream.codec.CodecWarmup.ITERATIONS);
             target.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "target", ctx.driverIdleStrategy(), ctx.errorHandler());
             final Aeron aeron = target.transport.aeron();
             target.counters = new MigrationCounters(aeron, 0,

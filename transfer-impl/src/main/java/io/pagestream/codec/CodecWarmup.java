@@ -9,23 +9,29 @@ import java.nio.ByteBuffer;
  * Exercises the page codecs on scratch pages at launch, for two reasons: the JIT compiles the delta, LZ4, checksum and
  * mismatch paths before the first page needs them (otherwise they first run, interpreted, in the stop-and-copy round,
  * where every microsecond is downtime), and each round trip is checked, so a broken codec or a missing native library
- * fails the launch instead of a migration. Bounded: {@link #ITERATIONS} pages, tens of milliseconds.
+ * fails the launch instead of a migration. Bounded: at most {@link #ITERATIONS} pages, tens of milliseconds.
  */
 public final class CodecWarmup
 {
-    /** Page round trips performed. */
+    /** Page round trips that warm the JIT; for a side that is idle while it waits (the target before the hello). */
     public static final int ITERATIONS = 3_000;
+    /**
+     * Page round trips that only check the codecs: too few to queue C2 compilations, which would otherwise compete
+     * for cores with the migration that starts right after (measured on the source: about 10% of the run).
+     */
+    public static final int SELF_CHECK_ITERATIONS = 32;
 
     private CodecWarmup()
     {
     }
 
     /**
-     * @param pageSize page size in bytes; pages larger than 64 KiB are warmed with a 64 KiB page.
+     * @param pageSize   page size in bytes; pages larger than 64 KiB are warmed with a 64 KiB page.
+     * @param iterations page round trips: {@link #ITERATIONS} to warm, {@link #SELF_CHECK_ITERATIONS} to check.
      * @return nanoseconds spent.
      * @throws IllegalStateException if any round trip does not reproduce its page.
      */
-    public static long run(final int pageSize)
+    public static long run(final int pageSize, final int iterations)
     {
         final long start = System.nanoTime();
         final int size = Math.min(pageSize, 64 * 1024);
@@ -44,7 +50,7 @@ public final class CodecWarmup
             x ^= x << 17;
             UnsafeAccess.UNSAFE.putLong(oldPage + i, (x & 3) == 0 ? x : x & 0xFFFF);
         }
-        for (int i = 0; i < ITERATIONS; i++)
+        for (int i = 0; i < iterations; i++)
         {
             UnsafeAccess.UNSAFE.copyMemory(oldPage, newPage, size);
             x ^= x << 13;

@@ -173,7 +173,7 @@ public final class PageSender
             return;
         }
 
-        final long cached = null != cache && round > 0 ? cache.lookup(pageIndex) : 0;
+        final long cached = null != cache && round > 0 && chooser.isCacheWorthwhile() ? cache.lookup(pageIndex) : 0;
         PageEncoding choice = chooser.choose(cached != 0);
         if (choice == PageEncoding.RAW)
         {
@@ -308,7 +308,8 @@ public final class PageSender
 
     private void remember(final int round, final long sentBytes)
     {
-        if (null != cache && !cache.update(pageIndex, sentBytes))
+        // A cached version must always follow what was sent, whether or not the cache is in use right now.
+        if (null != cache && !cache.update(pageIndex, sentBytes) && chooser.isCacheWorthwhile())
         {
             if (round > 0)
             {
