@@ -62,7 +62,13 @@ public final class DeltaCodec
             }
             o = putUleb(out, o, zrun);
             o = putUleb(out, o, nzrun);
-            if (nzrun <= 16)
+            if (nzrun <= 16 && o + 16 <= maxOut && start + 16 <= length)
+            {
+                // Two word copies cover any short run; the bytes past it are overwritten by what follows or ignored.
+                UNSAFE.putLong(out + o, UNSAFE.getLong(newPage + start));
+                UNSAFE.putLong(out + o + 8, UNSAFE.getLong(newPage + start + 8));
+            }
+            else if (nzrun <= 16)
             {
                 for (int k = 0; k < nzrun; k++)
                 {
@@ -87,6 +93,31 @@ public final class DeltaCodec
     {
         int i = from;
         final int inlineEnd = Math.min(length, from + 256);
+        // Four words per step: one branch per 32 bytes while nothing changed, as a vector unit would.
+        while (i + 32 <= inlineEnd)
+        {
+            final long x0 = UNSAFE.getLong(oldPage + i) ^ UNSAFE.getLong(newPage + i);
+            final long x1 = UNSAFE.getLong(oldPage + i + 8) ^ UNSAFE.getLong(newPage + i + 8);
+            final long x2 = UNSAFE.getLong(oldPage + i + 16) ^ UNSAFE.getLong(newPage + i + 16);
+            final long x3 = UNSAFE.getLong(oldPage + i + 24) ^ UNSAFE.getLong(newPage + i + 24);
+            if ((x0 | x1 | x2 | x3) != 0)
+            {
+                if (x0 != 0)
+                {
+                    return i + (Long.numberOfTrailingZeros(x0) >>> 3);
+                }
+                if (x1 != 0)
+                {
+                    return i + 8 + (Long.numberOfTrailingZeros(x1) >>> 3);
+                }
+                if (x2 != 0)
+                {
+                    return i + 16 + (Long.numberOfTrailingZeros(x2) >>> 3);
+                }
+                return i + 24 + (Long.numberOfTrailingZeros(x3) >>> 3);
+            }
+            i += 32;
+        }
         while (i + 8 <= inlineEnd)
         {
             final long x = UNSAFE.getLong(oldPage + i) ^ UNSAFE.getLong(newPage + i);
@@ -107,13 +138,14 @@ public final class DeltaCodec
     private static int endOfChangedRun(final long oldPage, final long newPage, final int from, final int length)
     {
         int i = from;
-        // Whole words where every byte differs: no byte of old ^ new is zero.
         while (i + 8 <= length)
         {
             final long x = UNSAFE.getLong(oldPage + i) ^ UNSAFE.getLong(newPage + i);
-            if (((x - ONES) & ~x & HIGHS) != 0)
+            // Bytes of x that are zero are unchanged; the lowest set bit of this mask marks the first of them exactly.
+            final long zeroBytes = (x - ONES) & ~x & HIGHS;
+            if (zeroBytes != 0)
             {
-                break;
+                return i + (Long.numberOfTrailingZeros(zeroBytes) >>> 3);
             }
             i += 8;
         }
