@@ -14,11 +14,11 @@ class ZeroPagesProperties
 {
     @Property(tries = 3000)
     void aSingleNonZeroByteAnywhereIsSeen(
-        @ForAll @IntRange(min = 1, max = 2048) final int words,
+        @ForAll @IntRange(min = 1, max = 256) final int blocks,
         @ForAll @IntRange(min = 0, max = 16383) final int position,
         @ForAll @IntRange(min = 1, max = 255) final int value)
     {
-        final int length = words * 8;
+        final int length = blocks * 64;
         final long page = UnsafeAccess.UNSAFE.allocateMemory(length);
         try
         {
@@ -34,9 +34,9 @@ class ZeroPagesProperties
     }
 
     @Property(tries = 500)
-    void aPageOfOneRepeatedNonZeroWordIsNotZero(@ForAll final long word, @ForAll @IntRange(min = 1, max = 512) final int words)
+    void aPageOfOneRepeatedNonZeroWordIsNotZero(@ForAll final long word, @ForAll @IntRange(min = 1, max = 64) final int blocks)
     {
-        final int length = words * 8;
+        final int length = blocks * 64;
         final long page = UnsafeAccess.UNSAFE.allocateMemory(length);
         try
         {
