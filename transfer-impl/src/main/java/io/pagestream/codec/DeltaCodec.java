@@ -56,6 +56,16 @@ public final class DeltaCodec
             i = endOfChangedRun(oldPage, newPage, i, length);
             final int nzrun = i - start;
 
+            if ((zrun | nzrun) < 0x80 && nzrun <= 16 && o + 18 <= maxOut && start + 16 <= length)
+            {
+                // The common case between scattered writes: one-byte lengths, a short run copied as two words.
+                UNSAFE.putByte(out + o, (byte)zrun);
+                UNSAFE.putByte(out + o + 1, (byte)nzrun);
+                UNSAFE.putLong(out + o + 2, UNSAFE.getLong(newPage + start));
+                UNSAFE.putLong(out + o + 10, UNSAFE.getLong(newPage + start + 8));
+                o += 2 + nzrun;
+                continue;
+            }
             if (o + ulebLength(zrun) + ulebLength(nzrun) + nzrun > maxOut)
             {
                 return -1;
