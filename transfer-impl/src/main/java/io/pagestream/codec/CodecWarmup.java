@@ -16,10 +16,11 @@ public final class CodecWarmup
     /** Page round trips that warm the JIT; for a side that is idle while it waits (the target before the hello). */
     public static final int ITERATIONS = 3_000;
     /**
-     * Page round trips that only check the codecs: too few to queue C2 compilations, which would otherwise compete
-     * for cores with the migration that starts right after (measured on the source: about 10% of the run).
+     * Page round trips that only check the codecs: too few for their page-long loops to reach the JIT's on-stack
+     * compilation thresholds, whose compilations would otherwise compete for cores with the migration that starts
+     * right after (measured on the source: about 10% of the run with a full warm-up).
      */
-    public static final int SELF_CHECK_ITERATIONS = 32;
+    public static final int SELF_CHECK_ITERATIONS = 2;
 
     private CodecWarmup()
     {

@@ -29,9 +29,9 @@ public final class PageCache
     private final PageCachePolicy policy;
     private final int pageSize;
     private final int slotCount;
-    private final long baseAddress;
-    /** Holds the slots' native memory; freed with this cache. */
-    private final ByteBuffer storage;
+    private long baseAddress;
+    /** Holds the slots' native memory, allocated on first insert; freed with this cache. */
+    private ByteBuffer storage;
     private final long[] slotPage;
     private final byte[] referenced;
     private final int[] prev;
@@ -56,10 +56,6 @@ public final class PageCache
         this.policy = policy;
         this.pageSize = pageSize;
         this.slotCount = (int)Math.min(Integer.MAX_VALUE - 8, capacityBytes / pageSize);
-        final ByteBuffer slots = slotCount == 0 ? null :
-            BufferUtil.allocateDirectAligned((int)Math.min(Integer.MAX_VALUE - 64, (long)slotCount * pageSize), 64);
-        this.baseAddress = null == slots ? 0 : BufferUtil.address(slots);
-        this.storage = slots;
         this.slotPage = new long[slotCount];
         java.util.Arrays.fill(slotPage, NONE);
         this.referenced = new byte[slotCount];
@@ -69,10 +65,21 @@ public final class PageCache
         this.offeredBefore = policy == PageCachePolicy.CLOCK ? new PageBitmap(pageCount) : null;
     }
 
-    /** @return bytes of native memory holding page versions. */
+    /** @return bytes of native memory holding page versions, 0 until the first page is cached. */
     public long capacityBytes()
     {
         return null == storage ? 0 : storage.capacity();
+    }
+
+    private void ensureStorage()
+    {
+        // Allocated on first use: a cache the sender never turns on costs no memory and no zeroing at launch.
+        if (null == storage)
+        {
+            storage = BufferUtil.allocateDirectAligned(
+                (int)Math.min(Integer.MAX_VALUE - 64, (long)slotCount * pageSize), 64);
+            baseAddress = BufferUtil.address(storage);
+        }
     }
 
     /** @return slots available. */
@@ -216,6 +223,7 @@ public final class PageCache
 
     private void insert(final int slot, final long pageIndex, final long source)
     {
+        ensureStorage();
         slotPage[slot] = pageIndex;
         slotByPage.put(pageIndex, slot);
         referenced[slot] = 0;
