@@ -29,6 +29,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class FailureAndControlSystemTest
 {
+    /** A listener that cancels the source, from the agent thread, as it enters a phase. */
+    private static MigrationListener cancelOnEntry(
+        final MigrationPhase phase, final AtomicReference<MigrationSource> sourceRef)
+    {
+        return new MigrationListener()
+        {
+            public void onPhaseChange(final MigrationPhase previous, final MigrationPhase next)
+            {
+                if (next == phase)
+                {
+                    while (null == sourceRef.get())
+                    {
+                        Thread.onSpinWait();
+                    }
+                    sourceRef.get().cancel();
+                }
+            }
+        };
+    }
+
     private static SyntheticGuest.Config idleGuest(final long sizeBytes)
     {
         return new SyntheticGuest.Config().sizeBytes(sizeBytes).workload(Workload.IDLE).fillFraction(0.6);
@@ -43,20 +63,7 @@ class FailureAndControlSystemTest
         {
             final long digestBefore = MemoryDigest.digest(harness.sourceGuest.memory());
             final AtomicReference<MigrationSource> sourceRef = new AtomicReference<>();
-            final MigrationListener cancelOnEntry = new MigrationListener()
-            {
-                public void onPhaseChange(final MigrationPhase previous, final MigrationPhase next)
-                {
-                    if (next == cancelIn)
-                    {
-                        while (null == sourceRef.get())
-                        {
-                            Thread.onSpinWait();
-                        }
-                        sourceRef.get().cancel();
-                    }
-                }
-            };
+            final MigrationListener cancelOnEntry = cancelOnEntry(cancelIn, sourceRef);
 
             harness.startTarget(t -> { });
             sourceRef.set(harness.startSource(s -> s
@@ -106,20 +113,7 @@ class FailureAndControlSystemTest
             harness.sourceGuest.vcpus().start();
             final AtomicReference<MigrationSource> sourceRef = new AtomicReference<>();
             harness.startTarget(t -> { });
-            sourceRef.set(harness.startSource(s -> s.listener(new MigrationListener()
-            {
-                public void onPhaseChange(final MigrationPhase previous, final MigrationPhase next)
-                {
-                    if (next == MigrationPhase.STOP_AND_COPY)
-                    {
-                        while (null == sourceRef.get())
-                        {
-                            Thread.onSpinWait();
-                        }
-                        sourceRef.get().cancel();
-                    }
-                }
-            })));
+            sourceRef.set(harness.startSource(s -> s.listener(cancelOnEntry(MigrationPhase.STOP_AND_COPY, sourceRef))));
             final MigrationReport report = harness.source.completion().get(60, TimeUnit.SECONDS);
             assertEquals(MigrationResult.CANCELLED, report.result(), report.toString());
             assertFalse(harness.sourceGuest.vcpus().isPaused());

@@ -69,7 +69,7 @@ public final class FramePublisher
     }
 
     /**
-     * @return bytes accepted by {@link #offer(int)} and {@link #offer(int, DirectBuffer, int, int)} so far.
+     * @return bytes accepted so far by the offers and by claims passed through {@link #outcome(long, int)}.
      */
     public long bytesSent()
     {
@@ -149,15 +149,5 @@ public final class FramePublisher
             backPressure.incrementOrdered();
         }
         return RETRY;
-    }
-
-    /**
-     * Count bytes sent through a claim rather than an offer.
-     *
-     * @param length of the committed frame.
-     */
-    public void addClaimedBytes(final int length)
-    {
-        bytesSent += length;
     }
 }
