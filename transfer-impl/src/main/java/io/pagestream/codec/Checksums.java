@@ -20,6 +20,7 @@ public final class Checksums
     private static final MethodHandle UPDATE_DIRECT;
     private static final int FALLBACK_CHUNK = 16 * 1024;
     private static final ThreadLocal<byte[]> FALLBACK_SCRATCH = ThreadLocal.withInitial(() -> new byte[FALLBACK_CHUNK]);
+    private static final ThreadLocal<CRC32C> FALLBACK_CRC = ThreadLocal.withInitial(CRC32C::new);
 
     static
     {
@@ -97,7 +98,8 @@ public final class Checksums
     private static int crc32cByCopy(final long address, final int length)
     {
         final byte[] scratch = FALLBACK_SCRATCH.get();
-        final CRC32C crc = new CRC32C();
+        final CRC32C crc = FALLBACK_CRC.get();
+        crc.reset();
         int done = 0;
         while (done < length)
         {

@@ -138,15 +138,14 @@ public final class EncodingChooser
                 {
                     return PageEncoding.DELTA;
                 }
-                return fallback(cached);
+                return fallback();
         }
     }
 
     /**
-     * @param cached true if the page's last sent version is cached.
      * @return the encoding to use when the chosen one did not fit the margin, or for pages delta cannot serve.
      */
-    public PageEncoding fallback(final boolean cached)
+    public PageEncoding fallback()
     {
         if (mode != Compression.AUTO)
         {

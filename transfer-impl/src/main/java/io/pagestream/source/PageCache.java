@@ -107,14 +107,6 @@ public final class PageCache
     }
 
     /**
-     * @return true if every slot holds a page.
-     */
-    public boolean isFull()
-    {
-        return used == slotCount;
-    }
-
-    /**
      * Look up the version last sent, counting a hit or miss and marking the entry as used.
      *
      * @param pageIndex to find.
@@ -185,7 +177,7 @@ public final class PageCache
         if (used < slotCount)
         {
             final int slot = firstFree();
-            insert((int)slot, pageIndex, source);
+            insert(slot, pageIndex, source);
         }
     }
 

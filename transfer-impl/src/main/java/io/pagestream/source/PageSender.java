@@ -196,7 +196,7 @@ public final class PageSender
                 payloadLength = length;
                 return;
             }
-            choice = chooser.fallback(true);
+            choice = chooser.fallback();
         }
         if (choice == PageEncoding.LZ4)
         {

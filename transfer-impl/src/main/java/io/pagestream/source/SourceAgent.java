@@ -37,6 +37,7 @@ import io.pagestream.protocol.SwitchoverFlyweight;
 import io.pagestream.protocol.ZeroRunFlyweight;
 import io.pagestream.status.CounterType;
 import io.pagestream.status.MigrationCounters;
+import io.pagestream.status.Heartbeat;
 import io.pagestream.status.MigrationLifecycle;
 import io.pagestream.transport.BandwidthLimiter;
 import io.pagestream.transport.FramePublisher;
@@ -60,7 +61,6 @@ public final class SourceAgent implements Agent, FragmentHandler
     private static final int PAGES_PER_WORK = 64;
     private static final int CONTROL_FRAGMENTS_PER_WORK = 16;
     private static final long HELLO_RESEND_NS = TimeUnit.MILLISECONDS.toNanos(250);
-    private static final long HEARTBEAT_NS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long PROGRESS_NS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long ERROR_DELIVERY_NS = TimeUnit.SECONDS.toNanos(1);
 
@@ -107,6 +107,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     private final CompleteFlyweight completeFlyweight = new CompleteFlyweight();
     private final ErrorFlyweight errorFlyweight = new ErrorFlyweight();
     private final StatusFlyweight statusFlyweight = new StatusFlyweight();
+    private final Heartbeat heartbeat = new Heartbeat();
 
     private final PageBitmap toSend;
     private final PageBitmap dirty;
@@ -118,7 +119,6 @@ public final class SourceAgent implements Agent, FragmentHandler
     private final long startNs;
     private long nowNs;
     private long lastHelloNs;
-    private long lastHeartbeatNs;
     private long lastPeerFrameNs;
     private long lastProgressNs;
     private long pauseNs;
@@ -290,7 +290,7 @@ public final class SourceAgent implements Agent, FragmentHandler
             }
             if (state.ordinal() >= State.SENDING.ordinal() && state.ordinal() <= State.AWAIT_COMPLETE.ordinal())
             {
-                heartbeat();
+                heartbeat.sendIfDue(frames, migrationId, 0, nowNs);
             }
             updateProgress();
         }
@@ -719,20 +719,6 @@ public final class SourceAgent implements Agent, FragmentHandler
         bytesSentCounter.getAndAddOrdered(length);
         state = State.AWAIT_COMPLETE;
         return 1;
-    }
-
-    private void heartbeat()
-    {
-        if (nowNs - lastHeartbeatNs > HEARTBEAT_NS)
-        {
-            statusFlyweight.wrap(frames.scratch(), 0);
-            statusFlyweight.writeHeader(FrameType.STATUS, StatusFlyweight.LENGTH, migrationId);
-            statusFlyweight.pagesApplied(0).timestampNs(nowNs);
-            if (frames.offer(StatusFlyweight.LENGTH) == FramePublisher.SENT)
-            {
-                lastHeartbeatNs = nowNs;
-            }
-        }
     }
 
     private void publishCacheCounters()

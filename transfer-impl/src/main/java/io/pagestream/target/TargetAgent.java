@@ -34,6 +34,7 @@ import io.pagestream.protocol.ZeroRunFlyweight;
 import io.pagestream.source.PageBitmap;
 import io.pagestream.status.CounterType;
 import io.pagestream.status.MigrationCounters;
+import io.pagestream.status.Heartbeat;
 import io.pagestream.status.MigrationLifecycle;
 import io.pagestream.transport.Channels;
 import io.pagestream.transport.FramePublisher;
@@ -61,7 +62,6 @@ import java.util.concurrent.TimeUnit;
 public final class TargetAgent implements Agent, FragmentHandler
 {
     private static final int FRAGMENTS_PER_WORK = 64;
-    private static final long HEARTBEAT_NS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long ERROR_DELIVERY_NS = TimeUnit.SECONDS.toNanos(1);
     private static final long CONTROL_CONNECT_NS = TimeUnit.SECONDS.toNanos(5);
 
@@ -99,6 +99,7 @@ public final class TargetAgent implements Agent, FragmentHandler
     private final CompleteFlyweight completeFlyweight = new CompleteFlyweight();
     private final ErrorFlyweight errorFlyweight = new ErrorFlyweight();
     private final StatusFlyweight statusFlyweight = new StatusFlyweight();
+    private final Heartbeat heartbeat = new Heartbeat();
 
     private State state = State.AWAIT_HELLO;
     private volatile boolean cancelRequested;
@@ -108,7 +109,6 @@ public final class TargetAgent implements Agent, FragmentHandler
     private long nowNs;
     private long helloNs;
     private long lastFrameNs;
-    private long lastHeartbeatNs;
 
     private long migrationId;
     private int pinnedSessionId;
@@ -233,7 +233,7 @@ public final class TargetAgent implements Agent, FragmentHandler
             }
             if (state == State.RECEIVING)
             {
-                heartbeat();
+                heartbeat.sendIfDue(control, migrationId, pagesReceivedCount, nowNs);
             }
         }
         catch (final MigrationException ex)
@@ -631,20 +631,6 @@ public final class TargetAgent implements Agent, FragmentHandler
         lifecycle.decide(report(MigrationResult.COMPLETED, "completed", null));
         finish();
         return 1;
-    }
-
-    private void heartbeat()
-    {
-        if (nowNs - lastHeartbeatNs > HEARTBEAT_NS)
-        {
-            statusFlyweight.wrap(control.scratch(), 0);
-            statusFlyweight.writeHeader(FrameType.STATUS, StatusFlyweight.LENGTH, migrationId);
-            statusFlyweight.pagesApplied(pagesReceivedCount).timestampNs(nowNs);
-            if (control.offer(StatusFlyweight.LENGTH) == FramePublisher.SENT)
-            {
-                lastHeartbeatNs = nowNs;
-            }
-        }
     }
 
     private void fail(final ErrorCode code, final String reason)
