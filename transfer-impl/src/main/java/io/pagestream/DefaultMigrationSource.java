@@ -30,6 +30,7 @@ final class DefaultMigrationSource implements MigrationSource
     private MigrationCounters counters;
     private Subscription controlSubscription;
     private ExclusivePublication dataPublication;
+    private ExclusivePublication urgentPublication;
     private SourceAgent agent;
     private AgentHost host;
     private boolean closed;
@@ -63,15 +64,20 @@ final class DefaultMigrationSource implements MigrationSource
                 CounterType.RAW_PAGES_SENT, CounterType.ROUNDS, CounterType.BACK_PRESSURE,
                 CounterType.ADMIN_ACTIONS, CounterType.RATE_LIMITED, CounterType.DELTA_PAGES_SENT,
                 CounterType.LZ4_PAGES_SENT, CounterType.PAGE_CACHE_HITS, CounterType.PAGE_CACHE_MISSES,
-                CounterType.BYTES_SAVED);
+                CounterType.BYTES_SAVED, CounterType.URGENT_PAGES_SENT, CounterType.POSTCOPY_PAGES_SENT,
+                CounterType.PAGE_REQUESTS_RECEIVED, CounterType.RECOVERIES);
             source.controlSubscription = aeron.addSubscription(
                 Channels.control(ctx.controlEndpoint()), ctx.controlStreamId());
             source.dataPublication = aeron.addExclusivePublication(
                 Channels.dataPublication(ctx.targetEndpoint(), ctx.mtuLength(), ctx.termLength(),
                 ctx.socketBufferLength()),
                 ctx.dataStreamId());
-            source.agent = new SourceAgent(ctx, source.dataPublication, source.controlSubscription,
-                source.counters, source.completion, System.nanoTime());
+            source.urgentPublication = aeron.addExclusivePublication(
+                Channels.dataPublication(ctx.targetEndpoint(), ctx.mtuLength(), Channels.URGENT_TERM_LENGTH,
+                ctx.socketBufferLength()),
+                ctx.urgentStreamId());
+            source.agent = new SourceAgent(ctx, aeron, source.dataPublication, source.urgentPublication,
+                source.controlSubscription, source.counters, source.completion, System.nanoTime());
             source.host = new AgentHost(ctx, source.agent);
             return source;
         }
@@ -132,6 +138,6 @@ final class DefaultMigrationSource implements MigrationSource
         }
         closed = true;
         // The host closes the agent first, which reverts the guest if the migration is still running.
-        CloseHelper.closeAll(host, dataPublication, controlSubscription, counters, transport);
+        CloseHelper.closeAll(host, urgentPublication, dataPublication, controlSubscription, counters, transport);
     }
 }

@@ -26,6 +26,7 @@ final class DefaultMigrationTarget implements MigrationTarget
     private AeronTransport transport;
     private MigrationCounters counters;
     private Subscription dataSubscription;
+    private Subscription urgentSubscription;
     private TargetAgent agent;
     private AgentHost host;
     private boolean closed;
@@ -46,12 +47,16 @@ final class DefaultMigrationTarget implements MigrationTarget
             final Aeron aeron = target.transport.aeron();
             target.counters = new MigrationCounters(aeron, 0,
                 CounterType.PAGE_FRAMES_RECEIVED, CounterType.BYTES_RECEIVED, CounterType.ZERO_PAGES_RECEIVED,
-                CounterType.FOREIGN_FRAMES_DROPPED, CounterType.BAD_FRAMES);
+                CounterType.FOREIGN_FRAMES_DROPPED, CounterType.BAD_FRAMES, CounterType.FAULTS,
+                CounterType.PAGE_REQUESTS_SENT, CounterType.DUPLICATE_PAGES_SKIPPED, CounterType.RECOVERIES);
             target.dataSubscription = aeron.addSubscription(
                 Channels.dataSubscription(ctx.listenEndpoint(), ctx.socketBufferLength(), ctx.receiverWindowLength()),
                 ctx.dataStreamId());
-            target.agent = new TargetAgent(ctx, aeron, target.dataSubscription, target.counters, target.completion,
-                System.nanoTime());
+            target.urgentSubscription = aeron.addSubscription(
+                Channels.dataSubscription(ctx.listenEndpoint(), ctx.socketBufferLength(), ctx.receiverWindowLength()),
+                ctx.urgentStreamId());
+            target.agent = new TargetAgent(ctx, aeron, target.dataSubscription, target.urgentSubscription,
+                target.counters, target.completion, System.nanoTime());
             target.host = new AgentHost(ctx, target.agent);
             return target;
         }
@@ -87,6 +92,21 @@ final class DefaultMigrationTarget implements MigrationTarget
         return agent.isPageReceived(pageIndex);
     }
 
+    public CompletableFuture<io.pagestream.api.MigrationPhase> readyToRun()
+    {
+        return agent.readyToRun();
+    }
+
+    public boolean awaitPage(final long pageIndex, final long timeoutNs)
+    {
+        return agent.faults().awaitPage(pageIndex, timeoutNs);
+    }
+
+    public boolean requestPage(final long pageIndex)
+    {
+        return agent.faults().requestPage(pageIndex);
+    }
+
     /**
      * @param type of counter.
      * @return its value; 0 once closed.
@@ -103,6 +123,6 @@ final class DefaultMigrationTarget implements MigrationTarget
             return;
         }
         closed = true;
-        CloseHelper.closeAll(host, dataSubscription, counters, transport);
+        CloseHelper.closeAll(host, urgentSubscription, dataSubscription, counters, transport);
     }
 }

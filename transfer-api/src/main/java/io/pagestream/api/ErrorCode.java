@@ -45,7 +45,14 @@ public enum ErrorCode
     /** The hypervisor's callbacks (dirty log, vCPU control, device state) failed. */
     HYPERVISOR_CALLBACK_FAILED(19),
     /** A configuration value was invalid. */
-    INVALID_CONFIGURATION(20);
+    INVALID_CONFIGURATION(20),
+    /** The peer lacks a capability the migration needs (for example post-copy on the target). */
+    MISSING_CAPABILITY(21),
+    /**
+     * Post-copy could not finish: the target ran the guest, pages it still lacks exist only on the source, and the
+     * source is gone. The guest is lost; it is never resumed over pages that did not arrive.
+     */
+    GUEST_LOST(22);
 
     private static final ErrorCode[] BY_VALUE;
 

@@ -23,6 +23,14 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public static final String CONTROL_STREAM_ID_PROP_NAME = "pagestream.control.stream.id";
     /** Default control stream id. */
     public static final int CONTROL_STREAM_ID_DEFAULT = 1002;
+    /** Stream id of the urgent lane, source to target: pages the target faulted on in post-copy. */
+    public static final String URGENT_STREAM_ID_PROP_NAME = "pagestream.urgent.stream.id";
+    /** Default urgent stream id. */
+    public static final int URGENT_STREAM_ID_DEFAULT = 1003;
+    /** Milliseconds a side in post-copy keeps trying to reconnect after losing its peer before giving up. */
+    public static final String RECOVERY_TIMEOUT_PROP_NAME = "pagestream.recovery.timeout.ms";
+    /** Default post-copy recovery timeout: 2 minutes. */
+    public static final long RECOVERY_TIMEOUT_MS_DEFAULT = 120_000;
     /** Milliseconds without a frame from the peer before it counts as lost. */
     public static final String PEER_TIMEOUT_PROP_NAME = "pagestream.peer.timeout.ms";
     /** Default peer timeout. */
@@ -40,7 +48,9 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     private String aeronDirectoryName = System.getProperty(AERON_DIRECTORY_PROP_NAME);
     private int dataStreamId = Integer.getInteger(DATA_STREAM_ID_PROP_NAME, DATA_STREAM_ID_DEFAULT);
     private int controlStreamId = Integer.getInteger(CONTROL_STREAM_ID_PROP_NAME, CONTROL_STREAM_ID_DEFAULT);
+    private int urgentStreamId = Integer.getInteger(URGENT_STREAM_ID_PROP_NAME, URGENT_STREAM_ID_DEFAULT);
     private long peerTimeoutMs = Long.getLong(PEER_TIMEOUT_PROP_NAME, PEER_TIMEOUT_MS_DEFAULT);
+    private long recoveryTimeoutMs = Long.getLong(RECOVERY_TIMEOUT_PROP_NAME, RECOVERY_TIMEOUT_MS_DEFAULT);
     private int socketBufferLength = Integer.getInteger(SOCKET_BUFFER_LENGTH_PROP_NAME, SOCKET_BUFFER_LENGTH_DEFAULT);
     private ThreadingMode threadingMode = ThreadingMode.valueOf(
         System.getProperty(THREADING_MODE_PROP_NAME, THREADING_MODE_DEFAULT.name()));
@@ -70,7 +80,11 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
         }
         concluded = true;
         require(dataStreamId != controlStreamId, "controlStreamId", controlStreamId, "must differ from dataStreamId");
+        require(urgentStreamId != dataStreamId && urgentStreamId != controlStreamId, "urgentStreamId", urgentStreamId,
+            "must differ from dataStreamId and controlStreamId");
         require(peerTimeoutMs > 0, "peerTimeoutMs", peerTimeoutMs, "must be positive");
+        require(recoveryTimeoutMs >= 0, "recoveryTimeoutMs", recoveryTimeoutMs,
+            "must be 0 (give up at once) or positive");
         require(socketBufferLength >= 65536 && socketBufferLength <= (64 << 20),
             "socketBufferLength", socketBufferLength, "must be from 64 KiB to 64 MiB");
         require(null != threadingMode, "threadingMode", null, "must be set");
@@ -197,6 +211,43 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public int controlStreamId()
     {
         return controlStreamId;
+    }
+
+    /**
+     * @param streamId of the urgent lane carrying faulted pages in post-copy; the same on both sides.
+     * @return this.
+     */
+    public T urgentStreamId(final int streamId)
+    {
+        urgentStreamId = streamId;
+        return self();
+    }
+
+    /**
+     * @return stream id of the urgent lane.
+     */
+    public int urgentStreamId()
+    {
+        return urgentStreamId;
+    }
+
+    /**
+     * @param timeoutMs how long a side in post-copy keeps reconnecting after losing its peer before it gives up; 0
+     *                  gives up at once. Before post-copy a lost peer fails the migration after {@code peerTimeoutMs}.
+     * @return this.
+     */
+    public T recoveryTimeoutMs(final long timeoutMs)
+    {
+        recoveryTimeoutMs = timeoutMs;
+        return self();
+    }
+
+    /**
+     * @return the post-copy recovery timeout in milliseconds.
+     */
+    public long recoveryTimeoutMs()
+    {
+        return recoveryTimeoutMs;
     }
 
     /**

@@ -14,6 +14,8 @@ public final class MigrationProgress
     private final double expectedDowntimeMs;
     private final double dirtyRatePagesPerSec;
     private final long elapsedMs;
+    private final double throttleFraction;
+    private final String lastDecision;
 
     /**
      * @param phase                current phase.
@@ -37,6 +39,38 @@ public final class MigrationProgress
         final double dirtyRatePagesPerSec,
         final long elapsedMs)
     {
+        this(phase, round, pagesRemaining, pagesTransferred, bytesTransferred, bytesPerSecond, expectedDowntimeMs,
+            dirtyRatePagesPerSec, elapsedMs, 0.0, "");
+    }
+
+    /**
+     * @param phase                current phase.
+     * @param round                current round (0 is the bulk pass).
+     * @param pagesRemaining       pages still to send in this round, or in post-copy still missing.
+     * @param pagesTransferred     pages sent (source) or applied (target) so far, zero pages included.
+     * @param bytesTransferred     bytes on the wire so far.
+     * @param bytesPerSecond       recent transfer rate.
+     * @param expectedDowntimeMs   downtime predicted at the last round end, 0 before the first.
+     * @param dirtyRatePagesPerSec dirty rate measured in the last round.
+     * @param elapsedMs            time since the migration started.
+     * @param throttleFraction     vCPU time held back by auto-converge now.
+     * @param lastDecision         the policy's last decision with the figures behind it, empty before the first.
+     */
+    public MigrationProgress(
+        final MigrationPhase phase,
+        final int round,
+        final long pagesRemaining,
+        final long pagesTransferred,
+        final long bytesTransferred,
+        final double bytesPerSecond,
+        final double expectedDowntimeMs,
+        final double dirtyRatePagesPerSec,
+        final long elapsedMs,
+        final double throttleFraction,
+        final String lastDecision)
+    {
+        this.throttleFraction = throttleFraction;
+        this.lastDecision = null == lastDecision ? "" : lastDecision;
         this.phase = phase;
         this.round = round;
         this.pagesRemaining = pagesRemaining;
@@ -102,12 +136,24 @@ public final class MigrationProgress
         return elapsedMs;
     }
 
+    /** @return vCPU time held back by auto-converge now, 0 when not throttled. */
+    public double throttleFraction()
+    {
+        return throttleFraction;
+    }
+
+    /** @return the policy's last decision and the figures behind it; empty before the first round ends. */
+    public String lastDecision()
+    {
+        return lastDecision;
+    }
+
     /** {@inheritDoc} */
     public String toString()
     {
         return String.format("%-13s round %2d  left %,10d pages  sent %,10d pages  %8.1f MB/s  " +
             "dirty %,9.0f pages/s  expected downtime %7.1f ms",
             phase, round, pagesRemaining, pagesTransferred, bytesPerSecond / 1e6, dirtyRatePagesPerSec,
-            expectedDowntimeMs);
+            expectedDowntimeMs) + (throttleFraction > 0 ? String.format("  throttle %.0f%%", throttleFraction * 100) : "");
     }
 }

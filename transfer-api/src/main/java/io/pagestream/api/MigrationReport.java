@@ -28,6 +28,12 @@ public final class MigrationReport
     private final long faultP50Us;
     private final long faultP99Us;
     private final long faultMaxUs;
+    private final int switchRound;
+    private final long postcopyMs;
+    private final long postcopyPages;
+    private final long urgentPages;
+    private final double maxThrottle;
+    private final int recoveries;
 
     private MigrationReport(final Builder b)
     {
@@ -54,6 +60,12 @@ public final class MigrationReport
         faultP50Us = b.faultP50Us;
         faultP99Us = b.faultP99Us;
         faultMaxUs = b.faultMaxUs;
+        switchRound = b.switchRound;
+        postcopyMs = b.postcopyMs;
+        postcopyPages = b.postcopyPages;
+        urgentPages = b.urgentPages;
+        maxThrottle = b.maxThrottle;
+        recoveries = b.recoveries;
     }
 
     /** @return how the migration ended. */
@@ -200,6 +212,42 @@ public final class MigrationReport
         return faultMaxUs;
     }
 
+    /** @return round after which the source switched over (stop-and-copy or post-copy); -1 if it never did. */
+    public int switchRound()
+    {
+        return switchRound;
+    }
+
+    /** @return milliseconds from the post-copy switchover to the last page arriving; 0 without post-copy. */
+    public long postcopyMs()
+    {
+        return postcopyMs;
+    }
+
+    /** @return pages moved after the post-copy switchover, background and urgent. */
+    public long postcopyPages()
+    {
+        return postcopyPages;
+    }
+
+    /** @return pages sent on the urgent lane in answer to faults. */
+    public long urgentPages()
+    {
+        return urgentPages;
+    }
+
+    /** @return largest fraction of vCPU time auto-converge held back, 0 if it never throttled. */
+    public double maxThrottle()
+    {
+        return maxThrottle;
+    }
+
+    /** @return times a post-copy link loss was recovered by reconnecting. */
+    public int recoveries()
+    {
+        return recoveries;
+    }
+
     /** {@inheritDoc} */
     public String toString()
     {
@@ -223,6 +271,11 @@ public final class MigrationReport
             ", backPressure=" + backPressureEvents +
             ", bytesSaved=" + bytesSaved +
             ", deviceStateBytes=" + deviceStateBytes +
+            ", switchRound=" + switchRound +
+            (mode != MigrationMode.PRECOPY ? ", postcopyMs=" + postcopyMs + ", postcopyPages=" + postcopyPages +
+                ", urgentPages=" + urgentPages + ", faults=" + faults + ", faultP50Us=" + faultP50Us +
+                ", faultP99Us=" + faultP99Us + ", faultMaxUs=" + faultMaxUs + ", recoveries=" + recoveries : "") +
+            (maxThrottle > 0 ? ", maxThrottle=" + maxThrottle : "") +
             '}';
     }
 
@@ -254,6 +307,12 @@ public final class MigrationReport
         private long faultP50Us;
         private long faultP99Us;
         private long faultMaxUs;
+        private int switchRound = -1;
+        private long postcopyMs;
+        private long postcopyPages;
+        private long urgentPages;
+        private double maxThrottle;
+        private int recoveries;
 
         /** @param v result. @return this. */
         public Builder result(final MigrationResult v)
@@ -389,6 +448,48 @@ public final class MigrationReport
             faultP50Us = p50Us;
             faultP99Us = p99Us;
             faultMaxUs = maxUs;
+            return this;
+        }
+
+        /** @param v round after which the source switched over (stop-and-copy or post-copy); -1 if it never did. @return this. */
+        public Builder switchRound(final int v)
+        {
+            switchRound = v;
+            return this;
+        }
+
+        /** @param v milliseconds from the post-copy switchover to the last page arriving; 0 without post-copy. @return this. */
+        public Builder postcopyMs(final long v)
+        {
+            postcopyMs = v;
+            return this;
+        }
+
+        /** @param v pages moved after the post-copy switchover, background and urgent. @return this. */
+        public Builder postcopyPages(final long v)
+        {
+            postcopyPages = v;
+            return this;
+        }
+
+        /** @param v pages sent on the urgent lane in answer to faults. @return this. */
+        public Builder urgentPages(final long v)
+        {
+            urgentPages = v;
+            return this;
+        }
+
+        /** @param v largest fraction of vCPU time auto-converge held back, 0 if it never throttled. @return this. */
+        public Builder maxThrottle(final double v)
+        {
+            maxThrottle = v;
+            return this;
+        }
+
+        /** @param v times a post-copy link loss was recovered by reconnecting. @return this. */
+        public Builder recoveries(final int v)
+        {
+            recoveries = v;
             return this;
         }
 

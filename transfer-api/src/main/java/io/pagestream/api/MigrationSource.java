@@ -13,9 +13,10 @@ import java.util.concurrent.CompletableFuture;
  * The sending side of one migration. Launched by {@code io.pagestream.PageStream.launchSource(context)}; starts
  * at once and ends by itself, completing {@link #completion()}.
  * <p>
- * On any failure before the target acknowledges that it may resume, the source resumes the vCPUs, stops dirty
- * tracking and completes with {@link MigrationResult#FAILED} or {@link MigrationResult#CANCELLED}: the guest keeps
- * running here. Threading: every method is safe to call from any thread.
+ * On any failure before the switchover, the source resumes the vCPUs, stops dirty tracking and completes with
+ * {@link MigrationResult#FAILED} or {@link MigrationResult#CANCELLED}: the guest keeps running here. Once it has
+ * switched over to post-copy the guest belongs to the target and is never resumed here: a lost link is recovered by
+ * reconnecting, and giving up (after {@code recoveryTimeoutMs}) fails with {@link ErrorCode#GUEST_LOST}. Threading: every method is safe to call from any thread.
  */
 public interface MigrationSource extends AutoCloseable
 {
@@ -100,6 +101,12 @@ public interface MigrationSource extends AutoCloseable
         public static final String COMPRESSION_PROP_NAME = "pagestream.compression";
         /** Default compression: chosen per page by the cost model. */
         public static final Compression COMPRESSION_DEFAULT = Compression.AUTO;
+        /** Which policy to build when none is given: AUTO, PRECOPY or POSTCOPY. */
+        public static final String STRATEGY_PROP_NAME = "pagestream.strategy";
+        /** Default strategy: the adaptive hybrid. */
+        public static final MigrationStrategy STRATEGY_DEFAULT = MigrationStrategy.AUTO;
+        /** Whether this source may switch to post-copy (the target must enable it too). */
+        public static final String POSTCOPY_ALLOWED_PROP_NAME = "pagestream.postcopy.allowed";
         /** Bytes of sent page versions cached for delta encoding; 0 picks the default. */
         public static final String PAGE_CACHE_BYTES_PROP_NAME = "pagestream.page.cache.bytes";
         /** Default cache size: 64 MiB, or a quarter of guest memory if that is smaller. */
@@ -124,6 +131,9 @@ public interface MigrationSource extends AutoCloseable
         private long connectTimeoutMs = Long.getLong(CONNECT_TIMEOUT_PROP_NAME, CONNECT_TIMEOUT_MS_DEFAULT);
         private long switchoverTimeoutMs = Long.getLong(SWITCHOVER_TIMEOUT_PROP_NAME, SWITCHOVER_TIMEOUT_MS_DEFAULT);
         private MigrationPolicy policy;
+        private MigrationStrategy strategy = MigrationStrategy.parse(
+            System.getProperty(STRATEGY_PROP_NAME, STRATEGY_DEFAULT.name()));
+        private boolean postcopyAllowed = Boolean.parseBoolean(System.getProperty(POSTCOPY_ALLOWED_PROP_NAME, "true"));
         private long migrationId;
         private Compression compression = Compression.valueOf(
             System.getProperty(COMPRESSION_PROP_NAME, COMPRESSION_DEFAULT.name()).toUpperCase(java.util.Locale.ROOT));
@@ -162,9 +172,24 @@ public interface MigrationSource extends AutoCloseable
             {
                 pageCacheBytes = Math.min(PAGE_CACHE_BYTES_DEFAULT, guestMemory.sizeBytes() / 4);
             }
+            require(null != strategy, "strategy", null, "must be set");
+            require(strategy != MigrationStrategy.POSTCOPY || postcopyAllowed, "strategy", strategy,
+                "needs postcopyAllowed=true");
             if (null == policy)
             {
-                policy = MigrationPolicy.downtimeTarget(downtimeTargetMs, maxRounds, maxTimeMs);
+                switch (strategy)
+                {
+                    case PRECOPY:
+                        policy = MigrationPolicy.downtimeTarget(downtimeTargetMs, maxRounds, maxTimeMs);
+                        break;
+                    case POSTCOPY:
+                        policy = MigrationPolicy.postcopyAfterBulk();
+                        break;
+                    case AUTO:
+                    default:
+                        policy = MigrationPolicy.hybrid(downtimeTargetMs, maxRounds, maxTimeMs);
+                        break;
+                }
             }
             while (0 == migrationId)
             {
@@ -370,6 +395,39 @@ public interface MigrationSource extends AutoCloseable
         public MigrationPolicy policy()
         {
             return policy;
+        }
+
+        /**
+         * @param migrationStrategy which policy to build if {@link #policy(MigrationPolicy)} is not set.
+         * @return this.
+         */
+        public Context strategy(final MigrationStrategy migrationStrategy)
+        {
+            strategy = migrationStrategy;
+            return this;
+        }
+
+        /** @return the strategy. */
+        public MigrationStrategy strategy()
+        {
+            return strategy;
+        }
+
+        /**
+         * @param allowed whether this source may switch to post-copy; it also needs a target with post-copy enabled.
+         *                Without post-copy the hybrid throttles the guest instead (auto-converge).
+         * @return this.
+         */
+        public Context postcopyAllowed(final boolean allowed)
+        {
+            postcopyAllowed = allowed;
+            return this;
+        }
+
+        /** @return whether this source may switch to post-copy. */
+        public boolean postcopyAllowed()
+        {
+            return postcopyAllowed;
         }
 
         /** @param mode which page encodings to use. @return this. */

@@ -8,8 +8,13 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * The receiving side of one migration. Launched by {@code io.pagestream.PageStream.launchTarget(context)}; listens at
- * once, applies pages straight into guest memory and completes {@link #completion()} with
- * {@link MigrationResult#COMPLETED} when the guest may resume here. Until then the guest must not run on the target.
+ * once and applies pages straight into guest memory.
+ * <p>
+ * When the guest may run here is told by {@link #readyToRun()}: with {@link MigrationPhase#COMPLETE} after a
+ * pre-copy migration (every page is in place), or with {@link MigrationPhase#POSTCOPY} when the source switched to
+ * post-copy. In post-copy the guest runs before all pages have arrived, so the hypervisor's fault path must call
+ * {@link #awaitPage(long, long)} (blocking) or {@link #requestPage(long)} (polling) before the guest touches a page
+ * for which {@link #isPageReceived(long)} is false. Post-copy happens only if the context enables it.
  * <p>
  * Threading: every method is safe to call from any thread.
  */
@@ -20,6 +25,40 @@ public interface MigrationTarget extends AutoCloseable
      * and the device state are in place and the guest may resume. Never completes exceptionally.
      */
     CompletableFuture<MigrationReport> completion();
+
+    /**
+     * @return completes when the guest may run on this host: with {@link MigrationPhase#POSTCOPY} (run now, fault
+     * missing pages in through {@link #awaitPage(long, long)}) or {@link MigrationPhase#COMPLETE} (every page is
+     * here); with {@link MigrationPhase#FAILED} or {@link MigrationPhase#CANCELLED} if it never may. Never completes
+     * exceptionally.
+     */
+    CompletableFuture<MigrationPhase> readyToRun();
+
+    /**
+     * The blocking fault path: return once the page's contents are in guest memory. The first call for a missing
+     * page sends a request that the source answers on the urgent lane, ahead of bulk pages; the request is repeated
+     * while the wait lasts, so it survives a reconnection. Cheap when the page is present (one acquire load).
+     * Fault service times (of calls that had to wait) go into the histogram reported as {@code postcopy} figures.
+     *
+     * @param pageIndex of the guest page the vCPU touched.
+     * @param timeoutNs how long to wait at most.
+     * @return true once the page is present; false if {@code timeoutNs} passed first (the caller may call again).
+     * @throws IndexOutOfBoundsException if the page index is outside guest memory.
+     * @throws MigrationException with {@link ErrorCode#GUEST_LOST} if the migration failed after the guest started
+     *                            running here: the page will never arrive and the guest must not continue.
+     */
+    boolean awaitPage(long pageIndex, long timeoutNs);
+
+    /**
+     * The polling fault path: never blocks. If the page is missing, a request for it is sent (at most one per page
+     * per retry interval); poll again with {@link #isPageReceived(long)} or this method.
+     *
+     * @param pageIndex of the guest page.
+     * @return true if the page is present now.
+     * @throws IndexOutOfBoundsException if the page index is outside guest memory.
+     * @throws MigrationException with {@link ErrorCode#GUEST_LOST} as for {@link #awaitPage(long, long)}.
+     */
+    boolean requestPage(long pageIndex);
 
     /**
      * @return a snapshot of progress.
@@ -38,7 +77,8 @@ public interface MigrationTarget extends AutoCloseable
 
     /**
      * @param pageIndex of a guest page.
-     * @return true if the page's contents have arrived in this migration (zero pages included).
+     * @return true if the page's current contents are in guest memory (zero pages included); in post-copy, false
+     * for a page whose newer version has not arrived yet. An acquire load: the contents are visible once it is true.
      */
     boolean isPageReceived(long pageIndex);
 
@@ -69,6 +109,9 @@ public interface MigrationTarget extends AutoCloseable
         /** Default maximum device state: 64 MiB. */
         public static final int MAX_DEVICE_STATE_DEFAULT = 64 * 1024 * 1024;
 
+        /** Whether this target accepts post-copy; only if its hypervisor wires the fault path. */
+        public static final String POSTCOPY_ENABLED_PROP_NAME = "pagestream.postcopy.enabled";
+
         private GuestMemory guestMemory;
         private DeviceState deviceState;
         private String listenEndpoint = System.getProperty(LISTEN_ENDPOINT_PROP_NAME, LISTEN_ENDPOINT_DEFAULT);
@@ -77,6 +120,7 @@ public interface MigrationTarget extends AutoCloseable
         private long handshakeTimeoutMs = Long.getLong(HANDSHAKE_TIMEOUT_PROP_NAME, HANDSHAKE_TIMEOUT_MS_DEFAULT);
         private int maxDeviceStateBytes = Integer.getInteger(MAX_DEVICE_STATE_PROP_NAME, MAX_DEVICE_STATE_DEFAULT);
         private boolean memoryZeroed = true;
+        private boolean postcopyEnabled = Boolean.getBoolean(POSTCOPY_ENABLED_PROP_NAME);
 
         /** {@inheritDoc} */
         public Context conclude()
@@ -187,6 +231,25 @@ public interface MigrationTarget extends AutoCloseable
         public boolean memoryZeroed()
         {
             return memoryZeroed;
+        }
+
+        /**
+         * @param enabled true if this target may run the guest in post-copy: the hypervisor's fault path calls
+         *                {@link MigrationTarget#awaitPage(long, long)} or {@link MigrationTarget#requestPage(long)}
+         *                before the guest touches a missing page. Off by default: without a fault path, post-copy
+         *                would run the guest on stale pages.
+         * @return this.
+         */
+        public Context postcopyEnabled(final boolean enabled)
+        {
+            postcopyEnabled = enabled;
+            return this;
+        }
+
+        /** @return whether this target accepts post-copy. */
+        public boolean postcopyEnabled()
+        {
+            return postcopyEnabled;
         }
     }
 }

@@ -116,6 +116,19 @@ public class FrameFlyweight
         return buffer.getByte(offset + TYPE_OFFSET) & 0xFF;
     }
 
+    /** STATUS flag: the sender is a target whose guest runs (post-copy). */
+    public static final int FLAG_GUEST_RUNNING = 1;
+
+    /**
+     * @param v flags, written after {@link #writeHeader}.
+     * @return this.
+     */
+    public FrameFlyweight flags(final int v)
+    {
+        buffer.putShort(offset + FLAGS_OFFSET, (short)v, LITTLE_ENDIAN);
+        return this;
+    }
+
     /** @return flags, unsigned. */
     public int flags()
     {

@@ -25,6 +25,12 @@ public final class FrameType
     public static final int ERROR = 9;
     /** Either way: heartbeat with progress figures. */
     public static final int STATUS = 10;
+    /** Target to source, post-copy: the guest faulted on this page; send it on the urgent lane. */
+    public static final int PAGE_REQUEST = 11;
+    /** Source to target, before a post-copy switchover: pages whose newer version is still to come. */
+    public static final int PENDING_MAP = 12;
+    /** Target to source, recovering post-copy on a new session: pages still missing here. */
+    public static final int MISSING_MAP = 13;
 
     private FrameType()
     {
@@ -48,6 +54,9 @@ public final class FrameType
             case COMPLETE: return "COMPLETE";
             case ERROR: return "ERROR";
             case STATUS: return "STATUS";
+            case PAGE_REQUEST: return "PAGE_REQUEST";
+            case PENDING_MAP: return "PENDING_MAP";
+            case MISSING_MAP: return "MISSING_MAP";
             default: return "UNKNOWN(" + type + ")";
         }
     }

@@ -3,7 +3,9 @@ package io.pagestream.protocol;
 import static java.nio.ByteOrder.LITTLE_ENDIAN;
 
 /**
- * SWITCHOVER, source to target: every page and the device state have been sent; final figures to check.
+ * SWITCHOVER, source to target: the device state has been sent; final figures to check. Mode 0 (stop-and-copy):
+ * every page has been sent too. Mode 1 (post-copy): the pages of the PENDING_MAP frames before it are still to come,
+ * {@code Pending Pages} of them, and the target may run the guest now.
  * <pre>
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -16,9 +18,11 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  *  +---------------------------------------------------------------+
  *  |                 Device State CRC32C                           |
  *  +---------------------------------------------------------------+
- *  |                          Reserved                             |
+ *  |                            Mode                               |
  *  +---------------------------------------------------------------+
  *  |              Total Page Frames sent (64)                    ...
+ *  +---------------------------------------------------------------+
+ *  |                    Pending Pages (64)                       ...
  *  +---------------------------------------------------------------+
  * </pre>
  */
@@ -30,10 +34,18 @@ public final class SwitchoverFlyweight extends FrameFlyweight
     public static final int DEVICE_STATE_LENGTH_OFFSET = FINAL_ROUND_OFFSET + 4;
     /** Offset of the device state checksum. */
     public static final int DEVICE_STATE_CHECKSUM_OFFSET = DEVICE_STATE_LENGTH_OFFSET + 4;
+    /** Offset of the mode. */
+    public static final int MODE_OFFSET = DEVICE_STATE_CHECKSUM_OFFSET + 4;
     /** Offset of the total page frames. */
     public static final int TOTAL_PAGE_FRAMES_OFFSET = DEVICE_STATE_CHECKSUM_OFFSET + 8;
+    /** Offset of the pending pages. */
+    public static final int PENDING_PAGES_OFFSET = TOTAL_PAGE_FRAMES_OFFSET + 8;
     /** Frame length. */
-    public static final int LENGTH = TOTAL_PAGE_FRAMES_OFFSET + 8;
+    public static final int LENGTH = PENDING_PAGES_OFFSET + 8;
+    /** Mode: every page sent, the target completes. */
+    public static final int MODE_STOP_AND_COPY = 0;
+    /** Mode: the target runs now and receives the pending pages afterwards. */
+    public static final int MODE_POSTCOPY = 1;
 
     /** @param v final round. @return this. */
     public SwitchoverFlyweight finalRound(final int v)
@@ -61,12 +73,37 @@ public final class SwitchoverFlyweight extends FrameFlyweight
         return buffer.getInt(offset + DEVICE_STATE_LENGTH_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v CRC32C of the device state; the reserved word is cleared. @return this. */
+    /** @param v CRC32C of the device state. @return this. */
     public SwitchoverFlyweight deviceStateChecksum(final int v)
     {
         buffer.putInt(offset + DEVICE_STATE_CHECKSUM_OFFSET, v, LITTLE_ENDIAN);
-        buffer.putInt(offset + DEVICE_STATE_CHECKSUM_OFFSET + 4, 0, LITTLE_ENDIAN);
         return this;
+    }
+
+    /** @param v {@link #MODE_STOP_AND_COPY} or {@link #MODE_POSTCOPY}. @return this. */
+    public SwitchoverFlyweight mode(final int v)
+    {
+        buffer.putInt(offset + MODE_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return the mode. */
+    public int mode()
+    {
+        return buffer.getInt(offset + MODE_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @param v pages still to come in post-copy, 0 for stop-and-copy. @return this. */
+    public SwitchoverFlyweight pendingPages(final long v)
+    {
+        buffer.putLong(offset + PENDING_PAGES_OFFSET, v, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return pages still to come in post-copy. */
+    public long pendingPages()
+    {
+        return buffer.getLong(offset + PENDING_PAGES_OFFSET, LITTLE_ENDIAN);
     }
 
     /** @return CRC32C of the device state. */
@@ -92,5 +129,14 @@ public final class SwitchoverFlyweight extends FrameFlyweight
     public void validate(final int receivedLength)
     {
         requireLength(receivedLength, LENGTH, true);
+        if (mode() != MODE_STOP_AND_COPY && mode() != MODE_POSTCOPY)
+        {
+            throw new io.pagestream.api.MigrationException(io.pagestream.api.ErrorCode.PROTOCOL_VIOLATION,
+                "mode=" + mode() + " in SWITCHOVER frame, expected 0 (stop-and-copy) or 1 (post-copy)");
+        }
+        if (pendingPages() < 0 || (mode() == MODE_STOP_AND_COPY && pendingPages() != 0))
+        {
+            throw badField("pendingPages", pendingPages(), "must be 0 for stop-and-copy and never negative");
+        }
     }
 }

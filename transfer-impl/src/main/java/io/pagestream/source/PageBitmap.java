@@ -45,6 +45,19 @@ public final class PageBitmap
     }
 
     /**
+     * @param pageIndex to clear.
+     * @return true if the bit was set before.
+     */
+    public boolean clear(final long pageIndex)
+    {
+        final int w = (int)(pageIndex >>> 6);
+        final long mask = 1L << pageIndex;
+        final long old = words[w];
+        words[w] = old & ~mask;
+        return (old & mask) != 0;
+    }
+
+    /**
      * @param pageIndex to set.
      * @return true if the bit was clear before.
      */

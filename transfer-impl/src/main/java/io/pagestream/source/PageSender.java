@@ -36,12 +36,13 @@ import org.agrona.concurrent.status.AtomicCounter;
  */
 public final class PageSender
 {
-    private final ExclusivePublication publication;
-    private final FramePublisher frames;
+    private ExclusivePublication publication;
+    private FramePublisher frames;
     private final GuestMemory memory;
     private final BandwidthLimiter limiter;
     private final AtomicCounter rateLimited;
-    private final PageCache cache;
+    private PageCache cache;
+    private boolean urgent;
     private final EncodingChooser chooser;
     private final Lz4PageCodec lz4;
     private final BufferClaim claim = new BufferClaim();
@@ -114,6 +115,38 @@ public final class PageSender
     {
         final int room = maxFrameLength - PageFlyweight.PAYLOAD_OFFSET;
         return room >= pageSize ? pageSize : Integer.highestOneBit(room);
+    }
+
+    /**
+     * Send on another stream from now on (a new session after a reconnection); any page part-way is dropped.
+     *
+     * @param newFrames publisher of the new stream, same MTU.
+     */
+    public void retarget(final FramePublisher newFrames)
+    {
+        frames = newFrames;
+        publication = newFrames.publication();
+        pageIndex = -1;
+    }
+
+    /**
+     * Mark this sender as the urgent lane's: its frames never wait for the bandwidth cap but are charged to it.
+     *
+     * @return this.
+     */
+    public PageSender urgent()
+    {
+        urgent = true;
+        return this;
+    }
+
+    /**
+     * Stop delta encoding for good: after frames were lost with a broken session, cached versions may no longer be
+     * what the target holds.
+     */
+    public void disableCache()
+    {
+        cache = null;
     }
 
     /** @return bytes of page data per frame. */
@@ -218,7 +251,11 @@ public final class PageSender
 
     private boolean claim(final int frameLength, final long nowNs)
     {
-        if (!limiter.tryAcquire(frameLength, nowNs))
+        if (urgent)
+        {
+            limiter.acquireUrgent(frameLength, nowNs);
+        }
+        else if (!limiter.tryAcquire(frameLength, nowNs))
         {
             if (null != rateLimited)
             {

@@ -120,6 +120,9 @@ public final class RoundTracker implements RoundFigures
         }
     }
 
+    private boolean postcopyAvailable;
+    private double throttleFraction;
+
     /**
      * @param rttNs measured handshake round trip.
      */
@@ -224,5 +227,29 @@ public final class RoundTracker implements RoundFigures
     public long roundTripUs()
     {
         return roundTripNs / 1000;
+    }
+
+    /** @param available whether the source may switch to post-copy. */
+    public void postcopyAvailable(final boolean available)
+    {
+        postcopyAvailable = available;
+    }
+
+    /** @param fraction of vCPU time auto-converge holds back now. */
+    public void throttleFraction(final double fraction)
+    {
+        throttleFraction = fraction;
+    }
+
+    /** {@inheritDoc} */
+    public boolean postcopyAvailable()
+    {
+        return postcopyAvailable;
+    }
+
+    /** {@inheritDoc} */
+    public double throttleFraction()
+    {
+        return throttleFraction;
     }
 }

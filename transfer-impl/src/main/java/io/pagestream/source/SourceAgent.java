@@ -1,5 +1,6 @@
 package io.pagestream.source;
 
+import io.aeron.Aeron;
 import io.aeron.ExclusivePublication;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.FragmentHandler;
@@ -23,7 +24,10 @@ import io.pagestream.api.policy.MigrationDecision;
 import io.pagestream.api.policy.MigrationPolicy;
 import io.pagestream.codec.Checksums;
 import io.pagestream.codec.ZeroPages;
+import io.pagestream.protocol.Capabilities;
 import io.pagestream.protocol.CompleteFlyweight;
+import io.pagestream.protocol.PageMapFlyweight;
+import io.pagestream.protocol.PageRequestFlyweight;
 import io.pagestream.protocol.DeviceStateFlyweight;
 import io.pagestream.protocol.ErrorFlyweight;
 import io.pagestream.protocol.FrameFlyweight;
@@ -40,7 +44,10 @@ import io.pagestream.status.MigrationCounters;
 import io.pagestream.status.Heartbeat;
 import io.pagestream.status.MigrationLifecycle;
 import io.pagestream.transport.BandwidthLimiter;
+import io.pagestream.transport.Channels;
 import io.pagestream.transport.FramePublisher;
+import org.agrona.CloseHelper;
+import org.agrona.collections.LongArrayQueue;
 import org.agrona.DirectBuffer;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.Agent;
@@ -50,8 +57,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The source side of one migration as a single Agrona agent: handshake, bulk pass, iterative rounds, stop-and-copy,
- * device state, switchover. Each {@link #doWork()} does a bounded amount of work and returns.
+ * The source side of one migration as a single Agrona agent: handshake, bulk pass, iterative rounds, then either
+ * stop-and-copy or post-copy, device state, switchover. Each {@link #doWork()} does a bounded amount of work and
+ * returns.
+ * <p>
+ * Post-copy: the guest is paused here for good, the dirty set becomes the pending set and goes to the target as a
+ * PENDING_MAP, then the device state and a post-copy SWITCHOVER; from that frame on the guest belongs to the target
+ * and is never resumed here. Pages the target requests go out first on the urgent lane (their own publication and
+ * stream); the rest are pushed on the data lane starting just after the latest fault (pre-paging). A silent target
+ * starts a recovery: new publications (a new Aeron session), a resume hello, the target's MISSING_MAP becomes the
+ * pending set, and pushing continues; it gives up after {@code recoveryTimeoutMs} with
+ * {@link ErrorCode#GUEST_LOST}.
  * <p>
  * Threading: {@link #doWork()} runs on one thread (dedicated or the application's invoker). {@link #cancel()} and
  * {@link #progress()} may be called from any thread. One writer per field: the agent thread.
@@ -63,10 +79,13 @@ public final class SourceAgent implements Agent, FragmentHandler
     private static final long HELLO_RESEND_NS = TimeUnit.MILLISECONDS.toNanos(250);
     private static final long PROGRESS_NS = TimeUnit.MILLISECONDS.toNanos(50);
     private static final long ERROR_DELIVERY_NS = TimeUnit.SECONDS.toNanos(1);
+    private static final int URGENT_QUEUE_CAPACITY = 8192;
+    private static final int URGENT_PAGES_PER_WORK = 16;
 
     enum State
     {
-        CONNECTING, HELLO, SENDING, DEVICE_STATE, SWITCHOVER, AWAIT_COMPLETE, FAILING, DONE
+        CONNECTING, HELLO, SENDING, PENDING_MAP, DEVICE_STATE, SWITCHOVER, AWAIT_COMPLETE, POSTCOPY,
+        RECOVER_CONNECT, RECOVER_HELLO, FAILING, DONE
     }
 
     private final MigrationSource.Context ctx;
@@ -80,10 +99,21 @@ public final class SourceAgent implements Agent, FragmentHandler
     private final long migrationId;
     private final int pageSize;
     private final long pageCount;
-    private final ExclusivePublication dataPublication;
+    private final Aeron aeron;
+    private ExclusivePublication dataPublication;
+    private ExclusivePublication urgentPublication;
     private final Subscription controlSubscription;
-    private final FramePublisher frames;
+    private FramePublisher frames;
+    private FramePublisher urgentFrames;
     private final PageSender pageSender;
+    private final PageSender urgentSender;
+    private final LongArrayQueue urgentQueue = new LongArrayQueue(URGENT_QUEUE_CAPACITY, -1);
+    private final PageRequestFlyweight pageRequestFlyweight = new PageRequestFlyweight();
+    private final PageMapFlyweight pageMapFlyweight = new PageMapFlyweight();
+    private final AtomicCounter urgentPagesCounter;
+    private final AtomicCounter postcopyPagesCounter;
+    private final AtomicCounter requestsCounter;
+    private final AtomicCounter recoveriesCounter;
     private final BandwidthLimiter limiter;
     private final MigrationCounters counters;
     private final AtomicCounter pagesSentCounter;
@@ -142,18 +172,39 @@ public final class SourceAgent implements Agent, FragmentHandler
     private int deviceStateChecksum;
     private int deviceStateSent;
 
+    private boolean postcopyAvailable;
+    private boolean committed;
+    private boolean targetRunning;
+    private int switchRound = -1;
+    private long postcopyStartNs;
+    private long postcopyPagesRemaining;
+    private int pendingMapNextWord;
+    private int missingMapNextWord;
+    private boolean resumeAcked;
+    private long recoveryStartNs;
+    private int recoveries;
+    private double maxThrottle;
+    private volatile String lastDecision = "";
+    private long faultCount;
+    private long faultP50Us;
+    private long faultP99Us;
+    private long faultMaxUs;
+
 
     private volatile int progressRound;
     private volatile long progressPagesRemaining;
     private volatile double progressRate;
     private volatile double progressExpectedDowntimeMs;
     private volatile double progressDirtyRate;
+    private volatile double vcpuThrottle;
     private long rateWindowStartNs;
     private long rateWindowStartBytes;
 
     /**
      * @param ctx                 concluded context.
+     * @param aeron               client, for new publications after a post-copy reconnection.
      * @param dataPublication     data stream to the target.
+     * @param urgentPublication   urgent lane to the target.
      * @param controlSubscription control stream from the target.
      * @param counters            source counters.
      * @param completion          completed with the report at the end.
@@ -161,7 +212,9 @@ public final class SourceAgent implements Agent, FragmentHandler
      */
     public SourceAgent(
         final MigrationSource.Context ctx,
+        final Aeron aeron,
         final ExclusivePublication dataPublication,
+        final ExclusivePublication urgentPublication,
         final Subscription controlSubscription,
         final MigrationCounters counters,
         final CompletableFuture<MigrationReport> completion,
@@ -178,7 +231,9 @@ public final class SourceAgent implements Agent, FragmentHandler
         this.migrationId = ctx.migrationId();
         this.pageSize = memory.pageSize();
         this.pageCount = memory.pageCount();
+        this.aeron = aeron;
         this.dataPublication = dataPublication;
+        this.urgentPublication = urgentPublication;
         this.controlSubscription = controlSubscription;
         this.counters = counters;
         this.lifecycle = new MigrationLifecycle(listener, errorHandler, completion);
@@ -195,6 +250,13 @@ public final class SourceAgent implements Agent, FragmentHandler
         this.deltaPagesCounter = counters.get(CounterType.DELTA_PAGES_SENT);
         this.lz4PagesCounter = counters.get(CounterType.LZ4_PAGES_SENT);
         this.bytesSavedCounter = counters.get(CounterType.BYTES_SAVED);
+        this.urgentPagesCounter = counters.get(CounterType.URGENT_PAGES_SENT);
+        this.postcopyPagesCounter = counters.get(CounterType.POSTCOPY_PAGES_SENT);
+        this.requestsCounter = counters.get(CounterType.PAGE_REQUESTS_RECEIVED);
+        this.recoveriesCounter = counters.get(CounterType.RECOVERIES);
+        this.urgentFrames = new FramePublisher(urgentPublication, null, null);
+        this.urgentSender = new PageSender(urgentFrames, memory, migrationId, limiter, null, null,
+            new EncodingChooser(Compression.NONE, pageSize, ctx.maxBandwidthBytesPerSec(), nowNs)).urgent();
         final boolean deltaAllowed = ctx.compression() == Compression.AUTO || ctx.compression() == Compression.DELTA;
         this.pageSender = new PageSender(frames, memory, migrationId, limiter, rateLimitedCounter,
             deltaAllowed ? new PageCache(ctx.pageCacheBytes(), pageSize, pageCount, ctx.pageCachePolicy()) : null,
@@ -246,7 +308,9 @@ public final class SourceAgent implements Agent, FragmentHandler
             progressRate,
             progressExpectedDowntimeMs,
             progressDirtyRate,
-            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs),
+            vcpuThrottle,
+            lastDecision);
     }
 
     /** {@inheritDoc} */
@@ -280,7 +344,20 @@ public final class SourceAgent implements Agent, FragmentHandler
                 case SWITCHOVER:
                     work += sendSwitchover();
                     break;
+                case PENDING_MAP:
+                    work += sendPendingMap();
+                    break;
                 case AWAIT_COMPLETE:
+                    break;
+                case POSTCOPY:
+                    work += sendUrgentPages();
+                    work += sendPages();
+                    break;
+                case RECOVER_CONNECT:
+                    work += recoverConnect();
+                    break;
+                case RECOVER_HELLO:
+                    work += sendUrgentPages() + resendResumeHello();
                     break;
                 case FAILING:
                     work += deliverError();
@@ -288,7 +365,7 @@ public final class SourceAgent implements Agent, FragmentHandler
                 default:
                     break;
             }
-            if (state.ordinal() >= State.SENDING.ordinal() && state.ordinal() <= State.AWAIT_COMPLETE.ordinal())
+            if (state.ordinal() >= State.SENDING.ordinal() && state.ordinal() <= State.POSTCOPY.ordinal())
             {
                 heartbeat.sendIfDue(frames, migrationId, 0, nowNs);
             }
@@ -296,7 +373,14 @@ public final class SourceAgent implements Agent, FragmentHandler
         }
         catch (final MigrationException ex)
         {
-            fail(ex.errorCode(), ex.getMessage(), true);
+            if (committed && ex.errorCode() == ErrorCode.PEER_LOST && state.ordinal() < State.FAILING.ordinal())
+            {
+                enterRecovery(ex.getMessage());
+            }
+            else
+            {
+                fail(ex.errorCode(), ex.getMessage(), true);
+            }
         }
         catch (final Throwable t)
         {
@@ -321,14 +405,20 @@ public final class SourceAgent implements Agent, FragmentHandler
                 finish();
             }
         }
+        // Publications made by a recovery are ours; closing the launch-time ones again is harmless.
+        CloseHelper.quietCloseAll(urgentPublication, dataPublication);
     }
 
     private int checkConditions()
     {
-        if (cancelRequested && state.ordinal() < State.AWAIT_COMPLETE.ordinal())
+        if (cancelRequested && state.ordinal() < State.AWAIT_COMPLETE.ordinal() && !committed)
         {
             fail(ErrorCode.CANCELLED, "cancelled by the source application in phase " + lifecycle.phase(), true);
             return 1;
+        }
+        if (committed)
+        {
+            return checkPostcopyConditions();
         }
         if (handshakeDone && state.ordinal() < State.FAILING.ordinal() &&
             nowNs - lastPeerFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
@@ -343,6 +433,24 @@ public final class SourceAgent implements Agent, FragmentHandler
         {
             fail(ErrorCode.TIMEOUT, "no acknowledgement from the target within switchoverTimeoutMs=" +
                 ctx.switchoverTimeoutMs() + " of pausing the guest", true);
+            return 1;
+        }
+        return 0;
+    }
+
+    private int checkPostcopyConditions()
+    {
+        if (state == State.POSTCOPY && nowNs - lastPeerFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
+        {
+            enterRecovery("no frame from the target for " + TimeUnit.NANOSECONDS.toMillis(nowNs - lastPeerFrameNs) +
+                " ms in post-copy");
+            return 1;
+        }
+        if ((state == State.RECOVER_CONNECT || state == State.RECOVER_HELLO) &&
+            nowNs - recoveryStartNs > TimeUnit.MILLISECONDS.toNanos(ctx.recoveryTimeoutMs()))
+        {
+            fail(ErrorCode.GUEST_LOST, "the target did not come back within recoveryTimeoutMs=" +
+                ctx.recoveryTimeoutMs() + " of losing it in post-copy", false);
             return 1;
         }
         return 0;
@@ -393,7 +501,8 @@ public final class SourceAgent implements Agent, FragmentHandler
             .pageSize(pageSize)
             .regionCount(regions)
             .pageCount(pageCount)
-            .capabilities(0)
+            .capabilities((ctx.postcopyAllowed() ? Capabilities.POSTCOPY : 0) |
+                (committed ? Capabilities.RESUME : 0))
             .timestampNs(nowNs)
             .controlStreamId(ctx.controlStreamId());
         for (int i = 0; i < regions; i++)
@@ -405,10 +514,31 @@ public final class SourceAgent implements Agent, FragmentHandler
         lastHelloNs = nowNs;
     }
 
-    private void onHelloAck(final long echoTimestampNs)
+    private void onHelloAck(final long echoTimestampNs, final long targetCapabilities)
     {
+        if (state == State.RECOVER_HELLO)
+        {
+            if (!resumeAcked)
+            {
+                // The target is back on a new session; its MISSING_MAP follows and becomes the pending set.
+                resumeAcked = true;
+                missingMapNextWord = 0;
+                toSend.clearAll();
+            }
+            lastPeerFrameNs = nowNs;
+            return;
+        }
         if (state != State.HELLO)
         {
+            return;
+        }
+        postcopyAvailable = ctx.postcopyAllowed() && (targetCapabilities & Capabilities.POSTCOPY) != 0;
+        tracker.postcopyAvailable(postcopyAvailable);
+        if (ctx.strategy() == io.pagestream.api.MigrationStrategy.POSTCOPY && !postcopyAvailable)
+        {
+            handshakeDone = true;
+            fail(ErrorCode.MISSING_CAPABILITY, "strategy POSTCOPY, but the target at " + ctx.targetEndpoint() +
+                " did not enable post-copy (MigrationTarget.Context.postcopyEnabled)", true);
             return;
         }
         handshakeDone = true;
@@ -448,8 +578,18 @@ public final class SourceAgent implements Agent, FragmentHandler
             if (currentPage < 0)
             {
                 currentPage = toSend.takeNext(cursor);
+                if (currentPage < 0 && committed && cursor > 0)
+                {
+                    cursor = 0; // Pre-paging started after a fault: wrap round to the pages before it.
+                    currentPage = toSend.takeNext(0);
+                }
                 if (currentPage < 0)
                 {
+                    if (committed)
+                    {
+                        flushZeroRun(); // Everything pushed; wait for requests and COMPLETE.
+                        return work;
+                    }
                     return work + (flushZeroRun() ? endRound() : 0);
                 }
                 cursor = currentPage + 1;
@@ -507,6 +647,10 @@ public final class SourceAgent implements Agent, FragmentHandler
         if (outcome == FramePublisher.SENT)
         {
             tracker.onZeroRun(zeroRunLength, length);
+            if (committed)
+            {
+                postcopyPagesCounter.getAndAddOrdered(zeroRunLength);
+            }
             zeroPagesCounter.getAndAddOrdered(zeroRunLength);
             pagesSentCounter.getAndAddOrdered(zeroRunLength);
             bytesSentCounter.getAndAddOrdered(length);
@@ -527,6 +671,10 @@ public final class SourceAgent implements Agent, FragmentHandler
         final int pageBytes = pageSender.lastPageBytes();
         tracker.onDataPage(pageFrames, pageBytes);
         totalPageFrames += pageFrames;
+        if (committed)
+        {
+            postcopyPagesCounter.incrementOrdered();
+        }
         pagesSentCounter.incrementOrdered();
         bytesSentCounter.getAndAddOrdered(pageBytes);
         switch (pageSender.lastPageEncoding())
@@ -585,6 +733,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         progressDirtyRate = tracker.dirtyRatePagesPerSec();
 
         final MigrationDecision decision = policy.onRoundComplete(tracker);
+        lastDecision = decision.toString();
         listener.onRoundComplete(tracker, decision);
         switch (decision.action())
         {
@@ -595,6 +744,9 @@ public final class SourceAgent implements Agent, FragmentHandler
             case THROTTLE:
                 vcpus.throttle(decision.throttleFraction());
                 throttled = decision.throttleFraction() > 0;
+                vcpuThrottle = decision.throttleFraction();
+                maxThrottle = Math.max(maxThrottle, vcpuThrottle);
+                tracker.throttleFraction(vcpuThrottle);
                 nextRound(MigrationPhase.ITERATE);
                 break;
 
@@ -605,8 +757,14 @@ public final class SourceAgent implements Agent, FragmentHandler
                 break;
 
             case POSTCOPY:
-                fail(ErrorCode.INVALID_CONFIGURATION,
-                    "the policy chose post-copy, which this build does not implement yet: " + decision.reason(), true);
+                if (!postcopyAvailable)
+                {
+                    fail(ErrorCode.MISSING_CAPABILITY, "the policy chose post-copy, but it is not available (source " +
+                        "postcopyAllowed=" + ctx.postcopyAllowed() + ", target enabled it: false): " +
+                        decision.reason(), true);
+                    break;
+                }
+                beginPostcopy();
                 break;
 
             case ABORT:
@@ -615,6 +773,64 @@ public final class SourceAgent implements Agent, FragmentHandler
                 break;
         }
         return 1;
+    }
+
+    private void beginPostcopy()
+    {
+        pauseGuest();
+        fetchDirtyLog();
+        stopTracking(); // The guest never runs here again unless the switchover fails before it is sent.
+        switchRound = round;
+        pendingMapNextWord = 0;
+        postcopyPagesRemaining = dirty.cardinality();
+        lifecycle.phase(MigrationPhase.POSTCOPY);
+        state = State.PENDING_MAP;
+    }
+
+    private int sendPendingMap()
+    {
+        final long[] words = dirty.words();
+        final int totalWords = words.length;
+        final int maxWords = PageMapFlyweight.maxWords(frames.maxFrameLength());
+        int work = 0;
+        while (true)
+        {
+            int w = pendingMapNextWord;
+            while (w < totalWords && words[w] == 0)
+            {
+                w++;
+            }
+            final int count = Math.min(maxWords, totalWords - w);
+            final boolean last = w + count >= totalWords;
+            final int length = PageMapFlyweight.frameLength(count);
+            if (!limiter.tryAcquire(length, nowNs))
+            {
+                rateLimitedCounter.incrementOrdered();
+                return work;
+            }
+            pageMapFlyweight.wrap(frames.scratch(), 0);
+            pageMapFlyweight.writeHeader(FrameType.PENDING_MAP, length, migrationId);
+            pageMapFlyweight.chunk(w, count, totalWords, last);
+            for (int i = 0; i < count; i++)
+            {
+                pageMapFlyweight.word(i, words[w + i]);
+            }
+            final int outcome = frames.offer(length);
+            if (outcome != FramePublisher.SENT)
+            {
+                onNotSent(outcome, length);
+                return work;
+            }
+            bytesSentCounter.getAndAddOrdered(length);
+            work++;
+            pendingMapNextWord = w + count;
+            if (last)
+            {
+                break;
+            }
+        }
+        beginDeviceState();
+        return work;
     }
 
     private long fetchDirtyLog()
@@ -709,7 +925,9 @@ public final class SourceAgent implements Agent, FragmentHandler
             .finalRound(round)
             .deviceStateLength(deviceStateLength)
             .deviceStateChecksum(deviceStateChecksum)
-            .totalPageFrames(totalPageFrames);
+            .mode(switchRound >= 0 ? SwitchoverFlyweight.MODE_POSTCOPY : SwitchoverFlyweight.MODE_STOP_AND_COPY)
+            .totalPageFrames(totalPageFrames)
+            .pendingPages(switchRound >= 0 ? postcopyPagesRemaining : 0);
         final int outcome = frames.offer(length);
         if (outcome != FramePublisher.SENT)
         {
@@ -717,8 +935,149 @@ public final class SourceAgent implements Agent, FragmentHandler
             return 0;
         }
         bytesSentCounter.getAndAddOrdered(length);
+        if (switchRound >= 0)
+        {
+            // From here the guest belongs to the target: it may be running there already.
+            committed = true;
+            postcopyStartNs = nowNs;
+            lastPeerFrameNs = nowNs;
+            toSend.swap(dirty);
+            round++;
+            cursor = 0;
+            currentPage = -1;
+            state = State.POSTCOPY;
+            return 1;
+        }
         state = State.AWAIT_COMPLETE;
         return 1;
+    }
+
+    private int sendUrgentPages()
+    {
+        int work = 0;
+        while (!urgentQueue.isEmpty() && work < URGENT_PAGES_PER_WORK)
+        {
+            final long pageIndex = urgentQueue.peekLong();
+            if (ZeroPages.isZero(memory.pageAddress(pageIndex), pageSize))
+            {
+                final int length = ZeroRunFlyweight.LENGTH;
+                limiter.acquireUrgent(length, nowNs);
+                zeroRunFlyweight.wrap(urgentFrames.scratch(), 0);
+                zeroRunFlyweight.writeHeader(FrameType.ZERO_RUN, length, migrationId);
+                zeroRunFlyweight.firstPageIndex(pageIndex).pageCount(1).round(round);
+                final int outcome = urgentFrames.offer(length);
+                if (outcome != FramePublisher.SENT)
+                {
+                    onNotSent(outcome, length);
+                    break;
+                }
+                zeroPagesCounter.incrementOrdered();
+                bytesSentCounter.getAndAddOrdered(length);
+            }
+            else
+            {
+                if (!urgentSender.send(pageIndex, round, nowNs))
+                {
+                    break;
+                }
+                rawPagesCounter.incrementOrdered();
+                bytesSentCounter.getAndAddOrdered(urgentSender.lastPageBytes());
+            }
+            urgentQueue.pollLong();
+            toSend.clear(pageIndex);
+            pagesSentCounter.incrementOrdered();
+            urgentPagesCounter.incrementOrdered();
+            postcopyPagesCounter.incrementOrdered();
+            work++;
+        }
+        return work;
+    }
+
+    private void onPageRequest(final long pageIndex)
+    {
+        requestsCounter.incrementOrdered();
+        if (urgentQueue.size() < URGENT_QUEUE_CAPACITY)
+        {
+            urgentQueue.addLong(pageIndex);
+        }
+        // Pre-paging: the guest is working near this page, so push its neighbours next.
+        cursor = pageIndex + 1;
+    }
+
+    private void enterRecovery(final String why)
+    {
+        if (ctx.recoveryTimeoutMs() == 0)
+        {
+            fail(ErrorCode.GUEST_LOST, why + ", and recoveryTimeoutMs=0", false);
+            return;
+        }
+        if (state != State.RECOVER_CONNECT && state != State.RECOVER_HELLO)
+        {
+            recoveryStartNs = nowNs;
+        }
+        // Frames in flight on the old session may be lost, so deltas against cached versions are no longer safe.
+        pageSender.disableCache();
+        CloseHelper.quietCloseAll(dataPublication, urgentPublication);
+        dataPublication = aeron.addExclusivePublication(Channels.dataPublication(ctx.targetEndpoint(),
+            ctx.mtuLength(), ctx.termLength(), ctx.socketBufferLength()), ctx.dataStreamId());
+        urgentPublication = aeron.addExclusivePublication(Channels.dataPublication(ctx.targetEndpoint(),
+            ctx.mtuLength(), Channels.URGENT_TERM_LENGTH, ctx.socketBufferLength()), ctx.urgentStreamId());
+        frames = new FramePublisher(dataPublication, counters.get(CounterType.BACK_PRESSURE),
+            counters.get(CounterType.ADMIN_ACTIONS));
+        urgentFrames = new FramePublisher(urgentPublication, null, null);
+        pageSender.retarget(frames);
+        urgentSender.retarget(urgentFrames);
+        zeroRunLength = 0;
+        currentPage = -1;
+        resumeAcked = false;
+        state = State.RECOVER_CONNECT;
+    }
+
+    private int recoverConnect()
+    {
+        if (!dataPublication.isConnected())
+        {
+            return 0;
+        }
+        sendHello();
+        state = State.RECOVER_HELLO;
+        return 1;
+    }
+
+    private int resendResumeHello()
+    {
+        if (nowNs - lastHelloNs > HELLO_RESEND_NS && !resumeAcked)
+        {
+            sendHello();
+            return 1;
+        }
+        return 0;
+    }
+
+    private void onMissingMap(final DirectBuffer buffer, final int offset, final int length)
+    {
+        pageMapFlyweight.wrapForRead(buffer, offset);
+        pageMapFlyweight.validate(length, pageCount, missingMapNextWord);
+        final long[] words = toSend.words();
+        final int first = pageMapFlyweight.firstWord();
+        final int count = pageMapFlyweight.wordCount();
+        for (int i = 0; i < count; i++)
+        {
+            words[first + i] = pageMapFlyweight.word(i);
+        }
+        missingMapNextWord = first + count;
+        if (pageMapFlyweight.isLast())
+        {
+            postcopyPagesRemaining = toSend.cardinality();
+            missingMapNextWord = 0;
+            resumeAcked = false;
+            recoveries++;
+            recoveriesCounter.incrementOrdered();
+            lastPeerFrameNs = nowNs;
+            cursor = 0;
+            currentPage = -1;
+            state = State.POSTCOPY;
+        }
     }
 
     private void publishCacheCounters()
@@ -798,29 +1157,65 @@ public final class SourceAgent implements Agent, FragmentHandler
                     fail(ErrorCode.get(helloAckFlyweight.status()), "target refused the hello", false);
                     return;
                 }
-                onHelloAck(helloAckFlyweight.echoTimestampNs());
+                onHelloAck(helloAckFlyweight.echoTimestampNs(), helloAckFlyweight.capabilities());
                 break;
 
             case FrameType.STATUS:
                 statusFlyweight.wrapForRead(buffer, offset);
                 statusFlyweight.validate(length);
+                if ((statusFlyweight.flags() & FrameFlyweight.FLAG_GUEST_RUNNING) != 0)
+                {
+                    onTargetRunning();
+                }
+                break;
+
+            case FrameType.PAGE_REQUEST:
+                pageRequestFlyweight.wrapForRead(buffer, offset);
+                pageRequestFlyweight.validate(length, pageCount);
+                if (!committed)
+                {
+                    throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
+                        "PAGE_REQUEST for pageIndex=" + pageRequestFlyweight.pageIndex() + " before post-copy");
+                }
+                onTargetRunning();
+                onPageRequest(pageRequestFlyweight.pageIndex());
+                break;
+
+            case FrameType.MISSING_MAP:
+                if (state != State.RECOVER_HELLO || !resumeAcked)
+                {
+                    throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
+                        "MISSING_MAP from the target in state " + state + ", outside a post-copy recovery");
+                }
+                onMissingMap(buffer, offset, length);
                 break;
 
             case FrameType.COMPLETE:
                 completeFlyweight.wrapForRead(buffer, offset);
                 completeFlyweight.validate(length);
-                if (state != State.AWAIT_COMPLETE)
+                if (state != State.AWAIT_COMPLETE && !committed)
                 {
                     throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
                         "COMPLETE from the target in state " + state + ", before switchover");
                 }
+                faultCount = completeFlyweight.faultCount();
+                faultP50Us = completeFlyweight.faultP50Us();
+                faultP99Us = completeFlyweight.faultP99Us();
+                faultMaxUs = completeFlyweight.faultMaxUs();
+                onTargetRunning();
                 succeed();
                 break;
 
             case FrameType.ERROR:
                 errorFlyweight.wrapForRead(buffer, offset);
                 errorFlyweight.validate(length);
-                fail(ErrorCode.get(errorFlyweight.errorCode()), "target reported: " + errorFlyweight.message(), false);
+                final ErrorCode code = ErrorCode.get(errorFlyweight.errorCode());
+                if (committed && !targetRunning && code != ErrorCode.GUEST_LOST)
+                {
+                    // The target refused the post-copy switchover before running the guest: it is safe here.
+                    committed = false;
+                }
+                fail(code, "target reported: " + errorFlyweight.message(), false);
                 break;
 
             default:
@@ -829,9 +1224,21 @@ public final class SourceAgent implements Agent, FragmentHandler
         }
     }
 
+    private void onTargetRunning()
+    {
+        if (committed && !targetRunning)
+        {
+            targetRunning = true;
+            downtimeNs = System.nanoTime() - pauseNs;
+        }
+    }
+
     private void succeed()
     {
-        downtimeNs = System.nanoTime() - pauseNs;
+        if (!committed)
+        {
+            downtimeNs = System.nanoTime() - pauseNs;
+        }
         stopTracking();
         lifecycle.decide(report(MigrationResult.COMPLETED, "completed", null));
         finish();
@@ -847,6 +1254,26 @@ public final class SourceAgent implements Agent, FragmentHandler
             return;
         }
         final long revertStartNs = System.nanoTime();
+        if (committed)
+        {
+            // Post-copy: the guest may be running on the target, which alone holds its newest pages. Resuming it
+            // here as well would run two copies of one machine, so it stays paused and the loss is reported.
+            stopTracking();
+            lifecycle.decide(report(MigrationResult.FAILED, "post-copy could not finish with " + toSend.cardinality() +
+                " pages still to send: " + reason + "; the guest was not resumed here (it ran on the target)",
+                ErrorCode.GUEST_LOST));
+            if (notifyPeer)
+            {
+                lifecycle.notifyPeer(ErrorCode.GUEST_LOST, reason, revertStartNs + ERROR_DELIVERY_NS);
+                state = State.FAILING;
+                deliverError();
+            }
+            else
+            {
+                finish();
+            }
+            return;
+        }
         if (paused || throttled)
         {
             try
@@ -917,7 +1344,8 @@ public final class SourceAgent implements Agent, FragmentHandler
             .result(result)
             .reason(reason)
             .errorCode(code)
-            .mode(MigrationMode.PRECOPY)
+            .mode(switchRound < 0 || !committed ? MigrationMode.PRECOPY :
+                switchRound == 0 ? MigrationMode.POSTCOPY : MigrationMode.HYBRID)
             .guestBytes(memory.sizeBytes())
             .pageSize(pageSize)
             .totalTimeMs(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs))
@@ -931,6 +1359,13 @@ public final class SourceAgent implements Agent, FragmentHandler
             .bytesSaved(bytesSavedCounter.get())
             .backPressureEvents(counters.value(CounterType.BACK_PRESSURE))
             .deviceStateBytes(deviceStateSent)
+            .switchRound(switchRound >= 0 ? switchRound : paused ? round - 1 : -1)
+            .postcopyMs(committed ? TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - postcopyStartNs) : 0)
+            .postcopyPages(postcopyPagesCounter.get())
+            .urgentPages(urgentPagesCounter.get())
+            .maxThrottle(maxThrottle)
+            .recoveries(recoveries)
+            .faults(faultCount, faultP50Us, faultP99Us, faultMaxUs)
             .build();
     }
 }

@@ -32,6 +32,14 @@ public enum CounterType
     PAGE_CACHE_MISSES(7012, "pagestream: page cache misses"),
     /** Source: bytes the encodings kept off the wire. */
     BYTES_SAVED(7013, "pagestream: bytes saved by encoding"),
+    /** Source: pages sent on the urgent lane in answer to post-copy faults. */
+    URGENT_PAGES_SENT(7014, "pagestream: urgent pages sent"),
+    /** Source: pages sent after the post-copy switchover, background and urgent. */
+    POSTCOPY_PAGES_SENT(7015, "pagestream: post-copy pages sent"),
+    /** Source: page requests received from the target. */
+    PAGE_REQUESTS_RECEIVED(7016, "pagestream: page requests received"),
+    /** Either side: post-copy link losses recovered by reconnecting. */
+    RECOVERIES(7017, "pagestream: post-copy recoveries"),
     /** Target: page frames applied. */
     PAGE_FRAMES_RECEIVED(7101, "pagestream: page frames received"),
     /** Target: bytes received. */
@@ -41,7 +49,13 @@ public enum CounterType
     /** Target: frames dropped because another Aeron session or migration id sent them. */
     FOREIGN_FRAMES_DROPPED(7104, "pagestream: foreign frames dropped"),
     /** Target: frames refused as malformed or failing their checksum. */
-    BAD_FRAMES(7105, "pagestream: bad frames");
+    BAD_FRAMES(7105, "pagestream: bad frames"),
+    /** Target: post-copy faults that had to wait for their page. */
+    FAULTS(7106, "pagestream: post-copy faults"),
+    /** Target: page requests sent. */
+    PAGE_REQUESTS_SENT(7107, "pagestream: page requests sent"),
+    /** Target: post-copy page frames dropped because the page was already present. */
+    DUPLICATE_PAGES_SKIPPED(7108, "pagestream: duplicate post-copy pages skipped");
 
     private final int typeId;
     private final String label;

@@ -17,6 +17,15 @@ public final class Heartbeat
 
     private final StatusFlyweight statusFlyweight = new StatusFlyweight();
     private long lastSentNs;
+    private int flags;
+
+    /**
+     * @param running true once this target's guest runs (post-copy), flagged in every heartbeat from then on.
+     */
+    public void guestRunning(final boolean running)
+    {
+        flags = running ? io.pagestream.protocol.FrameFlyweight.FLAG_GUEST_RUNNING : 0;
+    }
 
     /**
      * Send a heartbeat if one is due.
@@ -32,11 +41,26 @@ public final class Heartbeat
         {
             statusFlyweight.wrap(publisher.scratch(), 0);
             statusFlyweight.writeHeader(FrameType.STATUS, StatusFlyweight.LENGTH, sessionId);
+            statusFlyweight.flags(flags);
             statusFlyweight.pagesApplied(pagesApplied).timestampNs(nowNs);
             if (publisher.offer(StatusFlyweight.LENGTH) == FramePublisher.SENT)
             {
                 lastSentNs = nowNs;
             }
         }
+    }
+
+    /**
+     * Send a heartbeat now, whatever the interval; retried by {@link #sendIfDue} if refused.
+     *
+     * @param publisher    to the peer.
+     * @param sessionId    migration id.
+     * @param pagesApplied figure to report.
+     * @param nowNs        current time.
+     */
+    public void sendNow(final FramePublisher publisher, final long sessionId, final long pagesApplied, final long nowNs)
+    {
+        lastSentNs = nowNs - INTERVAL_NS - 1;
+        sendIfDue(publisher, sessionId, pagesApplied, nowNs);
     }
 }

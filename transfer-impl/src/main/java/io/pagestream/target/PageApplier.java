@@ -49,6 +49,9 @@ public final class PageApplier
         this.pageSize = memory.pageSize();
     }
 
+    /** Returned by {@link #apply(DirectBuffer, int, int, int, PresentPages)} for a frame of a page already present. */
+    public static final long SKIPPED = -2;
+
     /**
      * Validate and apply one PAGE frame whose common header was already validated.
      *
@@ -60,10 +63,35 @@ public final class PageApplier
      */
     public long apply(final DirectBuffer buffer, final int offset, final int length, final int expectedRound)
     {
+        return apply(buffer, offset, length, expectedRound, null);
+    }
+
+    /**
+     * Validate and apply one PAGE frame, unless its page is already present: in post-copy the guest runs and may
+     * have written a present page since, so a late duplicate must not overwrite it.
+     *
+     * @param buffer        holding the frame.
+     * @param offset        of the frame.
+     * @param length        bytes that arrived.
+     * @param expectedRound the round the frame must belong to.
+     * @param skipIfPresent pages not to touch, or null.
+     * @return the page index if the frame completed its page, {@link #SKIPPED} if it was present, else -1.
+     */
+    public long apply(
+        final DirectBuffer buffer,
+        final int offset,
+        final int length,
+        final int expectedRound,
+        final PresentPages skipIfPresent)
+    {
         final PageFlyweight page = pageFlyweight;
         page.wrapForRead(buffer, offset);
         page.validate(length, pageCount, pageSize);
         final long pageIndex = page.pageIndex();
+        if (null != skipIfPresent && skipIfPresent.get(pageIndex))
+        {
+            return SKIPPED;
+        }
         if (page.round() != expectedRound)
         {
             throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "round=" + page.round() +

@@ -2,6 +2,7 @@ package io.pagestream.target;
 
 import io.aeron.Aeron;
 import io.aeron.ExclusivePublication;
+import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.FrameDescriptor;
@@ -19,6 +20,8 @@ import io.pagestream.api.PageEncoding;
 import io.pagestream.api.guest.DeviceState;
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.codec.Checksums;
+import io.pagestream.protocol.Capabilities;
+import io.pagestream.protocol.PageMapFlyweight;
 import io.pagestream.protocol.DeviceStateFlyweight;
 import io.pagestream.protocol.ErrorFlyweight;
 import io.pagestream.protocol.CompleteFlyweight;
@@ -46,12 +49,22 @@ import org.agrona.UnsafeAccess;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
+import org.HdrHistogram.Histogram;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The target side of one migration as a single Agrona agent.
+ * <p>
+ * Pre-copy: pages are applied as they come; SWITCHOVER (stop-and-copy) restores the device state and COMPLETE is
+ * sent. Post-copy: PENDING_MAP frames name the pages whose newer version is still to come; SWITCHOVER (post-copy)
+ * restores the device state and {@link #readyToRun()} lets the guest run at once. From then on pages arrive on the
+ * data stream (background push) and the urgent stream (answers to faults), and a page already present is never
+ * written again, since the running guest may have changed it. When the last pending page arrives, COMPLETE is sent.
+ * If the source goes quiet in post-copy, the target drops its control stream and waits for a resume hello on a new
+ * session (up to {@code recoveryTimeoutMs}), then sends its MISSING_MAP; it never lets a fault return for a page
+ * that did not arrive, and gives up with {@link ErrorCode#GUEST_LOST}.
  * <p>
  * Until a valid hello arrives, frames of other types are dropped and counted. The Aeron session that sent the
  * accepted hello is pinned: frames from any other publisher are dropped and counted. From the pinned session, any
@@ -67,7 +80,7 @@ public final class TargetAgent implements Agent, FragmentHandler
 
     enum State
     {
-        AWAIT_HELLO, CONNECT_CONTROL, RECEIVING, SEND_COMPLETE, FAILING, DONE
+        AWAIT_HELLO, CONNECT_CONTROL, RECEIVING, SEND_MISSING_MAP, POSTCOPY, RECOVERING, SEND_COMPLETE, FAILING, DONE
     }
 
     private final MigrationTarget.Context ctx;
@@ -79,6 +92,14 @@ public final class TargetAgent implements Agent, FragmentHandler
     private final int pageSize;
     private final long pageCount;
     private final Subscription dataSubscription;
+    private final Subscription urgentSubscription;
+    private final FragmentHandler urgentHandler = this::onUrgentFragment;
+    private final PresentPages present;
+    private final FaultService faults;
+    private final AtomicCounter duplicatesCounter;
+    private final AtomicCounter recoveriesCounter;
+    private final CompletableFuture<MigrationPhase> readyToRun = new CompletableFuture<>();
+    private final PageMapFlyweight pageMapFlyweight = new PageMapFlyweight();
     private final MigrationCounters counters;
     private final AtomicCounter pageFramesCounter;
     private final AtomicCounter bytesCounter;
@@ -114,8 +135,26 @@ public final class TargetAgent implements Agent, FragmentHandler
     private int pinnedSessionId;
     private long helloTimestampNs;
     private ExclusivePublication controlPublication;
+    private Publication requestPublication;
     private FramePublisher control;
     private MigrationException pendingHelloError;
+    private boolean sourceWantsPostcopy;
+
+    private PageBitmap pending;
+    private int pendingMapNextWord;
+    private boolean pendingMapDone;
+    private boolean postcopy;
+    private long postcopyRemaining;
+    private long postcopyStartNs;
+    private long postcopyEndNs;
+    private boolean resuming;
+    private int missingMapNextWord;
+    private long recoveryStartNs;
+    private int recoveries;
+    private long faultCount;
+    private long faultP50Us;
+    private long faultP99Us;
+    private long faultMaxUs;
 
     private int round;
     private long roundPageFrames;
@@ -132,6 +171,7 @@ public final class TargetAgent implements Agent, FragmentHandler
      * @param ctx              concluded context.
      * @param aeron            client, used to add the control publication once the hello names it.
      * @param dataSubscription the data stream.
+     * @param urgentSubscription the urgent lane: pages faulted on in post-copy.
      * @param counters         target counters.
      * @param completion       completed with the report at the end.
      * @param nowNs            current time.
@@ -140,12 +180,14 @@ public final class TargetAgent implements Agent, FragmentHandler
         final MigrationTarget.Context ctx,
         final Aeron aeron,
         final Subscription dataSubscription,
+        final Subscription urgentSubscription,
         final MigrationCounters counters,
         final CompletableFuture<MigrationReport> completion,
         final long nowNs)
     {
         this.ctx = ctx;
         this.aeron = aeron;
+        this.urgentSubscription = urgentSubscription;
         this.memory = ctx.guestMemory();
         this.deviceState = ctx.deviceState();
         this.listener = ctx.listener();
@@ -161,6 +203,11 @@ public final class TargetAgent implements Agent, FragmentHandler
         this.foreignCounter = counters.get(CounterType.FOREIGN_FRAMES_DROPPED);
         this.badFramesCounter = counters.get(CounterType.BAD_FRAMES);
         this.received = new PageBitmap(pageCount);
+        this.present = new PresentPages(pageCount);
+        this.faults = new FaultService(present, counters.get(CounterType.FAULTS),
+            counters.get(CounterType.PAGE_REQUESTS_SENT));
+        this.duplicatesCounter = counters.get(CounterType.DUPLICATE_PAGES_SKIPPED);
+        this.recoveriesCounter = counters.get(CounterType.RECOVERIES);
         this.pageApplier = new PageApplier(memory, received);
         this.startNs = nowNs;
         this.nowNs = nowNs;
@@ -180,7 +227,7 @@ public final class TargetAgent implements Agent, FragmentHandler
 
     /**
      * @param pageIndex of a guest page.
-     * @return true if the page has arrived.
+     * @return true if the page's current contents are present (acquire).
      */
     public boolean isPageReceived(final long pageIndex)
     {
@@ -188,7 +235,19 @@ public final class TargetAgent implements Agent, FragmentHandler
         {
             throw new IndexOutOfBoundsException("pageIndex=" + pageIndex + " pageCount=" + pageCount);
         }
-        return received.get(pageIndex);
+        return present.get(pageIndex);
+    }
+
+    /** @return the fault path for the hypervisor's vCPU threads. Any thread. */
+    public FaultService faults()
+    {
+        return faults;
+    }
+
+    /** @return completes when the guest may run here. Any thread. */
+    public CompletableFuture<MigrationPhase> readyToRun()
+    {
+        return readyToRun;
     }
 
     /**
@@ -197,7 +256,9 @@ public final class TargetAgent implements Agent, FragmentHandler
     public MigrationProgress progress()
     {
         final long pages = pagesReceivedCount;
-        return new MigrationProgress(lifecycle.phase(), round, pageCount - pages, pages, bytesCounter.get(), 0, 0, 0,
+        final MigrationPhase phase = lifecycle.phase();
+        return new MigrationProgress(phase, round, phase == MigrationPhase.POSTCOPY ? postcopyRemaining :
+            pageCount - pages, pages, bytesCounter.get(), 0, 0, 0,
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
     }
 
@@ -212,7 +273,13 @@ public final class TargetAgent implements Agent, FragmentHandler
         int work = 0;
         try
         {
-            if (state == State.AWAIT_HELLO || state == State.RECEIVING)
+            if (state == State.POSTCOPY)
+            {
+                // Faulted pages first: the urgent lane is polled before, and as well as, the bulk.
+                work += urgentSubscription.poll(urgentHandler, FRAGMENTS_PER_WORK);
+            }
+            if (state == State.AWAIT_HELLO || state == State.RECEIVING || state == State.POSTCOPY ||
+                state == State.RECOVERING)
             {
                 work += dataSubscription.poll(this, FRAGMENTS_PER_WORK);
             }
@@ -221,6 +288,9 @@ public final class TargetAgent implements Agent, FragmentHandler
             {
                 case CONNECT_CONTROL:
                     work += connectControl();
+                    break;
+                case SEND_MISSING_MAP:
+                    work += sendMissingMap();
                     break;
                 case SEND_COMPLETE:
                     work += sendComplete();
@@ -231,7 +301,7 @@ public final class TargetAgent implements Agent, FragmentHandler
                 default:
                     break;
             }
-            if (state == State.RECEIVING)
+            if (state == State.RECEIVING || state == State.POSTCOPY)
             {
                 heartbeat.sendIfDue(control, migrationId, pagesReceivedCount, nowNs);
             }
@@ -263,12 +333,16 @@ public final class TargetAgent implements Agent, FragmentHandler
                 finish();
             }
         }
-        CloseHelper.quietClose(controlPublication);
+        CloseHelper.quietCloseAll(requestPublication, controlPublication);
+        if (!readyToRun.isDone())
+        {
+            readyToRun.complete(lifecycle.phase());
+        }
     }
 
     private int checkConditions()
     {
-        if (cancelRequested && state.ordinal() < State.SEND_COMPLETE.ordinal())
+        if (cancelRequested && state.ordinal() < State.SEND_MISSING_MAP.ordinal())
         {
             fail(ErrorCode.CANCELLED, "cancelled by the target application in phase " + lifecycle.phase());
             return 1;
@@ -287,17 +361,53 @@ public final class TargetAgent implements Agent, FragmentHandler
                 "); the guest was not resumed here");
             return 1;
         }
+        if (state == State.POSTCOPY && nowNs - lastFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
+        {
+            enterRecovery("no frame from the source for " + TimeUnit.NANOSECONDS.toMillis(nowNs - lastFrameNs) +
+                " ms in post-copy");
+            return 1;
+        }
+        if ((state == State.RECOVERING || (resuming && state.ordinal() < State.POSTCOPY.ordinal())) &&
+            nowNs - recoveryStartNs > TimeUnit.MILLISECONDS.toNanos(ctx.recoveryTimeoutMs()))
+        {
+            failWithoutReply(ErrorCode.GUEST_LOST, "the source did not come back within recoveryTimeoutMs=" +
+                ctx.recoveryTimeoutMs() + " of losing it in post-copy; " + postcopyRemaining +
+                " pages never arrived, the guest cannot continue");
+            return 1;
+        }
         return 0;
+    }
+
+    private void enterRecovery(final String why)
+    {
+        // The guest keeps running; vCPUs touching missing pages wait. A new source session will resume us.
+        faults.requestPublication(null, migrationId);
+        CloseHelper.quietCloseAll(requestPublication, controlPublication);
+        requestPublication = null;
+        controlPublication = null;
+        control = null;
+        if (!resuming)
+        {
+            recoveryStartNs = nowNs;
+            resuming = true;
+        }
+        state = State.RECOVERING;
+        if (ctx.recoveryTimeoutMs() == 0)
+        {
+            failWithoutReply(ErrorCode.GUEST_LOST, why + " and recoveryTimeoutMs=0; " + postcopyRemaining +
+                " pages never arrived, the guest cannot continue");
+        }
     }
 
     /** {@inheritDoc} */
     public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
-        if (state != State.AWAIT_HELLO && state != State.RECEIVING)
+        if (state != State.AWAIT_HELLO && state != State.RECEIVING && state != State.POSTCOPY &&
+            state != State.RECOVERING)
         {
             return;
         }
-        final boolean pinned = state != State.AWAIT_HELLO;
+        final boolean pinned = state != State.AWAIT_HELLO && state != State.RECOVERING;
         if (pinned && header.sessionId() != pinnedSessionId)
         {
             foreignCounter.incrementOrdered();
@@ -317,7 +427,11 @@ public final class TargetAgent implements Agent, FragmentHandler
 
             if (!pinned)
             {
-                if (type == FrameType.HELLO)
+                if (type == FrameType.HELLO && state == State.RECOVERING)
+                {
+                    onResumeHello(buffer, offset, length, header.sessionId());
+                }
+                else if (type == FrameType.HELLO)
                 {
                     onHello(buffer, offset, length, header.sessionId());
                 }
@@ -377,6 +491,9 @@ public final class TargetAgent implements Agent, FragmentHandler
             case FrameType.SWITCHOVER:
                 onSwitchover(buffer, offset, length);
                 break;
+            case FrameType.PENDING_MAP:
+                onPendingMap(buffer, offset, length);
+                break;
             case FrameType.STATUS:
                 statusFlyweight.wrapForRead(buffer, offset);
                 statusFlyweight.validate(length);
@@ -388,7 +505,7 @@ public final class TargetAgent implements Agent, FragmentHandler
             case FrameType.ERROR:
                 errorFlyweight.wrapForRead(buffer, offset);
                 errorFlyweight.validate(length);
-                failWithoutReply(ErrorCode.get(errorFlyweight.errorCode()),
+                failWithoutReply(postcopy ? ErrorCode.GUEST_LOST : ErrorCode.get(errorFlyweight.errorCode()),
                     "source reported: " + errorFlyweight.message());
                 break;
             default:
@@ -407,11 +524,36 @@ public final class TargetAgent implements Agent, FragmentHandler
         helloTimestampNs = helloFlyweight.timestampNs();
         helloNs = nowNs;
         lastFrameNs = nowNs;
-        pendingHelloError = checkLayout();
+        sourceWantsPostcopy = (helloFlyweight.capabilities() & Capabilities.POSTCOPY) != 0;
+        pendingHelloError = (helloFlyweight.capabilities() & Capabilities.RESUME) != 0 ?
+            new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "resume hello for migration " +
+            Long.toHexString(helloFlyweight.sessionId()) + ", which this target never ran in post-copy") :
+            checkLayout();
 
         final String controlChannel = Channels.control(helloFlyweight.controlEndpoint());
         controlPublication = aeron.addExclusivePublication(controlChannel, helloFlyweight.controlStreamId());
         control = new FramePublisher(controlPublication, null, null);
+        requestPublication = aeron.addPublication(controlChannel, helloFlyweight.controlStreamId());
+        state = State.CONNECT_CONTROL;
+    }
+
+    private void onResumeHello(final DirectBuffer buffer, final int offset, final int length, final int aeronSessionId)
+    {
+        helloFlyweight.wrapForRead(buffer, offset);
+        helloFlyweight.validate(length);
+        if ((helloFlyweight.capabilities() & Capabilities.RESUME) == 0 || helloFlyweight.sessionId() != migrationId)
+        {
+            foreignCounter.incrementOrdered(); // Not the source we lost; keep waiting for it.
+            return;
+        }
+        pinnedSessionId = aeronSessionId;
+        helloTimestampNs = helloFlyweight.timestampNs();
+        helloNs = nowNs;
+        lastFrameNs = nowNs;
+        final String controlChannel = Channels.control(helloFlyweight.controlEndpoint());
+        controlPublication = aeron.addExclusivePublication(controlChannel, helloFlyweight.controlStreamId());
+        control = new FramePublisher(controlPublication, null, null);
+        requestPublication = aeron.addPublication(controlChannel, helloFlyweight.controlStreamId());
         state = State.CONNECT_CONTROL;
     }
 
@@ -448,12 +590,32 @@ public final class TargetAgent implements Agent, FragmentHandler
     {
         if (!controlPublication.isConnected())
         {
+            if (resuming)
+            {
+                if (nowNs - helloNs > CONTROL_CONNECT_NS)
+                {
+                    enterRecovery("control stream to the resuming source never connected");
+                    state = State.RECOVERING;
+                    return 1;
+                }
+                return 0;
+            }
             if (nowNs - helloNs > CONTROL_CONNECT_NS)
             {
                 failWithoutReply(ErrorCode.PEER_LOST, "control stream to the source never connected");
                 return 1;
             }
             return 0;
+        }
+        if (resuming)
+        {
+            if (!sendHelloAck())
+            {
+                return 0;
+            }
+            missingMapNextWord = 0;
+            state = State.SEND_MISSING_MAP;
+            return 1;
         }
         if (null != pendingHelloError)
         {
@@ -477,14 +639,19 @@ public final class TargetAgent implements Agent, FragmentHandler
         helloAckFlyweight
             .status(0)
             .targetVersion(FrameFlyweight.PROTOCOL_VERSION)
-            .capabilities(0)
+            .capabilities(ctx.postcopyEnabled() ? Capabilities.POSTCOPY : 0)
             .echoTimestampNs(helloTimestampNs);
         return control.offer(HelloAckFlyweight.LENGTH) == FramePublisher.SENT;
     }
 
     private void onPage(final DirectBuffer buffer, final int offset, final int length)
     {
-        final long completedPage = pageApplier.apply(buffer, offset, length, round);
+        final long completedPage = pageApplier.apply(buffer, offset, length, round, postcopy ? present : null);
+        if (completedPage == PageApplier.SKIPPED)
+        {
+            duplicatesCounter.incrementOrdered();
+            return;
+        }
         pageFramesCounter.incrementOrdered();
         roundPageFrames++;
         totalPageFrames++;
@@ -496,6 +663,19 @@ public final class TargetAgent implements Agent, FragmentHandler
             {
                 pagesReceivedCount++;
             }
+            if (present.set(completedPage) && postcopy)
+            {
+                onPostcopyPageArrived();
+            }
+        }
+    }
+
+    private void onPostcopyPageArrived()
+    {
+        if (--postcopyRemaining == 0)
+        {
+            postcopyEndNs = nowNs;
+            state = State.SEND_COMPLETE;
         }
     }
 
@@ -510,6 +690,27 @@ public final class TargetAgent implements Agent, FragmentHandler
         }
         final long first = zeroRunFlyweight.firstPageIndex();
         final long count = zeroRunFlyweight.pageCount();
+        if (postcopy)
+        {
+            for (long pageIndex = first, end = first + count; pageIndex < end; pageIndex++)
+            {
+                // Only missing pages: a present one may have been written by the running guest since.
+                if (!present.get(pageIndex))
+                {
+                    UnsafeAccess.UNSAFE.setMemory(memory.pageAddress(pageIndex), pageSize, (byte)0);
+                    received.set(pageIndex);
+                    present.set(pageIndex);
+                    zeroPages++;
+                    zeroPagesCounter.incrementOrdered();
+                    onPostcopyPageArrived();
+                }
+                else
+                {
+                    duplicatesCounter.incrementOrdered();
+                }
+            }
+            return;
+        }
         final boolean zeroed = ctx.memoryZeroed();
         for (long pageIndex = first, end = first + count; pageIndex < end; pageIndex++)
         {
@@ -520,6 +721,10 @@ public final class TargetAgent implements Agent, FragmentHandler
             }
         }
         pagesReceivedCount += received.setRange(first, count);
+        for (long pageIndex = first, end = first + count; pageIndex < end; pageIndex++)
+        {
+            present.set(pageIndex);
+        }
         zeroPages += count;
         roundPages += count;
         zeroPagesCounter.getAndAddOrdered(count);
@@ -594,11 +799,19 @@ public final class TargetAgent implements Agent, FragmentHandler
             throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "totalPageFrames=" +
                 switchoverFlyweight.totalPageFrames() + " in SWITCHOVER frame, " + totalPageFrames + " arrived");
         }
-        final long missing = pageCount - received.cardinality();
-        if (missing != 0)
+        final boolean toPostcopy = switchoverFlyweight.mode() == SwitchoverFlyweight.MODE_POSTCOPY;
+        if (toPostcopy)
         {
-            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
-                "SWITCHOVER with " + missing + " pages never received");
+            checkPostcopySwitchover();
+        }
+        else
+        {
+            final long missing = pageCount - received.cardinality();
+            if (missing != 0)
+            {
+                throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
+                    "SWITCHOVER with " + missing + " pages never received");
+            }
         }
 
         try
@@ -610,14 +823,229 @@ public final class TargetAgent implements Agent, FragmentHandler
         {
             throw new MigrationException(ErrorCode.DEVICE_STATE_FAILED, "deviceState.restore: " + ex, ex);
         }
-        state = State.SEND_COMPLETE;
+        if (toPostcopy)
+        {
+            startPostcopy();
+        }
+        else
+        {
+            state = State.SEND_COMPLETE;
+        }
+    }
+
+    private void checkPostcopySwitchover()
+    {
+        if (!ctx.postcopyEnabled())
+        {
+            throw new MigrationException(ErrorCode.MISSING_CAPABILITY,
+                "SWITCHOVER to post-copy, but this target did not enable post-copy");
+        }
+        if (null == pending || !pendingMapDone)
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
+                "SWITCHOVER to post-copy without a complete PENDING_MAP before it");
+        }
+        final long pendingPages = pending.cardinality();
+        if (pendingPages != switchoverFlyweight.pendingPages())
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "pendingPages=" +
+                switchoverFlyweight.pendingPages() + " in SWITCHOVER frame, PENDING_MAP named " + pendingPages);
+        }
+        final long[] receivedWords = received.words();
+        final long[] pendingWords = pending.words();
+        long neither = 0;
+        for (int w = 0; w < receivedWords.length; w++)
+        {
+            neither += Long.bitCount(~receivedWords[w] & ~pendingWords[w]);
+        }
+        neither -= (long)receivedWords.length * 64 - pageCount; // bits past the last page
+        if (neither != 0)
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
+                "SWITCHOVER to post-copy with " + neither + " pages neither received nor pending");
+        }
+    }
+
+    private void startPostcopy()
+    {
+        final long[] receivedWords = received.words();
+        final long[] pendingWords = pending.words();
+        for (int w = 0; w < receivedWords.length; w++)
+        {
+            present.setWord(w, receivedWords[w] & ~pendingWords[w]);
+        }
+        postcopy = true;
+        postcopyRemaining = pending.cardinality();
+        postcopyStartNs = nowNs;
+        faults.requestPublication(requestPublication, migrationId);
+        state = State.POSTCOPY;
+        lifecycle.phase(MigrationPhase.POSTCOPY);
+        // Tell the source at once that the guest runs here: it measures the downtime up to this frame.
+        heartbeat.guestRunning(true);
+        heartbeat.sendNow(control, migrationId, pagesReceivedCount, nowNs);
+        readyToRun.complete(MigrationPhase.POSTCOPY);
+        if (postcopyRemaining == 0)
+        {
+            postcopyEndNs = nowNs;
+            state = State.SEND_COMPLETE;
+        }
+    }
+
+    private void captureFaults()
+    {
+        if (postcopy && faultCount == 0)
+        {
+            final Histogram h = faults.histogram();
+            faultCount = h.getTotalCount();
+            faultP50Us = h.getValueAtPercentile(50) / 1000;
+            faultP99Us = h.getValueAtPercentile(99) / 1000;
+            faultMaxUs = h.getMaxValue() / 1000;
+        }
+    }
+
+    private void onPendingMap(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (pendingMapDone)
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "PENDING_MAP after the map's last chunk");
+        }
+        pageMapFlyweight.wrapForRead(buffer, offset);
+        pageMapFlyweight.validate(length, pageCount, pendingMapNextWord);
+        if (null == pending)
+        {
+            pending = new PageBitmap(pageCount);
+        }
+        final long[] words = pending.words();
+        final int first = pageMapFlyweight.firstWord();
+        final int count = pageMapFlyweight.wordCount();
+        for (int i = 0; i < count; i++)
+        {
+            words[first + i] = pageMapFlyweight.word(i);
+        }
+        pendingMapNextWord = first + count;
+        pendingMapDone = pageMapFlyweight.isLast();
+    }
+
+    private int sendMissingMap()
+    {
+        final int totalWords = present.wordCount();
+        final int maxWords = PageMapFlyweight.maxWords(control.maxFrameLength());
+        int work = 0;
+        while (true)
+        {
+            int w = missingMapNextWord;
+            while (w < totalWords && missingWord(w) == 0)
+            {
+                w++;
+            }
+            final int count = Math.min(maxWords, totalWords - w);
+            final boolean last = w + count >= totalWords;
+            final int length = PageMapFlyweight.frameLength(count);
+            pageMapFlyweight.wrap(control.scratch(), 0);
+            pageMapFlyweight.writeHeader(FrameType.MISSING_MAP, length, migrationId);
+            pageMapFlyweight.chunk(w, count, totalWords, last);
+            for (int i = 0; i < count; i++)
+            {
+                pageMapFlyweight.word(i, missingWord(w + i));
+            }
+            final int outcome = control.offer(length);
+            if (outcome == FramePublisher.CLOSED)
+            {
+                enterRecovery("control stream closed while sending the missing-page map");
+                return 1;
+            }
+            if (outcome != FramePublisher.SENT)
+            {
+                return work;
+            }
+            work++;
+            missingMapNextWord = w + count;
+            if (last)
+            {
+                break;
+            }
+        }
+        // Resumed: requests flow again (waiting faults repeat theirs), and the source pushes what we lack.
+        resuming = false;
+        recoveries++;
+        recoveriesCounter.incrementOrdered();
+        faults.requestPublication(requestPublication, migrationId);
+        lastFrameNs = nowNs;
+        state = State.POSTCOPY;
+        return work;
+    }
+
+    private long missingWord(final int w)
+    {
+        long missing = ~present.word(w);
+        final long bitsPast = ((long)(w + 1) << 6) - pageCount;
+        if (bitsPast > 0)
+        {
+            missing &= -1L >>> bitsPast;
+        }
+        return missing;
+    }
+
+    private void onUrgentFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    {
+        if (state != State.POSTCOPY)
+        {
+            return;
+        }
+        try
+        {
+            if ((header.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED)
+            {
+                throw new MigrationException(ErrorCode.MALFORMED_FRAME,
+                    "fragmented message of " + length + " bytes on the urgent lane");
+            }
+            headerFlyweight.wrapForRead(buffer, offset);
+            headerFlyweight.validateHeader(length);
+            if (headerFlyweight.sessionId() != migrationId)
+            {
+                foreignCounter.incrementOrdered();
+                return;
+            }
+            lastFrameNs = nowNs;
+            bytesCounter.getAndAddOrdered(length);
+            final int type = headerFlyweight.type();
+            if (type == FrameType.PAGE)
+            {
+                onPage(buffer, offset, length);
+            }
+            else if (type == FrameType.ZERO_RUN)
+            {
+                onZeroRun(buffer, offset, length);
+            }
+            else
+            {
+                throw new MigrationException(ErrorCode.UNKNOWN_FRAME_TYPE,
+                    "type=" + type + " (" + FrameType.name(type) + ") on the urgent lane, which carries pages only");
+            }
+        }
+        catch (final MigrationException ex)
+        {
+            badFramesCounter.incrementOrdered();
+            fail(ex.errorCode(), ex.getMessage());
+        }
+        catch (final RuntimeException ex)
+        {
+            errorHandler.onError(ex);
+            fail(ErrorCode.INTERNAL, "unexpected " + ex + " while handling an urgent frame");
+        }
     }
 
     private int sendComplete()
     {
         completeFlyweight.wrap(control.scratch(), 0);
         completeFlyweight.writeHeader(FrameType.COMPLETE, CompleteFlyweight.LENGTH, migrationId);
-        completeFlyweight.pagesReceived(pagesReceivedCount).pageFramesReceived(totalPageFrames);
+        captureFaults();
+        completeFlyweight.pagesReceived(pagesReceivedCount).pageFramesReceived(totalPageFrames)
+            .faults(faultCount, faultP50Us, faultP99Us, faultMaxUs);
+        if (null == control)
+        {
+            return 0; // Reconnecting: COMPLETE goes out on the new control stream.
+        }
         final int outcome = control.offer(CompleteFlyweight.LENGTH);
         if (outcome == FramePublisher.RETRY)
         {
@@ -625,6 +1053,14 @@ public final class TargetAgent implements Agent, FragmentHandler
         }
         if (outcome == FramePublisher.CLOSED)
         {
+            if (postcopy)
+            {
+                // Every page is here, so the guest is safe; the source only misses the news.
+                lifecycle.decide(report(MigrationResult.COMPLETED, "completed; the control stream closed before " +
+                    "COMPLETE reached the source", null));
+                finish();
+                return 1;
+            }
             failWithoutReply(ErrorCode.PEER_LOST, "control stream closed before COMPLETE could be sent");
             return 1;
         }
@@ -664,6 +1100,15 @@ public final class TargetAgent implements Agent, FragmentHandler
 
     private void end(final ErrorCode code, final String reason)
     {
+        if (postcopy)
+        {
+            // The guest ran here on the promise of pages that will not come: every fault from now on throws.
+            final String lost = "post-copy failed with " + postcopyRemaining + " pages missing: " + reason;
+            faults.guestLost(lost);
+            captureFaults();
+            lifecycle.decide(report(MigrationResult.FAILED, lost, ErrorCode.GUEST_LOST));
+            return;
+        }
         lifecycle.decide(report(
             code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED, reason, code));
     }
@@ -681,6 +1126,10 @@ public final class TargetAgent implements Agent, FragmentHandler
     private void finish()
     {
         state = State.DONE;
+        if (!readyToRun.isDone())
+        {
+            readyToRun.complete(lifecycle.phase());
+        }
         lifecycle.complete();
     }
 
@@ -690,11 +1139,16 @@ public final class TargetAgent implements Agent, FragmentHandler
             .result(result)
             .reason(reason)
             .errorCode(code)
-            .mode(MigrationMode.PRECOPY)
+            .mode(!postcopy ? MigrationMode.PRECOPY : round > 1 ? MigrationMode.HYBRID : MigrationMode.POSTCOPY)
             .guestBytes(memory.sizeBytes())
             .pageSize(pageSize)
             .totalTimeMs(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs))
             .rounds(Math.max(0, round - 1))
+            .switchRound(postcopy || result == MigrationResult.COMPLETED ? round - 1 : -1)
+            .postcopyMs(postcopy ? TimeUnit.NANOSECONDS.toMillis((postcopyEndNs > 0 ? postcopyEndNs : nowNs) -
+                postcopyStartNs) : 0)
+            .faults(faultCount, faultP50Us, faultP99Us, faultMaxUs)
+            .recoveries(recoveries)
             .pagesSent(pagesByEncoding[1] + pagesByEncoding[2] + pagesByEncoding[3] + zeroPages)
             .bytesOnWire(bytesCounter.get())
             .pagesByEncoding(zeroPages, pagesByEncoding[PageEncoding.DELTA.code()],

@@ -74,6 +74,28 @@ public final class BandwidthLimiter
     }
 
     /**
+     * Take {@code lengthBytes} even if the bucket holds fewer, going into debt that later frames pay back: for urgent
+     * frames, which must not wait behind bulk but still count against the cap.
+     *
+     * @param lengthBytes to send.
+     * @param nowNs       current time.
+     */
+    public void acquireUrgent(final int lengthBytes, final long nowNs)
+    {
+        if (0 == bytesPerSec)
+        {
+            return;
+        }
+        final long elapsedNs = nowNs - lastRefillNs;
+        if (elapsedNs > 0)
+        {
+            tokens = Math.min(burstBytes, tokens + elapsedNs * bytesPerNs);
+            lastRefillNs = nowNs;
+        }
+        tokens -= lengthBytes;
+    }
+
+    /**
      * Give back bytes acquired for a frame the transport then refused.
      *
      * @param lengthBytes acquired and not sent.

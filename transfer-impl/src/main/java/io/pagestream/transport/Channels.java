@@ -9,6 +9,8 @@ public final class Channels
 {
     /** Term length of the control stream; control frames are small. */
     public static final int CONTROL_TERM_LENGTH = 1024 * 1024;
+    /** Term length of the urgent lane: it carries one page per fault, never a backlog. */
+    public static final int URGENT_TERM_LENGTH = 1024 * 1024;
     /** MTU of the control stream. */
     public static final int CONTROL_MTU = 8192;
 

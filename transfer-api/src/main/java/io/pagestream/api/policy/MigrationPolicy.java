@@ -28,4 +28,31 @@ public interface MigrationPolicy
     {
         return new DowntimeTargetPolicy(downtimeTargetMs, maxRounds, maxTimeMs);
     }
+
+    /**
+     * The adaptive hybrid, the default: see {@link HybridPolicy}.
+     *
+     * @param downtimeTargetMs largest acceptable downtime.
+     * @param maxRounds        iterative rounds before switching to post-copy or giving up.
+     * @param maxTimeMs        elapsed time before switching to post-copy or giving up.
+     * @return a new policy.
+     */
+    static MigrationPolicy hybrid(final long downtimeTargetMs, final int maxRounds, final long maxTimeMs)
+    {
+        return new HybridPolicy(downtimeTargetMs, maxRounds, maxTimeMs);
+    }
+
+    /**
+     * Post-copy right after the bulk pass.
+     *
+     * @return a new policy.
+     */
+    static MigrationPolicy postcopyAfterBulk()
+    {
+        return figures -> figures.postcopyAvailable() ?
+            MigrationDecision.postcopy("post-copy strategy: switching after the bulk pass with " +
+                figures.dirtyPages() + " pages dirty") :
+            MigrationDecision.abort("post-copy strategy, but post-copy is not available (the target must enable " +
+                "it and the source allow it)");
+    }
 }

@@ -62,4 +62,15 @@ public interface RoundFigures
      * @return the measured handshake round-trip time in microseconds.
      */
     long roundTripUs();
+
+    /**
+     * @return true if the source may switch to post-copy: the source allows it and the target enabled it in the
+     * handshake.
+     */
+    boolean postcopyAvailable();
+
+    /**
+     * @return the fraction of vCPU time currently held back by auto-converge, 0 when not throttled.
+     */
+    double throttleFraction();
 }

@@ -1,0 +1,19 @@
+package io.pagestream.protocol;
+
+/**
+ * Capability bits exchanged in HELLO (what the source may do) and HELLO_ACK (what the target accepts).
+ */
+public final class Capabilities
+{
+    /** HELLO: the source may switch to post-copy. HELLO_ACK: the target runs post-copy (its fault path is wired). */
+    public static final long POSTCOPY = 1L;
+    /**
+     * HELLO only: this hello resumes a post-copy migration on a new Aeron session after the link was lost; the target
+     * answers with its MISSING_MAP.
+     */
+    public static final long RESUME = 1L << 32;
+
+    private Capabilities()
+    {
+    }
+}

@@ -1,0 +1,227 @@
+package io.pagestream.target;
+
+import io.aeron.Publication;
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
+import io.pagestream.protocol.FrameType;
+import io.pagestream.protocol.PageRequestFlyweight;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.status.AtomicCounter;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The target's post-copy fault path, called on the hypervisor's vCPU threads.
+ * <p>
+ * A vCPU that touches a missing page sends a PAGE_REQUEST itself, on a concurrent publication of the control
+ * stream (no hop through the target agent), then waits for the page's present bit: spinning briefly, then
+ * yielding, then parking in short steps, so a fault served in tens of microseconds is not rounded up to a
+ * scheduler tick while a slow one does not burn a core. The request is repeated every {@link #REQUEST_RETRY_NS}
+ * while the wait lasts, which carries it across a reconnection. Service times of faults that had to wait go into an
+ * HdrHistogram {@link Recorder} (wait-free for the recording threads).
+ * <p>
+ * Threading: {@link #awaitPage} and {@link #requestPage} from any number of threads; {@link #requestPublication},
+ * {@link #guestLost} and {@link #histogram} from the target agent.
+ */
+public final class FaultService
+{
+    /** How often a waiting or polling fault repeats its request. */
+    public static final long REQUEST_RETRY_NS = TimeUnit.MILLISECONDS.toNanos(50);
+    private static final int SPIN_LIMIT = 2_000;
+    private static final int YIELD_LIMIT = 2_100;
+    private static final long PARK_NS = TimeUnit.MICROSECONDS.toNanos(20);
+    private static final int RECENT_SLOTS = 4096;
+    private static final long PAGE_BITS = 40;
+    private static final long PAGE_MASK = (1L << PAGE_BITS) - 1;
+
+    private final PresentPages present;
+    private final long pageCount;
+    private final Recorder recorder = new Recorder(TimeUnit.SECONDS.toNanos(60), 3);
+    private final AtomicCounter faultsCounter;
+    private final AtomicCounter requestsCounter;
+    /** Last request per slot, packed as (time in units of 2^16 ns) << 40 | pageIndex, to rate-limit polling. */
+    private final AtomicLongArray recentRequests = new AtomicLongArray(RECENT_SLOTS);
+    private final ThreadLocal<UnsafeBuffer> requestBuffers = ThreadLocal.withInitial(
+        () -> new UnsafeBuffer(ByteBuffer.allocateDirect(PageRequestFlyweight.LENGTH)));
+    private final ThreadLocal<PageRequestFlyweight> requestFlyweights = ThreadLocal.withInitial(
+        PageRequestFlyweight::new);
+
+    private volatile Publication requestPublication;
+    private volatile long migrationId;
+    private volatile String lostReason;
+
+    /**
+     * @param present         the target's present-page map.
+     * @param faultsCounter   counts faults that had to wait.
+     * @param requestsCounter counts PAGE_REQUEST frames sent.
+     */
+    public FaultService(final PresentPages present, final AtomicCounter faultsCounter,
+        final AtomicCounter requestsCounter)
+    {
+        this.present = present;
+        this.pageCount = present.pageCount();
+        this.faultsCounter = faultsCounter;
+        this.requestsCounter = requestsCounter;
+    }
+
+    /**
+     * Agent: where requests go from now on (null while reconnecting).
+     *
+     * @param publication concurrent publication on the control stream, or null.
+     * @param sessionId   the migration id written in requests.
+     */
+    public void requestPublication(final Publication publication, final long sessionId)
+    {
+        migrationId = sessionId;
+        requestPublication = publication;
+    }
+
+    /**
+     * Agent: the migration failed after the guest started running here; every waiting and future fault throws.
+     *
+     * @param reason in words.
+     */
+    public void guestLost(final String reason)
+    {
+        lostReason = reason;
+    }
+
+    /**
+     * @param pageIndex of a guest page.
+     * @param timeoutNs to wait at most.
+     * @return true once present, false on timeout.
+     */
+    public boolean awaitPage(final long pageIndex, final long timeoutNs)
+    {
+        checkRange(pageIndex);
+        if (present.get(pageIndex))
+        {
+            return true;
+        }
+        checkLost(pageIndex);
+        final long startNs = System.nanoTime();
+        sendRequest(pageIndex, startNs);
+        long lastRequestNs = startNs;
+        int idle = 0;
+        while (true)
+        {
+            if (present.get(pageIndex))
+            {
+                final long serviceNs = System.nanoTime() - startNs;
+                recorder.recordValue(Math.min(serviceNs, TimeUnit.SECONDS.toNanos(60)));
+                faultsCounter.incrementOrdered();
+                return true;
+            }
+            checkLost(pageIndex);
+            final long nowNs = System.nanoTime();
+            if (nowNs - startNs >= timeoutNs)
+            {
+                return false;
+            }
+            if (nowNs - lastRequestNs >= REQUEST_RETRY_NS)
+            {
+                sendRequest(pageIndex, nowNs);
+                lastRequestNs = nowNs;
+            }
+            if (idle < SPIN_LIMIT)
+            {
+                idle++;
+                Thread.onSpinWait();
+            }
+            else if (idle < YIELD_LIMIT)
+            {
+                idle++;
+                Thread.yield();
+            }
+            else
+            {
+                LockSupport.parkNanos(PARK_NS);
+            }
+        }
+    }
+
+    /**
+     * @param pageIndex of a guest page.
+     * @return true if present now; otherwise a request was sent unless one went recently.
+     */
+    public boolean requestPage(final long pageIndex)
+    {
+        checkRange(pageIndex);
+        if (present.get(pageIndex))
+        {
+            return true;
+        }
+        checkLost(pageIndex);
+        final long nowNs = System.nanoTime();
+        final int slot = (int)(mix(pageIndex) & (RECENT_SLOTS - 1));
+        final long entry = recentRequests.get(slot);
+        final long stamp = (nowNs >>> 16) & ((1L << (64 - PAGE_BITS)) - 1);
+        final long lastStamp = entry >>> PAGE_BITS;
+        final long elapsedUnits = (stamp - lastStamp) & ((1L << (64 - PAGE_BITS)) - 1);
+        if (entry != 0 && (entry & PAGE_MASK) == pageIndex && (elapsedUnits << 16) < REQUEST_RETRY_NS)
+        {
+            return false;
+        }
+        recentRequests.set(slot, (stamp << PAGE_BITS) | pageIndex);
+        sendRequest(pageIndex, nowNs);
+        return present.get(pageIndex);
+    }
+
+    /**
+     * Agent: the fault service times so far (of faults that waited), as a fresh histogram.
+     *
+     * @return the histogram since the previous call.
+     */
+    public Histogram histogram()
+    {
+        return recorder.getIntervalHistogram();
+    }
+
+    private void sendRequest(final long pageIndex, final long nowNs)
+    {
+        final Publication publication = requestPublication;
+        if (null == publication)
+        {
+            return; // Reconnecting: the retry loop sends it once a publication exists again.
+        }
+        final UnsafeBuffer buffer = requestBuffers.get();
+        final PageRequestFlyweight request = requestFlyweights.get();
+        request.wrap(buffer, 0);
+        request.writeHeader(FrameType.PAGE_REQUEST, PageRequestFlyweight.LENGTH, migrationId);
+        request.pageIndex(pageIndex).timestampNs(nowNs);
+        if (publication.offer(buffer, 0, PageRequestFlyweight.LENGTH) > 0)
+        {
+            requestsCounter.incrementOrdered();
+        }
+    }
+
+    private void checkRange(final long pageIndex)
+    {
+        if (pageIndex < 0 || pageIndex >= pageCount)
+        {
+            throw new IndexOutOfBoundsException("pageIndex=" + pageIndex + " outside guest memory of " + pageCount +
+                " pages");
+        }
+    }
+
+    private void checkLost(final long pageIndex)
+    {
+        final String reason = lostReason;
+        if (null != reason)
+        {
+            throw new MigrationException(ErrorCode.GUEST_LOST, "pageIndex=" + pageIndex +
+                " never arrived and never will: " + reason);
+        }
+    }
+
+    private static long mix(final long x)
+    {
+        final long h = x * 0x9E3779B97F4A7C15L;
+        return h ^ (h >>> 29);
+    }
+}
