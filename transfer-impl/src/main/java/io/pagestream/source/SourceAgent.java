@@ -181,6 +181,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     private int pendingMapNextWord;
     private int missingMapNextWord;
     private boolean resumeAcked;
+    private long retiredBytesSent;
     private long recoveryStartNs;
     private int recoveries;
     private double maxThrottle;
@@ -1017,6 +1018,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         }
         // Frames in flight on the old session may be lost, so deltas against cached versions are no longer safe.
         pageSender.disableCache();
+        retiredBytesSent += frames.bytesSent() + urgentFrames.bytesSent();
         CloseHelper.quietCloseAll(dataPublication, urgentPublication);
         dataPublication = aeron.addExclusivePublication(Channels.dataPublication(ctx.targetEndpoint(),
             ctx.mtuLength(), ctx.termLength(), ctx.socketBufferLength()), ctx.dataStreamId());
@@ -1102,7 +1104,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         final long windowNs = nowNs - rateWindowStartNs;
         if (windowNs >= TimeUnit.MILLISECONDS.toNanos(250))
         {
-            final long bytes = frames.bytesSent();
+            final long bytes = retiredBytesSent + frames.bytesSent() + urgentFrames.bytesSent();
             progressRate = (bytes - rateWindowStartBytes) * 1e9 / windowNs;
             rateWindowStartBytes = bytes;
             rateWindowStartNs = nowNs;
@@ -1353,7 +1355,7 @@ public final class SourceAgent implements Agent, FragmentHandler
             .downtimeTargetMs(ctx.downtimeTargetMs())
             .rounds(round)
             .pagesSent(pagesSentCounter.get())
-            .bytesOnWire(frames.bytesSent())
+            .bytesOnWire(retiredBytesSent + frames.bytesSent() + urgentFrames.bytesSent())
             .pagesByEncoding(zeroPagesCounter.get(), deltaPagesCounter.get(), lz4PagesCounter.get(),
                 rawPagesCounter.get())
             .bytesSaved(bytesSavedCounter.get())

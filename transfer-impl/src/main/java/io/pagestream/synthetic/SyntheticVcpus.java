@@ -31,6 +31,9 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
     private volatile boolean paused;
     private volatile boolean running;
     private volatile double throttle;
+    private volatile FaultPath faultPath;
+    private volatile boolean journalling;
+    private volatile RuntimeException guestLost;
 
     SyntheticVcpus(
         final GuestMemory memory,
@@ -115,6 +118,78 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
         throttle = fraction;
     }
 
+    /**
+     * Run as a post-copy target's guest: before a vCPU first writes a page it calls the fault path, which must return
+     * only once the page's contents are present. Set before {@link #start()}.
+     *
+     * @param path the hypervisor-side fault path, e.g. {@code pageIndex -> target.awaitPage(pageIndex, timeout)}.
+     * @return this.
+     */
+    public SyntheticVcpus faultPath(final FaultPath path)
+    {
+        faultPath = path;
+        return this;
+    }
+
+    /**
+     * Record every write (address, old value, new value) so that {@link #verifyAndUndo()} can later prove the memory
+     * equals what arrived plus exactly these writes. Each vCPU then writes only pages whose index modulo the vCPU
+     * count is its own, so the order of writes to any one word is known. Set before {@link #start()}.
+     *
+     * @return this.
+     */
+    public SyntheticVcpus journal()
+    {
+        journalling = true;
+        return this;
+    }
+
+    /**
+     * With the vCPUs paused or closed: walk every vCPU's journal backwards, check that each written word still holds
+     * the value written (nothing overwrote the guest's write, such as a page arriving late) and put back the value it
+     * replaced. Afterwards memory should equal the source's final memory exactly, which the caller checks with a
+     * digest. A write to a page before its contents arrived shows up either here (the page overwrote it) or in the
+     * digest (the old value recorded was not the source's).
+     *
+     * @return words whose value was not the one written; 0 if every write survived.
+     */
+    public long verifyAndUndo()
+    {
+        long mismatches = 0;
+        for (final Vcpu vcpu : vcpus)
+        {
+            final long[] log = vcpu.journal;
+            for (int i = vcpu.journalLength - 3; i >= 0; i -= 3)
+            {
+                final long address = log[i];
+                if (UnsafeAccess.UNSAFE.getLong(address) != log[i + 2])
+                {
+                    mismatches++;
+                }
+                UnsafeAccess.UNSAFE.putLong(address, log[i + 1]);
+            }
+            vcpu.journalLength = 0;
+        }
+        return mismatches;
+    }
+
+    /** @return writes journalled so far. */
+    public long journalledWrites()
+    {
+        long n = 0;
+        for (final Vcpu vcpu : vcpus)
+        {
+            n += vcpu.journalLength / 3;
+        }
+        return n;
+    }
+
+    /** @return the exception that stopped the vCPUs because the guest was lost, or null. */
+    public RuntimeException guestLost()
+    {
+        return guestLost;
+    }
+
     /** @return true while paused. */
     public boolean isPaused()
     {
@@ -163,6 +238,8 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
         long sequentialCursor;
         volatile boolean parked;
         Thread thread;
+        long[] journal = new long[0];
+        int journalLength;
 
         Vcpu(final int index, final long seed, final long start)
         {
@@ -209,15 +286,51 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
 
         void writePage(final long pageIndex)
         {
+            final FaultPath path = faultPath;
+            if (null != path)
+            {
+                path.fault(pageIndex);
+            }
+            final boolean journalled = journalling;
             final long address = memory.pageAddress(pageIndex);
             final int words = memory.pageSize() >>> 3;
             final int n = 1 + (int)((next() >>> 60) & 7);
             for (int i = 0; i < n; i++)
             {
                 final long r = next();
-                UnsafeAccess.UNSAFE.putLong(address + ((long)((int)(r >>> 33) % words) << 3), r | 1);
+                final long wordAddress = address + ((long)((int)(r >>> 33) % words) << 3);
+                if (journalled)
+                {
+                    record(wordAddress, UnsafeAccess.UNSAFE.getLong(wordAddress), r | 1);
+                }
+                UnsafeAccess.UNSAFE.putLong(wordAddress, r | 1);
             }
             dirtyLog.markDirty(pageIndex);
+        }
+
+        void record(final long address, final long oldValue, final long newValue)
+        {
+            if (journalLength + 3 > journal.length)
+            {
+                journal = java.util.Arrays.copyOf(journal, Math.max(3 * 4096, journal.length * 2));
+            }
+            journal[journalLength++] = address;
+            journal[journalLength++] = oldValue;
+            journal[journalLength++] = newValue;
+        }
+
+        long ownPage(final long pageIndex, final long pageCount)
+        {
+            if (!journalling || vcpus.length == 1)
+            {
+                return pageIndex;
+            }
+            long p = pageIndex - Long.remainderUnsigned(pageIndex, vcpus.length) + index;
+            if (p >= pageCount)
+            {
+                p -= vcpus.length;
+            }
+            return p;
         }
 
         public void run()
@@ -243,14 +356,35 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
                 last = now;
                 int writes = (int)credit;
                 credit -= writes;
-                while (writes-- > 0 && !paused)
+                try
                 {
-                    writePage(pickPage(pageCount));
-                    pagesWritten.incrementAndGet();
+                    while (writes-- > 0 && !paused)
+                    {
+                        writePage(ownPage(pickPage(pageCount), pageCount));
+                        pagesWritten.incrementAndGet();
+                    }
+                }
+                catch (final RuntimeException ex)
+                {
+                    // The fault path gave up (the guest is lost): this vCPU stops, as a real one would be killed.
+                    guestLost = ex;
+                    break;
                 }
                 LockSupport.parkNanos(TICK_NS);
             }
             parked = true;
         }
+    }
+
+    /**
+     * The hypervisor's fault path as the synthetic guest sees it: return once the page is present, or throw.
+     */
+    @FunctionalInterface
+    public interface FaultPath
+    {
+        /**
+         * @param pageIndex the page about to be written.
+         */
+        void fault(long pageIndex);
     }
 }
