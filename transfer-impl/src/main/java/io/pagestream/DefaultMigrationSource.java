@@ -30,7 +30,6 @@ final class DefaultMigrationSource implements MigrationSource
     private MigrationCounters counters;
     private Subscription controlSubscription;
     private ExclusivePublication dataPublication;
-    private ExclusivePublication urgentPublication;
     private SourceAgent agent;
     private AgentHost host;
     private boolean closed;
@@ -72,11 +71,7 @@ final class DefaultMigrationSource implements MigrationSource
                 Channels.dataPublication(ctx.targetEndpoint(), ctx.mtuLength(), ctx.termLength(),
                 ctx.socketBufferLength()),
                 ctx.dataStreamId());
-            source.urgentPublication = aeron.addExclusivePublication(
-                Channels.dataPublication(ctx.targetEndpoint(), ctx.mtuLength(), Channels.URGENT_TERM_LENGTH,
-                ctx.socketBufferLength()),
-                ctx.urgentStreamId());
-            source.agent = new SourceAgent(ctx, aeron, source.dataPublication, source.urgentPublication,
+            source.agent = new SourceAgent(ctx, aeron, source.dataPublication,
                 source.controlSubscription, source.counters, source.completion, System.nanoTime());
             source.host = new AgentHost(ctx, source.agent);
             return source;
@@ -138,6 +133,6 @@ final class DefaultMigrationSource implements MigrationSource
         }
         closed = true;
         // The host closes the agent first, which reverts the guest if the migration is still running.
-        CloseHelper.closeAll(host, urgentPublication, dataPublication, controlSubscription, counters, transport);
+        CloseHelper.closeAll(host, dataPublication, controlSubscription, counters, transport);
     }
 }

@@ -53,7 +53,7 @@ final class DefaultMigrationTarget implements MigrationTarget
                 Channels.dataSubscription(ctx.listenEndpoint(), ctx.socketBufferLength(), ctx.receiverWindowLength()),
                 ctx.dataStreamId());
             target.urgentSubscription = aeron.addSubscription(
-                Channels.dataSubscription(ctx.listenEndpoint(), ctx.socketBufferLength(), ctx.receiverWindowLength()),
+                Channels.dataSubscription(ctx.urgentEndpoint(), ctx.socketBufferLength(), Channels.URGENT_WINDOW_LENGTH),
                 ctx.urgentStreamId());
             target.agent = new TargetAgent(ctx, aeron, target.dataSubscription, target.urgentSubscription,
                 target.counters, target.completion, System.nanoTime());

@@ -25,6 +25,7 @@ final class MigrationHarness implements AutoCloseable
     final SyntheticGuest targetGuest;
     final String targetEndpoint;
     final String controlEndpoint;
+    final String urgentEndpoint;
     final List<Throwable> errors = new ArrayList<>();
     MigrationTarget target;
     MigrationSource source;
@@ -35,6 +36,7 @@ final class MigrationHarness implements AutoCloseable
         targetGuest = SyntheticGuest.createTarget(config);
         targetEndpoint = "127.0.0.1:" + freeUdpPort();
         controlEndpoint = "127.0.0.1:" + freeUdpPort();
+        urgentEndpoint = "127.0.0.1:" + freeUdpPort();
     }
 
     static int freeUdpPort()
@@ -55,6 +57,7 @@ final class MigrationHarness implements AutoCloseable
             .guestMemory(targetGuest.memory())
             .deviceState(targetGuest.deviceState())
             .listenEndpoint(targetEndpoint)
+            .urgentEndpoint(urgentEndpoint)
             .idleStrategy(new SleepingMillisIdleStrategy(0))
             .errorHandler(this::onError);
     }

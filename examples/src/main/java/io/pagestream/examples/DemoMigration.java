@@ -2,12 +2,15 @@ package io.pagestream.examples;
 
 import io.pagestream.PageStream;
 import io.pagestream.api.Compression;
+import io.pagestream.api.MigrationPhase;
+import io.pagestream.api.MigrationStrategy;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationSource;
 import io.pagestream.api.MigrationTarget;
 import io.pagestream.synthetic.MemoryDigest;
 import io.pagestream.synthetic.SyntheticGuest;
+import io.pagestream.synthetic.SyntheticVcpus;
 import io.pagestream.synthetic.Workload;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -66,6 +69,15 @@ public final class DemoMigration implements Callable<Integer>
     @Option(names = "--compression", defaultValue = "auto",
         description = "auto, none, delta or lz4 (default ${DEFAULT-VALUE}).")
     String compression;
+
+    @Option(names = "--mode", defaultValue = "auto", description = "auto (pre-copy, then post-copy when rounds stop " +
+        "converging), precopy (pre-copy only, with no fallback) or postcopy (post-copy after the bulk pass) " +
+        "(default ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = "--no-postcopy", description = "Let auto fall back to auto-converge (throttling the guest) " +
+        "instead of post-copy.")
+    boolean noPostcopy;
 
     @Option(names = "--downtime-ms", defaultValue = "300", description = "Downtime target (default ${DEFAULT-VALUE}).")
     long downtimeMs;
@@ -155,8 +167,28 @@ public final class DemoMigration implements Callable<Integer>
                 .guestMemory(guest.memory())
                 .deviceState(guest.deviceState())
                 .listenEndpoint(listen)
+                .postcopyEnabled(true)
                 .handshakeTimeoutMs(120_000)))
         {
+            // The guest resumes here when PageStream says it may: at once in post-copy, with its vCPUs faulting
+            // missing pages in through the fault path; they journal their writes so the result can be checked exactly.
+            final SyntheticVcpus vcpus = guest.vcpus();
+            vcpus.journal().faultPath(pageIndex ->
+            {
+                while (!target.awaitPage(pageIndex, TimeUnit.SECONDS.toNanos(1)))
+                {
+                    Thread.onSpinWait();
+                }
+            });
+            target.readyToRun().thenAccept(phase ->
+            {
+                if (phase == MigrationPhase.POSTCOPY || phase == MigrationPhase.COMPLETE)
+                {
+                    out.println("RUNNING " + phase);
+                    out.flush();
+                    vcpus.start();
+                }
+            });
             out.println("READY " + listen);
             out.flush();
             final MigrationReport report = target.completion().get();
@@ -164,12 +196,17 @@ public final class DemoMigration implements Callable<Integer>
             out.flush();
             if (report.result() == MigrationResult.COMPLETED)
             {
-                // Here a hypervisor would resume the guest. The demo instead proves the memory arrived intact.
+                // Prove the memory exact: stop the guest, take back exactly the writes it made here (checking each
+                // one survived), and digest what is left, which must be the source's final memory.
+                vcpus.pause();
+                final long writes = vcpus.journalledWrites();
+                final long mismatches = vcpus.verifyAndUndo();
                 final long digest = MemoryDigest.digest(guest.memory());
                 out.println("DIGEST " + Long.toHexString(digest) + " " +
-                    Long.toHexString(guest.deviceState().checksum()));
+                    Long.toHexString(guest.deviceState().checksum()) + " " + mismatches + " " + writes);
                 out.flush();
             }
+            vcpus.close();
             return report.result() == MigrationResult.COMPLETED ? 0 : 1;
         }
     }
@@ -218,9 +255,12 @@ public final class DemoMigration implements Callable<Integer>
                 .maxRounds(maxRounds)
                 .maxTimeMs(maxTimeMs)
                 .maxBandwidthBytesPerSec(bandwidthBytesPerSec)
+                .strategy(MigrationStrategy.parse(mode))
+                .postcopyAllowed(!noPostcopy)
                 .compression(parseCompression(compression))))
             {
                 launchMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - launchStartNs);
+                String decisionShown = "";
                 while (!source.completion().isDone())
                 {
                     try
@@ -229,7 +269,13 @@ public final class DemoMigration implements Callable<Integer>
                     }
                     catch (final java.util.concurrent.TimeoutException ignore)
                     {
-                        out.println("  " + source.progress());
+                        final io.pagestream.api.MigrationProgress progress = source.progress();
+                        out.println("  " + progress);
+                        if (!progress.lastDecision().equals(decisionShown))
+                        {
+                            decisionShown = progress.lastDecision();
+                            out.println("    policy: " + decisionShown);
+                        }
                     }
                 }
                 report = source.completion().get();
@@ -251,11 +297,12 @@ public final class DemoMigration implements Callable<Integer>
                     final String deviceDigest = Long.toHexString(guest.deviceState().checksum());
                     final String line = awaitLine(targetLines, "DIGEST", 300);
                     final String[] parts = line.split(" ");
-                    verified = parts.length == 3 && parts[1].equals(Long.toHexString(digest)) &&
-                        parts[2].equals(deviceDigest);
-                    verification = verified ? "target memory and device state equal the source's" :
+                    verified = parts.length == 5 && parts[1].equals(Long.toHexString(digest)) &&
+                        parts[2].equals(deviceDigest) && parts[3].equals("0");
+                    verification = verified ? "target memory equals the source's final memory plus exactly the " +
+                        parts[4] + " words the guest wrote on the target; device state equal" :
                         "MISMATCH: source digest " + Long.toHexString(digest) + " / " + deviceDigest +
-                        ", target says " + line;
+                        ", target says " + line + " (digest, device state, overwritten guest writes, writes)";
                 }
             }
             else if (null != targetProcess)
@@ -304,7 +351,7 @@ public final class DemoMigration implements Callable<Integer>
             command.add("--add-opens");
             command.add(open);
         }
-        command.add("-Xmx1g");
+        command.add("-Xmx3g");
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(DemoMigration.class.getName());
@@ -313,6 +360,9 @@ public final class DemoMigration implements Callable<Integer>
         command.add("--memory=" + memory);
         command.add("--page-size=" + pageSize);
         command.add("--seed=" + seed);
+        command.add("--workload=" + workload);
+        command.add("--dirty-rate=" + dirtyRate);
+        command.add("--vcpus=" + vcpus);
         final Process process = new ProcessBuilder(command)
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .start();
@@ -376,7 +426,8 @@ public final class DemoMigration implements Callable<Integer>
         out.printf(Locale.ROOT, "reason            %s%n", r.reason());
         out.printf(Locale.ROOT, "guest on source   %s%n", sourcePaused ? "paused (now runs on the target)" : "running");
         out.printf(Locale.ROOT, "verified          %s (%s)%n", verified, verification);
-        out.printf(Locale.ROOT, "mode              %s%n", r.mode().name().toLowerCase(Locale.ROOT));
+        out.printf(Locale.ROOT, "mode              %s%s%n", r.mode().name().toLowerCase(Locale.ROOT),
+            r.switchRound() >= 0 ? " (switched over after round " + r.switchRound() + ")" : "");
         out.printf(Locale.ROOT, "guest memory      %,d bytes, %,d-byte pages%n", r.guestBytes(), r.pageSize());
         out.printf(Locale.ROOT, "total time        %,d ms (after %,d ms of launch: driver, allocations, %d ms codec warm-up)%n",
             r.totalTimeMs(), launchMs, warmupMs);
@@ -389,6 +440,17 @@ public final class DemoMigration implements Callable<Integer>
         out.printf(Locale.ROOT, "bytes saved       %,d by delta and LZ4 encoding%n", r.bytesSaved());
         out.printf(Locale.ROOT, "back-pressure     %,d events%n", r.backPressureEvents());
         out.printf(Locale.ROOT, "device state      %,d bytes%n", r.deviceStateBytes());
+        if (r.maxThrottle() > 0)
+        {
+            out.printf(Locale.ROOT, "auto-converge     throttled the guest up to %.0f%%%n", r.maxThrottle() * 100);
+        }
+        if (r.mode() != io.pagestream.api.MigrationMode.PRECOPY)
+        {
+            out.printf(Locale.ROOT, "post-copy         %,d ms, %,d pages after switchover (%,d urgent), %d recoveries%n",
+                r.postcopyMs(), r.postcopyPages(), r.urgentPages(), r.recoveries());
+            out.printf(Locale.ROOT, "faults            %,d served: p50 %,d us, p99 %,d us, max %,d us%n",
+                r.faults(), r.faultP50Us(), r.faultP99Us(), r.faultMaxUs());
+        }
         out.println("==========================================================");
     }
 
@@ -405,12 +467,16 @@ public final class DemoMigration implements Callable<Integer>
             "  \"downtimeMs\": " + r.downtimeMs() + ",\n" +
             "  \"downtimeTargetMs\": " + r.downtimeTargetMs() + ",\n" +
             "  \"rounds\": " + r.rounds() + ",\n" +
+            "  \"switchRound\": " + r.switchRound() + ",\n" +
+            "  \"maxThrottle\": " + r.maxThrottle() + ",\n" +
             "  \"pagesSent\": " + r.pagesSent() + ",\n" +
             "  \"bytesOnWire\": " + r.bytesOnWire() + ",\n" +
             "  \"pagesByEncoding\": {\"zero\": " + r.zeroPages() + ", \"delta\": " + r.deltaPages() +
             ", \"lz4\": " + r.lz4Pages() + ", \"raw\": " + r.rawPages() + "},\n" +
             "  \"postcopy\": {\"faults\": " + r.faults() + ", \"faultP50Us\": " + r.faultP50Us() +
-            ", \"faultP99Us\": " + r.faultP99Us() + ", \"faultMaxUs\": " + r.faultMaxUs() + "}\n" +
+            ", \"faultP99Us\": " + r.faultP99Us() + ", \"faultMaxUs\": " + r.faultMaxUs() +
+            ", \"postcopyMs\": " + r.postcopyMs() + ", \"pages\": " + r.postcopyPages() +
+            ", \"urgentPages\": " + r.urgentPages() + ", \"recoveries\": " + r.recoveries() + "}\n" +
             "}\n";
     }
 

@@ -89,6 +89,8 @@ public interface MigrationSource extends AutoCloseable
         public static final String MAX_BANDWIDTH_PROP_NAME = "pagestream.max.bandwidth";
         /** Default: no cap. */
         public static final long MAX_BANDWIDTH_DEFAULT = 0;
+        /** Cap on background pushing after a post-copy switchover in bytes per second; 0 keeps the pre-copy cap. */
+        public static final String POSTCOPY_BANDWIDTH_PROP_NAME = "pagestream.postcopy.bandwidth";
         /** Milliseconds to find a target and complete the handshake. */
         public static final String CONNECT_TIMEOUT_PROP_NAME = "pagestream.connect.timeout.ms";
         /** Default connect timeout. */
@@ -128,6 +130,7 @@ public interface MigrationSource extends AutoCloseable
         private int maxRounds = Integer.getInteger(MAX_ROUNDS_PROP_NAME, MAX_ROUNDS_DEFAULT);
         private long maxTimeMs = Long.getLong(MAX_TIME_PROP_NAME, MAX_TIME_MS_DEFAULT);
         private long maxBandwidthBytesPerSec = Long.getLong(MAX_BANDWIDTH_PROP_NAME, MAX_BANDWIDTH_DEFAULT);
+        private long postcopyBandwidthBytesPerSec = Long.getLong(POSTCOPY_BANDWIDTH_PROP_NAME, 0);
         private long connectTimeoutMs = Long.getLong(CONNECT_TIMEOUT_PROP_NAME, CONNECT_TIMEOUT_MS_DEFAULT);
         private long switchoverTimeoutMs = Long.getLong(SWITCHOVER_TIMEOUT_PROP_NAME, SWITCHOVER_TIMEOUT_MS_DEFAULT);
         private MigrationPolicy policy;
@@ -162,6 +165,9 @@ public interface MigrationSource extends AutoCloseable
                 "must be 0 (unlimited) or positive");
             require(maxBandwidthBytesPerSec == 0 || maxBandwidthBytesPerSec >= 64 * 1024,
                 "maxBandwidthBytesPerSec", maxBandwidthBytesPerSec, "must be at least 64 KiB/s when set");
+            require(postcopyBandwidthBytesPerSec == 0 || postcopyBandwidthBytesPerSec >= 64 * 1024,
+                "postcopyBandwidthBytesPerSec", postcopyBandwidthBytesPerSec,
+                "must be 0 (same as maxBandwidthBytesPerSec) or at least 64 KiB/s");
             require(connectTimeoutMs > 0, "connectTimeoutMs", connectTimeoutMs, "must be positive");
             require(switchoverTimeoutMs > 0, "switchoverTimeoutMs", switchoverTimeoutMs, "must be positive");
             require(null != compression, "compression", null, "must be set");
@@ -356,6 +362,24 @@ public interface MigrationSource extends AutoCloseable
         public long maxBandwidthBytesPerSec()
         {
             return maxBandwidthBytesPerSec;
+        }
+
+        /**
+         * @param bytesPerSec cap on the background push after a post-copy switchover, leaving the rest of the link
+         *                    to pages the guest faults on (which are never held back, only charged to the cap); 0
+         *                    keeps {@link #maxBandwidthBytesPerSec()}.
+         * @return this.
+         */
+        public Context postcopyBandwidthBytesPerSec(final long bytesPerSec)
+        {
+            postcopyBandwidthBytesPerSec = bytesPerSec;
+            return this;
+        }
+
+        /** @return cap on the post-copy background push in bytes per second, 0 for the pre-copy cap. */
+        public long postcopyBandwidthBytesPerSec()
+        {
+            return postcopyBandwidthBytesPerSec;
         }
 
         /** @param timeoutMs to find a target and complete the handshake. @return this. */

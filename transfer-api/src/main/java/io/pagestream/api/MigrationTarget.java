@@ -109,6 +109,11 @@ public interface MigrationTarget extends AutoCloseable
         /** Default maximum device state: 64 MiB. */
         public static final int MAX_DEVICE_STATE_DEFAULT = 64 * 1024 * 1024;
 
+        /**
+         * Where this target receives the urgent lane, {@code host:port}: its own socket, so a faulted page never
+         * queues behind bulk pages in a socket buffer. Default: the listen host, the listen port plus one.
+         */
+        public static final String URGENT_ENDPOINT_PROP_NAME = "pagestream.urgent.endpoint";
         /** Whether this target accepts post-copy; only if its hypervisor wires the fault path. */
         public static final String POSTCOPY_ENABLED_PROP_NAME = "pagestream.postcopy.enabled";
 
@@ -121,6 +126,7 @@ public interface MigrationTarget extends AutoCloseable
         private int maxDeviceStateBytes = Integer.getInteger(MAX_DEVICE_STATE_PROP_NAME, MAX_DEVICE_STATE_DEFAULT);
         private boolean memoryZeroed = true;
         private boolean postcopyEnabled = Boolean.getBoolean(POSTCOPY_ENABLED_PROP_NAME);
+        private String urgentEndpoint = System.getProperty(URGENT_ENDPOINT_PROP_NAME);
 
         /** {@inheritDoc} */
         public Context conclude()
@@ -129,6 +135,17 @@ public interface MigrationTarget extends AutoCloseable
             require(null != guestMemory, "guestMemory", null, "must be set");
             require(null != deviceState, "deviceState", null, "must be set");
             requireEndpoint("listenEndpoint", listenEndpoint);
+            if (null == urgentEndpoint)
+            {
+                final int colon = listenEndpoint.lastIndexOf(':');
+                final int port = Integer.parseInt(listenEndpoint.substring(colon + 1));
+                require(port < 65535, "urgentEndpoint", null, "cannot default to listen port + 1 when that is " +
+                    (port + 1) + "; set it");
+                urgentEndpoint = listenEndpoint.substring(0, colon + 1) + (port + 1);
+            }
+            requireEndpoint("urgentEndpoint", urgentEndpoint);
+            require(!urgentEndpoint.equals(listenEndpoint), "urgentEndpoint", urgentEndpoint,
+                "must differ from listenEndpoint");
             require(receiverWindowLength >= 65536 && receiverWindowLength <= (64 << 20),
                 "receiverWindowLength", receiverWindowLength, "must be from 64 KiB to 64 MiB");
             require(receiverWindowLength <= socketBufferLength(), "receiverWindowLength", receiverWindowLength,
@@ -169,6 +186,23 @@ public interface MigrationTarget extends AutoCloseable
         {
             listenEndpoint = endpoint;
             return this;
+        }
+
+        /**
+         * @param endpoint {@code host:port} where the urgent lane arrives (post-copy faults); its port is told to the
+         *                 source in the handshake. Default: listen port plus one.
+         * @return this.
+         */
+        public Context urgentEndpoint(final String endpoint)
+        {
+            urgentEndpoint = endpoint;
+            return this;
+        }
+
+        /** @return where the urgent lane arrives. */
+        public String urgentEndpoint()
+        {
+            return urgentEndpoint;
         }
 
         /** @return the listen endpoint. */

@@ -19,6 +19,10 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  *  +---------------------------------------------------------------+
  *  |               Echoed Hello Timestamp ns (64)                ...
  *  +---------------------------------------------------------------+
+ *  |                  Urgent Lane UDP Port                         |
+ *  +---------------------------------------------------------------+
+ *  |                          Reserved                             |
+ *  +---------------------------------------------------------------+
  * </pre>
  */
 public final class HelloAckFlyweight extends FrameFlyweight
@@ -31,8 +35,24 @@ public final class HelloAckFlyweight extends FrameFlyweight
     public static final int CAPABILITIES_OFFSET = TARGET_VERSION_OFFSET + 4;
     /** Offset of the echoed timestamp. */
     public static final int ECHO_TIMESTAMP_OFFSET = CAPABILITIES_OFFSET + 8;
+    /** Offset of the urgent lane's port. */
+    public static final int URGENT_PORT_OFFSET = ECHO_TIMESTAMP_OFFSET + 8;
     /** Frame length. */
-    public static final int LENGTH = ECHO_TIMESTAMP_OFFSET + 8;
+    public static final int LENGTH = URGENT_PORT_OFFSET + 8;
+
+    /** @param v UDP port of the urgent lane on the target's host; the reserved word is cleared. @return this. */
+    public HelloAckFlyweight urgentPort(final int v)
+    {
+        buffer.putInt(offset + URGENT_PORT_OFFSET, v, LITTLE_ENDIAN);
+        buffer.putInt(offset + URGENT_PORT_OFFSET + 4, 0, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return UDP port of the urgent lane on the target's host. */
+    public int urgentPort()
+    {
+        return buffer.getInt(offset + URGENT_PORT_OFFSET, LITTLE_ENDIAN);
+    }
 
     /** @param v 0 for accepted, else an ErrorCode value. @return this. */
     public HelloAckFlyweight status(final int v)
@@ -90,5 +110,9 @@ public final class HelloAckFlyweight extends FrameFlyweight
     public void validate(final int receivedLength)
     {
         requireLength(receivedLength, LENGTH, true);
+        if (urgentPort() < 1 || urgentPort() > 65535)
+        {
+            throw badField("urgentPort", urgentPort(), "must be a UDP port from 1 to 65535");
+        }
     }
 }

@@ -81,6 +81,9 @@ public final class SourceAgent implements Agent, FragmentHandler
     private static final long ERROR_DELIVERY_NS = TimeUnit.SECONDS.toNanos(1);
     private static final int URGENT_QUEUE_CAPACITY = 8192;
     private static final int URGENT_PAGES_PER_WORK = 16;
+    private static final int POSTCOPY_PAGES_PER_POLL = 8;
+    private static final long FAULT_QUIET_NS = TimeUnit.MICROSECONDS.toNanos(
+        Long.getLong("pagestream.fault.quiet.us", 300));
 
     enum State
     {
@@ -181,6 +184,8 @@ public final class SourceAgent implements Agent, FragmentHandler
     private int pendingMapNextWord;
     private int missingMapNextWord;
     private boolean resumeAcked;
+    private String urgentChannel;
+    private long lastRequestNs;
     private long retiredBytesSent;
     private long recoveryStartNs;
     private int recoveries;
@@ -205,7 +210,6 @@ public final class SourceAgent implements Agent, FragmentHandler
      * @param ctx                 concluded context.
      * @param aeron               client, for new publications after a post-copy reconnection.
      * @param dataPublication     data stream to the target.
-     * @param urgentPublication   urgent lane to the target.
      * @param controlSubscription control stream from the target.
      * @param counters            source counters.
      * @param completion          completed with the report at the end.
@@ -215,7 +219,6 @@ public final class SourceAgent implements Agent, FragmentHandler
         final MigrationSource.Context ctx,
         final Aeron aeron,
         final ExclusivePublication dataPublication,
-        final ExclusivePublication urgentPublication,
         final Subscription controlSubscription,
         final MigrationCounters counters,
         final CompletableFuture<MigrationReport> completion,
@@ -234,7 +237,6 @@ public final class SourceAgent implements Agent, FragmentHandler
         this.pageCount = memory.pageCount();
         this.aeron = aeron;
         this.dataPublication = dataPublication;
-        this.urgentPublication = urgentPublication;
         this.controlSubscription = controlSubscription;
         this.counters = counters;
         this.lifecycle = new MigrationLifecycle(listener, errorHandler, completion);
@@ -255,8 +257,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         this.postcopyPagesCounter = counters.get(CounterType.POSTCOPY_PAGES_SENT);
         this.requestsCounter = counters.get(CounterType.PAGE_REQUESTS_RECEIVED);
         this.recoveriesCounter = counters.get(CounterType.RECOVERIES);
-        this.urgentFrames = new FramePublisher(urgentPublication, null, null);
-        this.urgentSender = new PageSender(urgentFrames, memory, migrationId, limiter, null, null,
+        this.urgentSender = new PageSender(frames, memory, migrationId, limiter, null, null,
             new EncodingChooser(Compression.NONE, pageSize, ctx.maxBandwidthBytesPerSec(), nowNs)).urgent();
         final boolean deltaAllowed = ctx.compression() == Compression.AUTO || ctx.compression() == Compression.DELTA;
         this.pageSender = new PageSender(frames, memory, migrationId, limiter, rateLimitedCounter,
@@ -337,7 +338,7 @@ public final class SourceAgent implements Agent, FragmentHandler
                     work += resendHello();
                     break;
                 case SENDING:
-                    work += sendPages();
+                    work += sendPages(PAGES_PER_WORK);
                     break;
                 case DEVICE_STATE:
                     work += sendDeviceState();
@@ -351,8 +352,25 @@ public final class SourceAgent implements Agent, FragmentHandler
                 case AWAIT_COMPLETE:
                     break;
                 case POSTCOPY:
-                    work += sendUrgentPages();
-                    work += sendPages();
+                    // Look for requests between every few bulk pages, so a fault never waits behind a long batch.
+                    for (int i = 0; i < PAGES_PER_WORK / POSTCOPY_PAGES_PER_POLL && state == State.POSTCOPY; i++)
+                    {
+                        if (i > 0)
+                        {
+                            work += controlSubscription.poll(this, CONTROL_FRAGMENTS_PER_WORK);
+                        }
+                        work += sendUrgentPages();
+                        if (nowNs - lastRequestNs < FAULT_QUIET_NS)
+                        {
+                            break; // A fault is being served: keep the pipeline clear for its page.
+                        }
+                        final int sent = sendPages(POSTCOPY_PAGES_PER_POLL);
+                        work += sent;
+                        if (sent == 0)
+                        {
+                            break;
+                        }
+                    }
                     break;
                 case RECOVER_CONNECT:
                     work += recoverConnect();
@@ -515,7 +533,14 @@ public final class SourceAgent implements Agent, FragmentHandler
         lastHelloNs = nowNs;
     }
 
-    private void onHelloAck(final long echoTimestampNs, final long targetCapabilities)
+    private void openUrgentLane()
+    {
+        urgentPublication = aeron.addExclusivePublication(urgentChannel, ctx.urgentStreamId());
+        urgentFrames = new FramePublisher(urgentPublication, null, null);
+        urgentSender.retarget(urgentFrames);
+    }
+
+    private void onHelloAck(final long echoTimestampNs, final long targetCapabilities, final int urgentPort)
     {
         if (state == State.RECOVER_HELLO)
         {
@@ -534,6 +559,13 @@ public final class SourceAgent implements Agent, FragmentHandler
             return;
         }
         postcopyAvailable = ctx.postcopyAllowed() && (targetCapabilities & Capabilities.POSTCOPY) != 0;
+        if (postcopyAvailable)
+        {
+            // Its own channel, so its own sockets: a faulted page never waits behind bulk in a socket buffer.
+            urgentChannel = Channels.dataPublication(Channels.urgentEndpoint(ctx.targetEndpoint(), urgentPort),
+                ctx.mtuLength(), Channels.URGENT_TERM_LENGTH, ctx.socketBufferLength());
+            openUrgentLane();
+        }
         tracker.postcopyAvailable(postcopyAvailable);
         if (ctx.strategy() == io.pagestream.api.MigrationStrategy.POSTCOPY && !postcopyAvailable)
         {
@@ -571,10 +603,10 @@ public final class SourceAgent implements Agent, FragmentHandler
         lifecycle.phase(roundPhase);
     }
 
-    private int sendPages()
+    private int sendPages(final int maxPages)
     {
         int work = 0;
-        for (int i = 0; i < PAGES_PER_WORK; i++)
+        for (int i = 0; i < maxPages; i++)
         {
             if (currentPage < 0)
             {
@@ -941,6 +973,11 @@ public final class SourceAgent implements Agent, FragmentHandler
             // From here the guest belongs to the target: it may be running there already.
             committed = true;
             postcopyStartNs = nowNs;
+            if (ctx.postcopyBandwidthBytesPerSec() > 0)
+            {
+                limiter.rate(ctx.postcopyBandwidthBytesPerSec(),
+                    PageFlyweight.PAYLOAD_OFFSET + PageSender.chunkLength(pageSize, frames.maxFrameLength()));
+            }
             lastPeerFrameNs = nowNs;
             toSend.swap(dirty);
             round++;
@@ -996,6 +1033,7 @@ public final class SourceAgent implements Agent, FragmentHandler
 
     private void onPageRequest(final long pageIndex)
     {
+        lastRequestNs = nowNs;
         requestsCounter.incrementOrdered();
         if (urgentQueue.size() < URGENT_QUEUE_CAPACITY)
         {
@@ -1022,13 +1060,10 @@ public final class SourceAgent implements Agent, FragmentHandler
         CloseHelper.quietCloseAll(dataPublication, urgentPublication);
         dataPublication = aeron.addExclusivePublication(Channels.dataPublication(ctx.targetEndpoint(),
             ctx.mtuLength(), ctx.termLength(), ctx.socketBufferLength()), ctx.dataStreamId());
-        urgentPublication = aeron.addExclusivePublication(Channels.dataPublication(ctx.targetEndpoint(),
-            ctx.mtuLength(), Channels.URGENT_TERM_LENGTH, ctx.socketBufferLength()), ctx.urgentStreamId());
         frames = new FramePublisher(dataPublication, counters.get(CounterType.BACK_PRESSURE),
             counters.get(CounterType.ADMIN_ACTIONS));
-        urgentFrames = new FramePublisher(urgentPublication, null, null);
         pageSender.retarget(frames);
-        urgentSender.retarget(urgentFrames);
+        openUrgentLane();
         zeroRunLength = 0;
         currentPage = -1;
         resumeAcked = false;
@@ -1104,7 +1139,8 @@ public final class SourceAgent implements Agent, FragmentHandler
         final long windowNs = nowNs - rateWindowStartNs;
         if (windowNs >= TimeUnit.MILLISECONDS.toNanos(250))
         {
-            final long bytes = retiredBytesSent + frames.bytesSent() + urgentFrames.bytesSent();
+            final long bytes = retiredBytesSent + frames.bytesSent() +
+                (null == urgentFrames ? 0 : urgentFrames.bytesSent());
             progressRate = (bytes - rateWindowStartBytes) * 1e9 / windowNs;
             rateWindowStartBytes = bytes;
             rateWindowStartNs = nowNs;
@@ -1159,7 +1195,8 @@ public final class SourceAgent implements Agent, FragmentHandler
                     fail(ErrorCode.get(helloAckFlyweight.status()), "target refused the hello", false);
                     return;
                 }
-                onHelloAck(helloAckFlyweight.echoTimestampNs(), helloAckFlyweight.capabilities());
+                onHelloAck(helloAckFlyweight.echoTimestampNs(), helloAckFlyweight.capabilities(),
+                    helloAckFlyweight.urgentPort());
                 break;
 
             case FrameType.STATUS:
@@ -1355,7 +1392,7 @@ public final class SourceAgent implements Agent, FragmentHandler
             .downtimeTargetMs(ctx.downtimeTargetMs())
             .rounds(round)
             .pagesSent(pagesSentCounter.get())
-            .bytesOnWire(retiredBytesSent + frames.bytesSent() + urgentFrames.bytesSent())
+            .bytesOnWire(retiredBytesSent + frames.bytesSent() + (null == urgentFrames ? 0 : urgentFrames.bytesSent()))
             .pagesByEncoding(zeroPagesCounter.get(), deltaPagesCounter.get(), lz4PagesCounter.get(),
                 rawPagesCounter.get())
             .bytesSaved(bytesSavedCounter.get())

@@ -75,6 +75,7 @@ import java.util.concurrent.TimeUnit;
 public final class TargetAgent implements Agent, FragmentHandler
 {
     private static final int FRAGMENTS_PER_WORK = 64;
+    private static final int POSTCOPY_FRAGMENTS_PER_POLL = 8;
     private static final long ERROR_DELIVERY_NS = TimeUnit.SECONDS.toNanos(1);
     private static final long CONTROL_CONNECT_NS = TimeUnit.SECONDS.toNanos(5);
 
@@ -278,8 +279,24 @@ public final class TargetAgent implements Agent, FragmentHandler
                 // Faulted pages first: the urgent lane is polled before, and as well as, the bulk.
                 work += urgentSubscription.poll(urgentHandler, FRAGMENTS_PER_WORK);
             }
-            if (state == State.AWAIT_HELLO || state == State.RECEIVING || state == State.POSTCOPY ||
-                state == State.RECOVERING)
+            if (state == State.POSTCOPY)
+            {
+                // Smaller bulk batches in post-copy, with the urgent lane polled again after each.
+                for (int i = 0; i < FRAGMENTS_PER_WORK / POSTCOPY_FRAGMENTS_PER_POLL && state == State.POSTCOPY; i++)
+                {
+                    final int fragments = dataSubscription.poll(this, POSTCOPY_FRAGMENTS_PER_POLL);
+                    work += fragments;
+                    if (state == State.POSTCOPY)
+                    {
+                        work += urgentSubscription.poll(urgentHandler, FRAGMENTS_PER_WORK);
+                    }
+                    if (fragments == 0)
+                    {
+                        break;
+                    }
+                }
+            }
+            else if (state == State.AWAIT_HELLO || state == State.RECEIVING || state == State.RECOVERING)
             {
                 work += dataSubscription.poll(this, FRAGMENTS_PER_WORK);
             }
@@ -640,7 +657,8 @@ public final class TargetAgent implements Agent, FragmentHandler
             .status(0)
             .targetVersion(FrameFlyweight.PROTOCOL_VERSION)
             .capabilities(ctx.postcopyEnabled() ? Capabilities.POSTCOPY : 0)
-            .echoTimestampNs(helloTimestampNs);
+            .echoTimestampNs(helloTimestampNs)
+            .urgentPort(Integer.parseInt(ctx.urgentEndpoint().substring(ctx.urgentEndpoint().lastIndexOf(':') + 1)));
         return control.offer(HelloAckFlyweight.LENGTH) == FramePublisher.SENT;
     }
 

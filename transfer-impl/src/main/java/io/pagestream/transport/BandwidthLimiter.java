@@ -7,9 +7,9 @@ package io.pagestream.transport;
  */
 public final class BandwidthLimiter
 {
-    private final long bytesPerSec;
-    private final double bytesPerNs;
-    private final double burstBytes;
+    private long bytesPerSec;
+    private double bytesPerNs;
+    private double burstBytes;
     private double tokens;
     private long lastRefillNs;
 
@@ -25,6 +25,20 @@ public final class BandwidthLimiter
         this.burstBytes = Math.max(2.0 * maxFrameLength, bytesPerSec * 0.004);
         this.tokens = maxFrameLength;
         this.lastRefillNs = nowNs;
+    }
+
+    /**
+     * Change the cap from now on.
+     *
+     * @param newBytesPerSec the cap; 0 means unlimited.
+     * @param maxFrameLength largest frame that will be requested.
+     */
+    public void rate(final long newBytesPerSec, final int maxFrameLength)
+    {
+        bytesPerSec = newBytesPerSec;
+        bytesPerNs = newBytesPerSec / 1e9;
+        burstBytes = Math.max(2.0 * maxFrameLength, newBytesPerSec * 0.004);
+        tokens = Math.min(tokens, burstBytes);
     }
 
     /**

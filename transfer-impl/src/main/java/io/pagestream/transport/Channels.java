@@ -11,6 +11,8 @@ public final class Channels
     public static final int CONTROL_TERM_LENGTH = 1024 * 1024;
     /** Term length of the urgent lane: it carries one page per fault, never a backlog. */
     public static final int URGENT_TERM_LENGTH = 1024 * 1024;
+    /** Receiver window of the urgent lane. */
+    public static final int URGENT_WINDOW_LENGTH = 256 * 1024;
     /** MTU of the control stream. */
     public static final int CONTROL_MTU = 8192;
 
@@ -66,6 +68,16 @@ public final class Channels
             .mtu(CONTROL_MTU)
             .termLength(CONTROL_TERM_LENGTH)
             .build();
+    }
+
+    /**
+     * @param targetEndpoint {@code host:port} the source reaches the target's data stream at.
+     * @param urgentPort     the port the target named for its urgent lane.
+     * @return {@code host:urgentPort}.
+     */
+    public static String urgentEndpoint(final String targetEndpoint, final int urgentPort)
+    {
+        return targetEndpoint.substring(0, targetEndpoint.lastIndexOf(':') + 1) + urgentPort;
     }
 
     /**

@@ -64,11 +64,11 @@ class FlyweightLayoutTest
         final HelloAckFlyweight f = new HelloAckFlyweight();
         f.wrap(buffer, 0);
         f.writeHeader(FrameType.HELLO_ACK, HelloAckFlyweight.LENGTH, SESSION);
-        f.status(0).targetVersion(1).capabilities(9).echoTimestampNs(123456789L);
+        f.status(0).targetVersion(1).capabilities(9).echoTimestampNs(123456789L).urgentPort(40402);
         final ByteBuffer e = expected(FrameType.HELLO_ACK, HelloAckFlyweight.LENGTH);
-        e.putInt(0).putInt(1).putLong(9).putLong(123456789L);
+        e.putInt(0).putInt(1).putLong(9).putLong(123456789L).putInt(40402).putInt(0);
         assertArrayEquals(e.array(), written(HelloAckFlyweight.LENGTH));
-        assertEquals(40, HelloAckFlyweight.LENGTH);
+        assertEquals(48, HelloAckFlyweight.LENGTH);
     }
 
     @Test
@@ -110,17 +110,33 @@ class FlyweightLayoutTest
         final SwitchoverFlyweight s = new SwitchoverFlyweight();
         s.wrap(buffer, 0);
         s.writeHeader(FrameType.SWITCHOVER, SwitchoverFlyweight.LENGTH, SESSION);
-        s.finalRound(5).deviceStateLength(1 << 20).deviceStateChecksum(0x01020304).totalPageFrames(999);
+        s.finalRound(5).deviceStateLength(1 << 20).deviceStateChecksum(0x01020304).mode(1).totalPageFrames(999)
+            .pendingPages(1234);
         assertArrayEquals(expected(FrameType.SWITCHOVER, SwitchoverFlyweight.LENGTH)
-            .putInt(5).putInt(1 << 20).putInt(0x01020304).putInt(0).putLong(999).array(),
+            .putInt(5).putInt(1 << 20).putInt(0x01020304).putInt(1).putLong(999).putLong(1234).array(),
             written(SwitchoverFlyweight.LENGTH));
 
         final CompleteFlyweight c = new CompleteFlyweight();
         c.wrap(buffer, 0);
         c.writeHeader(FrameType.COMPLETE, CompleteFlyweight.LENGTH, SESSION);
-        c.pagesReceived(77).pageFramesReceived(88);
-        assertArrayEquals(expected(FrameType.COMPLETE, CompleteFlyweight.LENGTH).putLong(77).putLong(88).array(),
-            written(CompleteFlyweight.LENGTH));
+        c.pagesReceived(77).pageFramesReceived(88).faults(3, 40, 50, 60);
+        assertArrayEquals(expected(FrameType.COMPLETE, CompleteFlyweight.LENGTH).putLong(77).putLong(88)
+            .putLong(3).putLong(40).putLong(50).putLong(60).array(), written(CompleteFlyweight.LENGTH));
+
+        final PageRequestFlyweight q = new PageRequestFlyweight();
+        q.wrap(buffer, 0);
+        q.writeHeader(FrameType.PAGE_REQUEST, PageRequestFlyweight.LENGTH, SESSION);
+        q.pageIndex(0x1_0000_0002L).timestampNs(42);
+        assertArrayEquals(expected(FrameType.PAGE_REQUEST, PageRequestFlyweight.LENGTH).putLong(0x1_0000_0002L)
+            .putLong(42).array(), written(PageRequestFlyweight.LENGTH));
+
+        final PageMapFlyweight m = new PageMapFlyweight();
+        m.wrap(buffer, 0);
+        final int mapLength = PageMapFlyweight.frameLength(2);
+        m.writeHeader(FrameType.MISSING_MAP, mapLength, SESSION);
+        m.chunk(3, 2, 9, true).word(0, 0x0102030405060708L).word(1, -1L);
+        assertArrayEquals(expected(FrameType.MISSING_MAP, mapLength).putInt(3).putInt(2).putInt(9).putInt(1)
+            .putLong(0x0102030405060708L).putLong(-1L).array(), written(mapLength));
 
         final StatusFlyweight st = new StatusFlyweight();
         st.wrap(buffer, 0);
