@@ -117,6 +117,10 @@ public final class DemoMigration implements Callable<Integer>
     @Option(names = "--listen", defaultValue = "127.0.0.1:40400", description = "Target role: host:port to listen on.")
     String listen;
 
+    @Option(names = "--urgent", description = "Target role: host:port for the post-copy urgent lane " +
+        "(default: listen port + 1).")
+    String urgent;
+
     @Option(names = "--seed", defaultValue = "42", description = "Seed for guest contents and writes.")
     long seed;
 
@@ -167,6 +171,7 @@ public final class DemoMigration implements Callable<Integer>
                 .guestMemory(guest.memory())
                 .deviceState(guest.deviceState())
                 .listenEndpoint(listen)
+                .urgentEndpoint(urgent)
                 .postcopyEnabled(true)
                 .handshakeTimeoutMs(120_000)))
         {
@@ -357,6 +362,7 @@ public final class DemoMigration implements Callable<Integer>
         command.add(DemoMigration.class.getName());
         command.add("--role=target");
         command.add("--listen=" + endpoint);
+        command.add("--urgent=127.0.0.1:" + freeUdpPort());
         command.add("--memory=" + memory);
         command.add("--page-size=" + pageSize);
         command.add("--seed=" + seed);

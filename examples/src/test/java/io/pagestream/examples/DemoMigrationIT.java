@@ -22,8 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DemoMigrationIT
 {
     private static final List<String> KEYS = List.of("result", "reason", "verified", "mode", "guestBytes", "pageSize",
-        "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "pagesSent", "bytesOnWire", "pagesByEncoding",
-        "zero", "delta", "lz4", "raw", "postcopy", "faults", "faultP50Us", "faultP99Us", "faultMaxUs");
+        "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "pagesSent",
+        "bytesOnWire", "pagesByEncoding", "zero", "delta", "lz4", "raw", "postcopy", "faults", "faultP50Us",
+        "faultP99Us", "faultMaxUs", "postcopyMs", "pages", "urgentPages", "recoveries");
 
     private static Process run(final Path report, final String... args) throws Exception
     {
@@ -67,6 +68,36 @@ class DemoMigrationIT
         assertTrue(number(json, "downtimeMs") <= number(json, "downtimeTargetMs"), json);
         assertTrue(number(json, "pagesSent") >= (256L << 20) / 4096, json);
         assertTrue(number(json, "zero") > 0 && number(json, "raw") > 0, json);
+    }
+
+    @Test
+    @Timeout(300)
+    void shouldSwitchToPostcopyWhenTheGuestOutrunsTheLinkAndVerifyExactly() throws Exception
+    {
+        // The done-means run, scaled down: the guest dirties memory faster than the capped link carries it.
+        final Path report = Files.createTempFile("pagestream-demo-hybrid", ".json");
+        final Process demo = run(report, "--memory=128m", "--workload=uniform", "--dirty-rate=100000",
+            "--bandwidth=400mbit");
+        assertTrue(demo.waitFor(240, TimeUnit.SECONDS), "demo finished");
+        final String json = Files.readString(report, StandardCharsets.UTF_8);
+        assertEquals(0, demo.exitValue(), json);
+        assertTrue(json.contains("\"result\": \"COMPLETED\""), json);
+        assertTrue(json.contains("\"verified\": true"), json);
+        assertTrue(json.contains("\"mode\": \"hybrid\"") || json.contains("\"mode\": \"postcopy\""), json);
+        assertTrue(number(json, "faults") > 0, json);
+        assertTrue(number(json, "faultP99Us") >= number(json, "faultP50Us") && number(json, "faultP50Us") > 0, json);
+        assertTrue(number(json, "switchRound") >= 0, json);
+
+        // Pre-copy alone on the same settings cannot converge: it stops at its bound, the guest still on the source.
+        final Path precopyReport = Files.createTempFile("pagestream-demo-precopy", ".json");
+        final Process precopy = run(precopyReport, "--memory=128m", "--workload=uniform", "--dirty-rate=100000",
+            "--bandwidth=400mbit", "--mode=precopy", "--max-time-ms=6000");
+        assertTrue(precopy.waitFor(240, TimeUnit.SECONDS), "demo finished");
+        final String failed = Files.readString(precopyReport, StandardCharsets.UTF_8);
+        assertEquals(1, precopy.exitValue(), failed);
+        assertTrue(failed.contains("\"result\": \"FAILED\""), failed);
+        assertTrue(failed.contains("not converged"), failed);
+        assertEquals(-1, number(failed, "switchRound"), failed);
     }
 
     @Test

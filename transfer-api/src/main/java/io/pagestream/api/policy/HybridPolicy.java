@@ -66,7 +66,8 @@ public final class HybridPolicy implements MigrationPolicy
         final double bandwidth = Math.max(1.0, f.bandwidthBytesPerSec());
         final double dirtyBytesPerSec = f.dirtyRatePagesPerSec() * f.wireBytesPerPage();
         final double ratio = dirtyBytesPerSec / bandwidth;
-        final boolean shrinking = f.dirtyPages() < previousDirtyPages * 0.8;
+        // The bulk pass has nothing to shrink from: its dirty rate alone decides.
+        final boolean shrinking = previousDirtyPages != Long.MAX_VALUE && f.dirtyPages() < previousDirtyPages * 0.8;
         previousDirtyPages = f.dirtyPages();
         nonConvergingRounds = ratio >= NEAR_BANDWIDTH && !shrinking ? nonConvergingRounds + 1 : 0;
 
