@@ -15,8 +15,12 @@ final class AgentHost implements AutoCloseable
     private final AgentRunner runner;
     private final AgentInvoker invoker;
 
-    AgentHost(final MigrationContext<?> ctx, final Agent agent)
+    AgentHost(final MigrationContext<?> ctx, final Agent migrationAgent, final Agent transportDutyCycle)
     {
+        // With the embedded driver on this thread, one thread per side does all the work: fewer threads competing
+        // for the host's cores, and no hand-over between the agent and the driver.
+        final Agent agent = null == transportDutyCycle ? migrationAgent :
+            new org.agrona.concurrent.CompositeAgent(migrationAgent, transportDutyCycle);
         if (ctx.threadingMode() == ThreadingMode.DEDICATED)
         {
             runner = new AgentRunner(ctx.idleStrategy(), ctx.errorHandler(), null, agent);

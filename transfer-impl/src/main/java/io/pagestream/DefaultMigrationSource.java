@@ -56,7 +56,8 @@ final class DefaultMigrationSource implements MigrationSource
                 source.warmupNs = io.pagestream.codec.CodecWarmup.run(
                     ctx.guestMemory().pageSize(), io.pagestream.codec.CodecWarmup.SELF_CHECK_ITERATIONS);
             }
-            source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "source", ctx.driverIdleStrategy(), ctx.errorHandler());
+            source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "source", ctx.driverIdleStrategy(), ctx.errorHandler(),
+                ctx.driverOnAgentThread());
             final Aeron aeron = source.transport.aeron();
             source.counters = new MigrationCounters(aeron, ctx.migrationId(),
                 CounterType.PAGES_SENT, CounterType.BYTES_SENT, CounterType.ZERO_PAGES_SENT,
@@ -73,7 +74,7 @@ final class DefaultMigrationSource implements MigrationSource
                 ctx.dataStreamId());
             source.agent = new SourceAgent(ctx, aeron, source.dataPublication,
                 source.controlSubscription, source.counters, source.completion, System.nanoTime());
-            source.host = new AgentHost(ctx, source.agent);
+            source.host = new AgentHost(ctx, source.agent, source.transport.dutyCycle());
             return source;
         }
         catch (final Throwable t)

@@ -43,7 +43,8 @@ final class DefaultMigrationTarget implements MigrationTarget
         try
         {
             io.pagestream.codec.CodecWarmup.run(ctx.guestMemory().pageSize(), io.pagestream.codec.CodecWarmup.ITERATIONS);
-            target.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "target", ctx.driverIdleStrategy(), ctx.errorHandler());
+            target.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "target", ctx.driverIdleStrategy(), ctx.errorHandler(),
+                ctx.driverOnAgentThread());
             final Aeron aeron = target.transport.aeron();
             target.counters = new MigrationCounters(aeron, 0,
                 CounterType.PAGE_FRAMES_RECEIVED, CounterType.BYTES_RECEIVED, CounterType.ZERO_PAGES_RECEIVED,
@@ -57,7 +58,7 @@ final class DefaultMigrationTarget implements MigrationTarget
                 ctx.urgentStreamId());
             target.agent = new TargetAgent(ctx, aeron, target.dataSubscription, target.urgentSubscription,
                 target.counters, target.completion, System.nanoTime());
-            target.host = new AgentHost(ctx, target.agent);
+            target.host = new AgentHost(ctx, target.agent, target.transport.dutyCycle());
             return target;
         }
         catch (final Throwable t)

@@ -64,7 +64,7 @@ import java.util.concurrent.TimeUnit;
  * Post-copy: the guest is paused here for good, the dirty set becomes the pending set and goes to the target as a
  * PENDING_MAP, then the device state and a post-copy SWITCHOVER; from that frame on the guest belongs to the target
  * and is never resumed here. Pages the target requests go out first on the urgent lane (their own publication and
- * stream); the rest are pushed on the data lane starting just after the latest fault (pre-paging). A silent target
+ * stream); the background push holds back for {@code faultQuietUs} after each request; the rest are pushed on the data lane starting just after the latest fault (pre-paging). A silent target
  * starts a recovery: new publications (a new Aeron session), a resume hello, the target's MISSING_MAP becomes the
  * pending set, and pushing continues; it gives up after {@code recoveryTimeoutMs} with
  * {@link ErrorCode#GUEST_LOST}.
@@ -82,8 +82,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     private static final int URGENT_QUEUE_CAPACITY = 8192;
     private static final int URGENT_PAGES_PER_WORK = 16;
     private static final int POSTCOPY_PAGES_PER_POLL = 8;
-    private static final long FAULT_QUIET_NS = TimeUnit.MICROSECONDS.toNanos(
-        Long.getLong("pagestream.fault.quiet.us", 300));
+    private static final int POSTCOPY_PAGES_PER_WORK = 64;
 
     enum State
     {
@@ -186,6 +185,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     private boolean resumeAcked;
     private String urgentChannel;
     private long lastRequestNs;
+    private final long faultQuietNs;
     private long retiredBytesSent;
     private long recoveryStartNs;
     private int recoveries;
@@ -236,6 +236,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         this.pageSize = memory.pageSize();
         this.pageCount = memory.pageCount();
         this.aeron = aeron;
+        this.faultQuietNs = TimeUnit.MICROSECONDS.toNanos(ctx.faultQuietUs());
         this.dataPublication = dataPublication;
         this.controlSubscription = controlSubscription;
         this.counters = counters;
@@ -353,14 +354,14 @@ public final class SourceAgent implements Agent, FragmentHandler
                     break;
                 case POSTCOPY:
                     // Look for requests between every few bulk pages, so a fault never waits behind a long batch.
-                    for (int i = 0; i < PAGES_PER_WORK / POSTCOPY_PAGES_PER_POLL && state == State.POSTCOPY; i++)
+                    for (int i = 0; i < POSTCOPY_PAGES_PER_WORK / POSTCOPY_PAGES_PER_POLL && state == State.POSTCOPY; i++)
                     {
                         if (i > 0)
                         {
                             work += controlSubscription.poll(this, CONTROL_FRAGMENTS_PER_WORK);
                         }
                         work += sendUrgentPages();
-                        if (nowNs - lastRequestNs < FAULT_QUIET_NS)
+                        if (nowNs - lastRequestNs < faultQuietNs)
                         {
                             break; // A fault is being served: keep the pipeline clear for its page.
                         }

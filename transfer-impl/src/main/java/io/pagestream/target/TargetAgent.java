@@ -76,6 +76,7 @@ public final class TargetAgent implements Agent, FragmentHandler
 {
     private static final int FRAGMENTS_PER_WORK = 64;
     private static final int POSTCOPY_FRAGMENTS_PER_POLL = 8;
+    private static final int POSTCOPY_FRAGMENTS_PER_WORK = 64;
     private static final long ERROR_DELIVERY_NS = TimeUnit.SECONDS.toNanos(1);
     private static final long CONTROL_CONNECT_NS = TimeUnit.SECONDS.toNanos(5);
 
@@ -282,7 +283,7 @@ public final class TargetAgent implements Agent, FragmentHandler
             if (state == State.POSTCOPY)
             {
                 // Smaller bulk batches in post-copy, with the urgent lane polled again after each.
-                for (int i = 0; i < FRAGMENTS_PER_WORK / POSTCOPY_FRAGMENTS_PER_POLL && state == State.POSTCOPY; i++)
+                for (int i = 0; i < POSTCOPY_FRAGMENTS_PER_WORK / POSTCOPY_FRAGMENTS_PER_POLL && state == State.POSTCOPY; i++)
                 {
                     final int fragments = dataSubscription.poll(this, POSTCOPY_FRAGMENTS_PER_POLL);
                     work += fragments;

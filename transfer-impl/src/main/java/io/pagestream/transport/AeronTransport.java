@@ -6,6 +6,8 @@ import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import org.agrona.CloseHelper;
 import org.agrona.ErrorHandler;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.IdleStrategy;
 
 import java.util.UUID;
@@ -14,8 +16,9 @@ import java.util.UUID;
  * An Aeron client connected either to an embedded media driver in a fresh directory (deleted on start and on
  * close) or to an external driver named by its directory.
  * <p>
- * The embedded driver runs in SHARED threading mode: one thread for conductor, sender and receiver, since hypervisor
- * hosts have cores to spare for guests, not for us; its idle strategy is the context's.
+ * The embedded driver runs its conductor, sender and receiver together, since hypervisor hosts have cores to spare for
+ * guests, not for us: either on the migration agent's own thread ({@code invoked}: see {@link #dutyCycle()}), or in
+ * SHARED mode on one thread of its own with the context's driver idle strategy.
  * Threading: create and close from one thread; {@link #aeron()} is thread-safe as Aeron is.
  */
 public final class AeronTransport implements AutoCloseable
@@ -23,16 +26,22 @@ public final class AeronTransport implements AutoCloseable
     private final MediaDriver driver;
     private final Aeron aeron;
     private final String directoryName;
+    private final AgentInvoker driverInvoker;
+    private final AgentInvoker clientInvoker;
 
-    private AeronTransport(final MediaDriver driver, final Aeron aeron, final String directoryName)
+    private AeronTransport(final MediaDriver driver, final Aeron aeron, final String directoryName,
+        final boolean invoked)
     {
         this.driver = driver;
         this.aeron = aeron;
         this.directoryName = directoryName;
+        this.driverInvoker = invoked ? driver.sharedAgentInvoker() : null;
+        this.clientInvoker = invoked ? aeron.conductorAgentInvoker() : null;
     }
 
     /**
-     * Launch an embedded driver (unless {@code externalDirectoryName} is given) and connect a client.
+     * Launch an embedded driver (unless {@code externalDirectoryName} is given) and connect a client, each on its
+     * own thread.
      *
      * @param externalDirectoryName directory of an external driver, or null for an embedded one.
      * @param role                  short name used in the embedded driver's directory name.
@@ -45,6 +54,27 @@ public final class AeronTransport implements AutoCloseable
         final String role,
         final IdleStrategy driverIdleStrategy,
         final ErrorHandler errorHandler)
+    {
+        return launch(externalDirectoryName, role, driverIdleStrategy, errorHandler, false);
+    }
+
+    /**
+     * Launch an embedded driver (unless {@code externalDirectoryName} is given) and connect a client.
+     *
+     * @param externalDirectoryName directory of an external driver, or null for an embedded one.
+     * @param role                  short name used in the embedded driver's directory name.
+     * @param driverIdleStrategy    for the embedded driver's shared thread.
+     * @param errorHandler          for the driver's and client's threads; never exits the JVM.
+     * @param invoked               true to run an embedded driver and the client's conductor on the caller's agent
+     *                              thread (see {@link #dutyCycle()}) instead of threads of their own.
+     * @return the connected transport.
+     */
+    public static AeronTransport launch(
+        final String externalDirectoryName,
+        final String role,
+        final IdleStrategy driverIdleStrategy,
+        final ErrorHandler errorHandler,
+        final boolean invoked)
     {
         MediaDriver driver = null;
         Aeron aeron = null;
@@ -59,25 +89,56 @@ public final class AeronTransport implements AutoCloseable
                     .dirDeleteOnStart(true)
                     .dirDeleteOnShutdown(true)
                     .warnIfDirectoryExists(false)
-                    .threadingMode(ThreadingMode.SHARED)
+                    .threadingMode(invoked ? ThreadingMode.INVOKER : ThreadingMode.SHARED)
                     .sharedIdleStrategy(driverIdleStrategy)
                     .termBufferSparseFile(true)
                     .errorHandler(errorHandler);
                 driver = MediaDriver.launch(driverContext);
             }
 
+            final boolean onAgentThread = invoked && null != driver;
             final Aeron.Context clientContext = new Aeron.Context()
                 .aeronDirectoryName(directoryName)
                 .errorHandler(errorHandler)
                 .subscriberErrorHandler(errorHandler);
+            if (onAgentThread)
+            {
+                // Synchronous client calls run the driver themselves while they wait for its answer.
+                clientContext.useConductorAgentInvoker(true).driverAgentInvoker(driver.sharedAgentInvoker());
+                driver.sharedAgentInvoker().start();
+            }
             aeron = Aeron.connect(clientContext);
-            return new AeronTransport(driver, aeron, directoryName);
+            return new AeronTransport(driver, aeron, directoryName, onAgentThread);
         }
         catch (final Throwable t)
         {
             CloseHelper.quietCloseAll(aeron, driver);
             throw t;
         }
+    }
+
+    /**
+     * @return an agent that runs the embedded driver's and the client conductor's duty cycles, to compose with the
+     * migration agent on its thread; null if they have threads of their own.
+     */
+    public Agent dutyCycle()
+    {
+        if (null == driverInvoker)
+        {
+            return null;
+        }
+        return new Agent()
+        {
+            public int doWork()
+            {
+                return driverInvoker.invoke() + clientInvoker.invoke();
+            }
+
+            public String roleName()
+            {
+                return "aeron-driver-and-client";
+            }
+        };
     }
 
     /**
@@ -105,10 +166,27 @@ public final class AeronTransport implements AutoCloseable
     }
 
     /**
-     * Close the client, then the embedded driver (which deletes its directory). Idempotent.
+     * Close the client, then the embedded driver (which deletes its directory). When the driver runs on the agent's
+     * thread, which has stopped by now, it is first run on for a moment (until it has had nothing to do for
+     * {@value #LINGER_IDLE_CYCLES} cycles, at most {@value #LINGER_MAX_MS} ms) so frames already published, such as a
+     * last ERROR to the peer, still go out. Idempotent.
      */
     public void close()
     {
+        if (null != driverInvoker && !driverInvoker.isClosed() && !aeron.isClosed())
+        {
+            final long deadlineNs = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(LINGER_MAX_MS);
+            int idleCycles = 0;
+            while (idleCycles < LINGER_IDLE_CYCLES && System.nanoTime() < deadlineNs)
+            {
+                final int work = driverInvoker.invoke() + clientInvoker.invoke();
+                idleCycles = work == 0 ? idleCycles + 1 : 0;
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+            }
+        }
         CloseHelper.closeAll(aeron, driver);
     }
+
+    private static final int LINGER_IDLE_CYCLES = 50;
+    private static final long LINGER_MAX_MS = 250;
 }
