@@ -27,6 +27,7 @@ import io.pagestream.codec.ZeroPages;
 import io.pagestream.protocol.Capabilities;
 import io.pagestream.protocol.CompleteFlyweight;
 import io.pagestream.protocol.PageMapFlyweight;
+import io.pagestream.protocol.PageMapWriter;
 import io.pagestream.protocol.PageRequestFlyweight;
 import io.pagestream.protocol.DeviceStateFlyweight;
 import io.pagestream.protocol.ErrorFlyweight;
@@ -112,6 +113,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     private final LongArrayQueue urgentQueue = new LongArrayQueue(URGENT_QUEUE_CAPACITY, -1);
     private final PageRequestFlyweight pageRequestFlyweight = new PageRequestFlyweight();
     private final PageMapFlyweight pageMapFlyweight = new PageMapFlyweight();
+    private final PageMapWriter pageMapWriter = new PageMapWriter();
     private final AtomicCounter urgentPagesCounter;
     private final AtomicCounter postcopyPagesCounter;
     private final AtomicCounter requestsCounter;
@@ -180,7 +182,6 @@ public final class SourceAgent implements Agent, FragmentHandler
     private int switchRound = -1;
     private long postcopyStartNs;
     private long postcopyPagesRemaining;
-    private int pendingMapNextWord;
     private int missingMapNextWord;
     private boolean resumeAcked;
     private String urgentChannel;
@@ -815,7 +816,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         fetchDirtyLog();
         stopTracking(); // The guest never runs here again unless the switchover fails before it is sent.
         switchRound = round;
-        pendingMapNextWord = 0;
+        pageMapWriter.start(dirty.words());
         postcopyPagesRemaining = dirty.cardinality();
         lifecycle.phase(MigrationPhase.POSTCOPY);
         state = State.PENDING_MAP;
@@ -823,31 +824,15 @@ public final class SourceAgent implements Agent, FragmentHandler
 
     private int sendPendingMap()
     {
-        final long[] words = dirty.words();
-        final int totalWords = words.length;
-        final int maxWords = PageMapFlyweight.maxWords(frames.maxFrameLength());
         int work = 0;
         while (true)
         {
-            int w = pendingMapNextWord;
-            while (w < totalWords && words[w] == 0)
-            {
-                w++;
-            }
-            final int count = Math.min(maxWords, totalWords - w);
-            final boolean last = w + count >= totalWords;
-            final int length = PageMapFlyweight.frameLength(count);
+            final int length = pageMapWriter.prepare(
+                frames.scratch(), FrameType.PENDING_MAP, migrationId, frames.maxFrameLength());
             if (!limiter.tryAcquire(length, nowNs))
             {
                 rateLimitedCounter.incrementOrdered();
                 return work;
-            }
-            pageMapFlyweight.wrap(frames.scratch(), 0);
-            pageMapFlyweight.writeHeader(FrameType.PENDING_MAP, length, migrationId);
-            pageMapFlyweight.chunk(w, count, totalWords, last);
-            for (int i = 0; i < count; i++)
-            {
-                pageMapFlyweight.word(i, words[w + i]);
             }
             final int outcome = frames.offer(length);
             if (outcome != FramePublisher.SENT)
@@ -857,8 +842,7 @@ public final class SourceAgent implements Agent, FragmentHandler
             }
             bytesSentCounter.getAndAddOrdered(length);
             work++;
-            pendingMapNextWord = w + count;
-            if (last)
+            if (pageMapWriter.onSent())
             {
                 break;
             }

@@ -102,6 +102,7 @@ public final class TargetAgent implements Agent, FragmentHandler
     private final AtomicCounter recoveriesCounter;
     private final CompletableFuture<MigrationPhase> readyToRun = new CompletableFuture<>();
     private final PageMapFlyweight pageMapFlyweight = new PageMapFlyweight();
+    private final io.pagestream.protocol.PageMapWriter pageMapWriter = new io.pagestream.protocol.PageMapWriter();
     private final MigrationCounters counters;
     private final AtomicCounter pageFramesCounter;
     private final AtomicCounter bytesCounter;
@@ -150,7 +151,6 @@ public final class TargetAgent implements Agent, FragmentHandler
     private long postcopyStartNs;
     private long postcopyEndNs;
     private boolean resuming;
-    private int missingMapNextWord;
     private long recoveryStartNs;
     private int recoveries;
     private long faultCount;
@@ -631,7 +631,13 @@ public final class TargetAgent implements Agent, FragmentHandler
             {
                 return 0;
             }
-            missingMapNextWord = 0;
+            // No page arrives while resuming (the old session is dropped), so this snapshot stays true.
+            final long[] missing = new long[present.wordCount()];
+            for (int w = 0; w < missing.length; w++)
+            {
+                missing[w] = missingWord(w);
+            }
+            pageMapWriter.start(missing);
             state = State.SEND_MISSING_MAP;
             return 1;
         }
@@ -947,26 +953,11 @@ public final class TargetAgent implements Agent, FragmentHandler
 
     private int sendMissingMap()
     {
-        final int totalWords = present.wordCount();
-        final int maxWords = PageMapFlyweight.maxWords(control.maxFrameLength());
         int work = 0;
         while (true)
         {
-            int w = missingMapNextWord;
-            while (w < totalWords && missingWord(w) == 0)
-            {
-                w++;
-            }
-            final int count = Math.min(maxWords, totalWords - w);
-            final boolean last = w + count >= totalWords;
-            final int length = PageMapFlyweight.frameLength(count);
-            pageMapFlyweight.wrap(control.scratch(), 0);
-            pageMapFlyweight.writeHeader(FrameType.MISSING_MAP, length, migrationId);
-            pageMapFlyweight.chunk(w, count, totalWords, last);
-            for (int i = 0; i < count; i++)
-            {
-                pageMapFlyweight.word(i, missingWord(w + i));
-            }
+            final int length = pageMapWriter.prepare(
+                control.scratch(), FrameType.MISSING_MAP, migrationId, control.maxFrameLength());
             final int outcome = control.offer(length);
             if (outcome == FramePublisher.CLOSED)
             {
@@ -978,8 +969,7 @@ public final class TargetAgent implements Agent, FragmentHandler
                 return work;
             }
             work++;
-            missingMapNextWord = w + count;
-            if (last)
+            if (pageMapWriter.onSent())
             {
                 break;
             }

@@ -19,14 +19,19 @@ public final class DowntimeTargetPolicy implements MigrationPolicy
      */
     public DowntimeTargetPolicy(final long downtimeTargetMs, final int maxRounds, final long maxTimeMs)
     {
+        requireBounds(downtimeTargetMs, maxRounds, maxTimeMs);
+        this.downtimeTargetMs = downtimeTargetMs;
+        this.maxRounds = maxRounds;
+        this.maxTimeMs = maxTimeMs;
+    }
+
+    static void requireBounds(final long downtimeTargetMs, final int maxRounds, final long maxTimeMs)
+    {
         if (downtimeTargetMs <= 0 || maxRounds <= 0 || maxTimeMs <= 0)
         {
             throw new IllegalArgumentException("downtimeTargetMs, maxRounds and maxTimeMs must be positive: " +
                 downtimeTargetMs + ", " + maxRounds + ", " + maxTimeMs);
         }
-        this.downtimeTargetMs = downtimeTargetMs;
-        this.maxRounds = maxRounds;
-        this.maxTimeMs = maxTimeMs;
     }
 
     /** {@inheritDoc} */

@@ -42,11 +42,7 @@ public final class HybridPolicy implements MigrationPolicy
      */
     public HybridPolicy(final long downtimeTargetMs, final int maxRounds, final long maxTimeMs)
     {
-        if (downtimeTargetMs <= 0 || maxRounds <= 0 || maxTimeMs <= 0)
-        {
-            throw new IllegalArgumentException("downtimeTargetMs, maxRounds and maxTimeMs must be positive: " +
-                downtimeTargetMs + ", " + maxRounds + ", " + maxTimeMs);
-        }
+        DowntimeTargetPolicy.requireBounds(downtimeTargetMs, maxRounds, maxTimeMs);
         this.downtimeTargetMs = downtimeTargetMs;
         this.maxRounds = maxRounds;
         this.maxTimeMs = maxTimeMs;
