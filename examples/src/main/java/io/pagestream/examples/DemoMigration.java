@@ -118,7 +118,7 @@ public final class DemoMigration implements Callable<Integer>
     String listen;
 
     @Option(names = "--urgent", description = "Target role: host:port for the post-copy urgent lane " +
-        "(default: listen port + 1).")
+        "(default: listen port + 2).")
     String urgent;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed for guest contents and writes.")
@@ -439,6 +439,10 @@ public final class DemoMigration implements Callable<Integer>
             r.totalTimeMs(), launchMs, warmupMs);
         out.printf(Locale.ROOT, "downtime          %,d ms (target %,d ms)%n", r.downtimeMs(), r.downtimeTargetMs());
         out.printf(Locale.ROOT, "rounds            %d after the bulk pass%n", r.rounds());
+        if (!r.lastDecision().isEmpty())
+        {
+            out.printf(Locale.ROOT, "policy            %s%n", r.lastDecision());
+        }
         out.printf(Locale.ROOT, "pages sent        %,d (zero %,d, delta %,d, lz4 %,d, raw %,d)%n",
             r.pagesSent(), r.zeroPages(), r.deltaPages(), r.lz4Pages(), r.rawPages());
         out.printf(Locale.ROOT, "bytes on wire     %,d (%.1f MB/s average)%n", r.bytesOnWire(),
@@ -475,6 +479,7 @@ public final class DemoMigration implements Callable<Integer>
             "  \"rounds\": " + r.rounds() + ",\n" +
             "  \"switchRound\": " + r.switchRound() + ",\n" +
             "  \"maxThrottle\": " + r.maxThrottle() + ",\n" +
+            "  \"decision\": " + quote(r.lastDecision()) + ",\n" +
             "  \"pagesSent\": " + r.pagesSent() + ",\n" +
             "  \"bytesOnWire\": " + r.bytesOnWire() + ",\n" +
             "  \"pagesByEncoding\": {\"zero\": " + r.zeroPages() + ", \"delta\": " + r.deltaPages() +

@@ -12,7 +12,10 @@ import io.pagestream.api.guest.DirtyPageLog;
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.api.guest.VcpuControl;
 import io.pagestream.synthetic.SyntheticGuest;
+import io.pagestream.synthetic.SyntheticVcpus;
 import io.pagestream.synthetic.Workload;
+
+import java.util.concurrent.TimeUnit;
 
 /**
  * The smallest complete embedding, for hypervisor authors: what a VMM hands PageStream on each side and what it
@@ -36,8 +39,8 @@ public final class EmbeddingExample
             SyntheticGuest incoming = SyntheticGuest.createTarget(shape))
         {
             vm.vcpus().start();
-            final MigrationReport report = migrate(
-                vm.memory(), vm.dirtyLog(), vm.vcpus(), vm.deviceState(), incoming.memory(), incoming.deviceState());
+            final MigrationReport report = migrate(vm.memory(), vm.dirtyLog(), vm.vcpus(), vm.deviceState(),
+                incoming.memory(), incoming.deviceState(), incoming.vcpus());
             System.out.println(report);
         }
     }
@@ -48,13 +51,15 @@ public final class EmbeddingExample
         final VcpuControl vcpus,
         final DeviceState devices,
         final GuestMemory targetMemory,
-        final DeviceState targetDevices)
+        final DeviceState targetDevices,
+        final SyntheticVcpus targetVcpus)
     {
         // Target host: listen before the source starts; memory has the same layout, freshly mapped (zero).
         try (MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
                 .guestMemory(targetMemory)
                 .deviceState(targetDevices)
-                .listenEndpoint("127.0.0.1:40400"));
+                .listenEndpoint("127.0.0.1:40400")
+                .postcopyEnabled(true));              // the fault path below is wired
             // Source host: hand over the guest; the migration runs on PageStream's own thread.
             MigrationSource source = PageStream.launchSource(new MigrationSource.Context()
                 .guestMemory(memory)
@@ -72,13 +77,33 @@ public final class EmbeddingExample
                     }
                 })))
         {
+            // Target host: the VMM's fault handler (userfaultfd, EPT violation) asks for a page not yet here. In
+            // pre-copy every page is here before the guest runs; after a post-copy switchover, not yet.
+            targetVcpus.faultPath(pageIndex ->
+            {
+                while (!target.awaitPage(pageIndex, TimeUnit.SECONDS.toNanos(1)))
+                {
+                    System.out.println("still waiting for page " + pageIndex); // link down: PageStream reconnects
+                }
+            });
+            // Resume the guest when PageStream says it may: POSTCOPY (now) or COMPLETE (everything is here).
+            target.readyToRun().thenAccept(phase ->
+            {
+                if (phase == MigrationPhase.POSTCOPY || phase == MigrationPhase.COMPLETE)
+                {
+                    System.out.println("resume on target (" + phase + ")");
+                    targetVcpus.start();
+                }
+            });
+
             final MigrationReport report = source.completion().join();
             if (target.completion().join().result() == MigrationResult.COMPLETED)
             {
-                // The VMM resumes the guest on the target host here; on the source it is paused for good.
-                System.out.println("resume on target; downtime " + report.downtimeMs() + " ms");
+                // On the source the guest is paused for good.
+                System.out.println("migrated (" + report.mode() + "); downtime " + report.downtimeMs() + " ms");
             }
-            // Otherwise PageStream has already resumed the vCPUs on the source and stopped dirty tracking.
+            // FAILED/CANCELLED before the switchover: PageStream has already resumed the vCPUs on the source and
+            // stopped dirty tracking. GUEST_LOST: post-copy could not finish; the target's fault path now throws.
             return report;
         }
     }

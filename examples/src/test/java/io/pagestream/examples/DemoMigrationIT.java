@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DemoMigrationIT
 {
     private static final List<String> KEYS = List.of("result", "reason", "verified", "mode", "guestBytes", "pageSize",
-        "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "pagesSent",
+        "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
+        "pagesSent",
         "bytesOnWire", "pagesByEncoding", "zero", "delta", "lz4", "raw", "postcopy", "faults", "faultP50Us",
         "faultP99Us", "faultMaxUs", "postcopyMs", "pages", "urgentPages", "recoveries");
 

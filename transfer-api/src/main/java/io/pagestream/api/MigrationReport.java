@@ -34,6 +34,7 @@ public final class MigrationReport
     private final long urgentPages;
     private final double maxThrottle;
     private final int recoveries;
+    private final String lastDecision;
 
     private MigrationReport(final Builder b)
     {
@@ -66,6 +67,7 @@ public final class MigrationReport
         urgentPages = b.urgentPages;
         maxThrottle = b.maxThrottle;
         recoveries = b.recoveries;
+        lastDecision = b.lastDecision;
     }
 
     /** @return how the migration ended. */
@@ -248,6 +250,15 @@ public final class MigrationReport
         return recoveries;
     }
 
+    /**
+     * @return the policy's last decision with the figures behind it (source side), e.g. why it switched to
+     * post-copy or gave up; empty if no round ended.
+     */
+    public String lastDecision()
+    {
+        return lastDecision;
+    }
+
     /** {@inheritDoc} */
     public String toString()
     {
@@ -313,6 +324,7 @@ public final class MigrationReport
         private long urgentPages;
         private double maxThrottle;
         private int recoveries;
+        private String lastDecision = "";
 
         /** @param v result. @return this. */
         public Builder result(final MigrationResult v)
@@ -490,6 +502,13 @@ public final class MigrationReport
         public Builder recoveries(final int v)
         {
             recoveries = v;
+            return this;
+        }
+
+        /** @param v the policy's last decision and its figures. @return this. */
+        public Builder lastDecision(final String v)
+        {
+            lastDecision = null == v ? "" : v;
             return this;
         }
 

@@ -32,8 +32,9 @@ public interface MigrationSource extends AutoCloseable
     MigrationProgress progress();
 
     /**
-     * Ask the migration to stop. Before the target has acknowledged, the guest keeps running on the source and the
-     * migration ends CANCELLED; after, the request has no effect.
+     * Ask the migration to stop. Before the switchover (the target's acknowledgement in pre-copy, the post-copy
+     * SWITCHOVER frame), the guest keeps running on the source and the migration ends CANCELLED; after, the request
+     * has no effect.
      */
     void cancel();
 

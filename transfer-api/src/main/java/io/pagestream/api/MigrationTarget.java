@@ -66,7 +66,8 @@ public interface MigrationTarget extends AutoCloseable
     MigrationProgress progress();
 
     /**
-     * Abandon the incoming migration; the source is told and keeps its guest running.
+     * Abandon the incoming migration before the guest runs here; the source is told and keeps its guest running.
+     * Once the guest runs here (post-copy), pages it lacks exist only on the source, so a cancel has no effect.
      */
     void cancel();
 
@@ -111,7 +112,8 @@ public interface MigrationTarget extends AutoCloseable
 
         /**
          * Where this target receives the urgent lane, {@code host:port}: its own socket, so a faulted page never
-         * queues behind bulk pages in a socket buffer. Default: the listen host, the listen port plus one.
+         * queues behind bulk pages in a socket buffer. Default: the listen host, the listen port plus two
+         * (40402 beside the default 40400; plus one is the source's default control port, 40401).
          */
         public static final String URGENT_ENDPOINT_PROP_NAME = "pagestream.urgent.endpoint";
         /** Whether this target accepts post-copy; only if its hypervisor wires the fault path. */
@@ -139,9 +141,9 @@ public interface MigrationTarget extends AutoCloseable
             {
                 final int colon = listenEndpoint.lastIndexOf(':');
                 final int port = Integer.parseInt(listenEndpoint.substring(colon + 1));
-                require(port < 65535, "urgentEndpoint", null, "cannot default to listen port + 1 when that is " +
-                    (port + 1) + "; set it");
-                urgentEndpoint = listenEndpoint.substring(0, colon + 1) + (port + 1);
+                require(port < 65534, "urgentEndpoint", null, "cannot default to listen port + 2 when that is " +
+                    (port + 2) + "; set it");
+                urgentEndpoint = listenEndpoint.substring(0, colon + 1) + (port + 2);
             }
             requireEndpoint("urgentEndpoint", urgentEndpoint);
             require(!urgentEndpoint.equals(listenEndpoint), "urgentEndpoint", urgentEndpoint,
@@ -190,7 +192,7 @@ public interface MigrationTarget extends AutoCloseable
 
         /**
          * @param endpoint {@code host:port} where the urgent lane arrives (post-copy faults); its port is told to the
-         *                 source in the handshake. Default: listen port plus one.
+         *                 source in the handshake. Default: listen port plus two.
          * @return this.
          */
         public Context urgentEndpoint(final String endpoint)

@@ -1389,6 +1389,7 @@ public final class SourceAgent implements Agent, FragmentHandler
             .urgentPages(urgentPagesCounter.get())
             .maxThrottle(maxThrottle)
             .recoveries(recoveries)
+            .lastDecision(lastDecision)
             .faults(faultCount, faultP50Us, faultP99Us, faultMaxUs)
             .build();
     }

@@ -360,7 +360,7 @@ public final class TargetAgent implements Agent, FragmentHandler
 
     private int checkConditions()
     {
-        if (cancelRequested && state.ordinal() < State.SEND_MISSING_MAP.ordinal())
+        if (cancelRequested && !postcopy && state.ordinal() < State.SEND_MISSING_MAP.ordinal())
         {
             fail(ErrorCode.CANCELLED, "cancelled by the target application in phase " + lifecycle.phase());
             return 1;
