@@ -1120,7 +1120,8 @@ public final class SourceAgent implements Agent, FragmentHandler
         }
         lastProgressNs = nowNs;
         publishCacheCounters();
-        progressPagesRemaining = Math.max(0, roundPagesPlanned - tracker.roundPages());
+        progressPagesRemaining = committed ? toSend.cardinality() + urgentQueue.size() :
+            Math.max(0, roundPagesPlanned - tracker.roundPages());
         final long windowNs = nowNs - rateWindowStartNs;
         if (windowNs >= TimeUnit.MILLISECONDS.toNanos(250))
         {

@@ -379,8 +379,11 @@ public final class TargetAgent implements Agent, FragmentHandler
                 "); the guest was not resumed here");
             return 1;
         }
-        if (state == State.POSTCOPY && nowNs - lastFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
+        if ((state == State.POSTCOPY || (state == State.SEND_COMPLETE && postcopy && null != controlPublication &&
+            !controlPublication.isConnected())) &&
+            nowNs - lastFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
         {
+            // Also when every page is here but COMPLETE cannot reach the source: resume, then send it.
             enterRecovery("no frame from the source for " + TimeUnit.NANOSECONDS.toMillis(nowNs - lastFrameNs) +
                 " ms in post-copy");
             return 1;
@@ -980,7 +983,7 @@ public final class TargetAgent implements Agent, FragmentHandler
         recoveriesCounter.incrementOrdered();
         faults.requestPublication(requestPublication, migrationId);
         lastFrameNs = nowNs;
-        state = State.POSTCOPY;
+        state = postcopyRemaining == 0 ? State.SEND_COMPLETE : State.POSTCOPY;
         return work;
     }
 
