@@ -6,10 +6,12 @@ import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import org.agrona.CloseHelper;
 import org.agrona.ErrorHandler;
+import org.agrona.IoUtil;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.IdleStrategy;
 
+import java.io.File;
 import java.util.UUID;
 
 /**
@@ -83,7 +85,8 @@ public final class AeronTransport implements AutoCloseable
             String directoryName = externalDirectoryName;
             if (null == directoryName)
             {
-                directoryName = CommonContext.getAeronDirectoryName() + "-pagestream-" + role + "-" + UUID.randomUUID();
+                reapStaleDirectories();
+                directoryName = CommonContext.getAeronDirectoryName() + DIRECTORY_INFIX + role + "-" + UUID.randomUUID();
                 final MediaDriver.Context driverContext = new MediaDriver.Context()
                     .aeronDirectoryName(directoryName)
                     .dirDeleteOnStart(true)
@@ -115,6 +118,44 @@ public final class AeronTransport implements AutoCloseable
             CloseHelper.quietCloseAll(aeron, driver);
             throw t;
         }
+    }
+
+    /**
+     * Delete embedded driver directories that processes killed before they could close left behind (a SIGKILLed
+     * hypervisor leaves its log buffers in /dev/shm): those of ours, untouched for {@value #STALE_DIRECTORY_MS} ms,
+     * whose driver heartbeat is as old.
+     *
+     * @return directories deleted.
+     */
+    public static int reapStaleDirectories()
+    {
+        final File base = new File(CommonContext.getAeronDirectoryName());
+        final File parent = base.getAbsoluteFile().getParentFile();
+        final String prefix = base.getName() + DIRECTORY_INFIX;
+        final File[] candidates = null == parent ? null : parent.listFiles(
+            (dir, name) -> name.startsWith(prefix));
+        int reaped = 0;
+        if (null != candidates)
+        {
+            final long nowMs = System.currentTimeMillis();
+            for (final File dir : candidates)
+            {
+                try
+                {
+                    if (nowMs - dir.lastModified() > STALE_DIRECTORY_MS &&
+                        !CommonContext.isDriverActive(dir, STALE_DIRECTORY_MS, message -> { }))
+                    {
+                        IoUtil.delete(dir, true);
+                        reaped++;
+                    }
+                }
+                catch (final RuntimeException ignore)
+                {
+                    // Unreadable or vanishing under us: another process's business.
+                }
+            }
+        }
+        return reaped;
     }
 
     /**
@@ -187,6 +228,10 @@ public final class AeronTransport implements AutoCloseable
         CloseHelper.closeAll(aeron, driver);
     }
 
+    /** Part of every embedded driver directory's name, after the Aeron base directory. */
+    public static final String DIRECTORY_INFIX = "-pagestream-";
+    /** Age after which an embedded driver directory with a silent driver counts as abandoned. */
+    public static final long STALE_DIRECTORY_MS = 60_000;
     private static final int LINGER_IDLE_CYCLES = 50;
     private static final long LINGER_MAX_MS = 250;
 }
