@@ -117,6 +117,14 @@ public final class DemoMigration implements Callable<Integer>
     @Option(names = "--listen", defaultValue = "127.0.0.1:40400", description = "Target role: host:port to listen on.")
     String listen;
 
+    @Option(names = "--peer-timeout-ms", defaultValue = "5000",
+        description = "Milliseconds without a frame before the peer counts as lost (default ${DEFAULT-VALUE}).")
+    long peerTimeoutMs;
+
+    @Option(names = "--recovery-timeout-ms", defaultValue = "120000", description = "Post-copy: milliseconds to " +
+        "keep reconnecting after losing the peer before the guest counts as lost (default ${DEFAULT-VALUE}).")
+    long recoveryTimeoutMs;
+
     @Option(names = "--urgent", description = "Target role: host:port for the post-copy urgent lane " +
         "(default: listen port + 2).")
     String urgent;
@@ -172,6 +180,8 @@ public final class DemoMigration implements Callable<Integer>
                 .deviceState(guest.deviceState())
                 .listenEndpoint(listen)
                 .urgentEndpoint(urgent)
+                .peerTimeoutMs(peerTimeoutMs)
+                .recoveryTimeoutMs(recoveryTimeoutMs)
                 .postcopyEnabled(true)
                 .handshakeTimeoutMs(120_000)))
         {
@@ -197,8 +207,19 @@ public final class DemoMigration implements Callable<Integer>
             out.println("READY " + listen);
             out.flush();
             final MigrationReport report = target.completion().get();
-            out.println("RESULT " + report.result() + " " + report.reason().replace('\n', ' '));
+            out.println("RESULT " + report.result() + " " + (null == report.errorCode() ? "-" : report.errorCode()) +
+                " " + report.reason().replace('\n', ' '));
             out.flush();
+            if (report.result() != MigrationResult.COMPLETED)
+            {
+                vcpus.close(); // joins the vCPU threads; one waiting on a page that will never come has stopped
+            }
+            if (null != vcpus.guestLost())
+            {
+                // The fault path refused to hand the guest a page that never arrived: its vCPUs stopped.
+                out.println("VCPUS STOPPED " + vcpus.guestLost().getMessage());
+                out.flush();
+            }
             if (report.result() == MigrationResult.COMPLETED)
             {
                 // Prove the memory exact: stop the guest, take back exactly the writes it made here (checking each
@@ -260,6 +281,8 @@ public final class DemoMigration implements Callable<Integer>
                 .maxRounds(maxRounds)
                 .maxTimeMs(maxTimeMs)
                 .maxBandwidthBytesPerSec(bandwidthBytesPerSec)
+                .peerTimeoutMs(peerTimeoutMs)
+                .recoveryTimeoutMs(recoveryTimeoutMs)
                 .strategy(MigrationStrategy.parse(mode))
                 .postcopyAllowed(!noPostcopy)
                 .compression(parseCompression(compression))))

@@ -1,0 +1,86 @@
+package io.pagestream.examples;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The source process killed (SIGKILL) during post-copy, while the target's guest runs and still lacks pages: the
+ * target must report the guest lost, with its vCPUs stopped at a missing page, and never carry on over pages that
+ * did not arrive.
+ */
+class SourceKilledIT
+{
+    private static int freePort() throws Exception
+    {
+        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
+        {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static Process demo(final String... args) throws Exception
+    {
+        final List<String> command = new ArrayList<>(List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+            new File("target/pagestream-demo.jar").getAbsolutePath()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    }
+
+    @Test
+    @Timeout(180)
+    void shouldReportGuestLostWhenTheSourceDiesDuringPostcopy() throws Exception
+    {
+        final String endpoint = "127.0.0.1:" + freePort();
+        final String shape = "--memory=256m";
+        final Process target = demo("--role=target", "--listen=" + endpoint, "--urgent=127.0.0.1:" + freePort(),
+            shape, "--workload=uniform", "--dirty-rate=50000", "--peer-timeout-ms=500", "--recovery-timeout-ms=2000");
+        final BufferedReader targetOut = new BufferedReader(
+            new InputStreamReader(target.getInputStream(), StandardCharsets.UTF_8));
+        assertTrue(targetOut.readLine().startsWith("READY"));
+
+        // Post-copy after the bulk pass, with the push slow enough that many pages are still missing at the kill.
+        final Process source = demo("--target=" + endpoint, "--control=127.0.0.1:" + freePort(), shape,
+            "--workload=uniform", "--dirty-rate=100000", "--mode=postcopy", "--bandwidth=400mbit",
+            "--peer-timeout-ms=500", "--recovery-timeout-ms=2000");
+        final List<String> lines = new ArrayList<>();
+        String line;
+        long killedAtNs = 0;
+        while (null != (line = targetOut.readLine()))
+        {
+            lines.add(line);
+            if (line.equals("RUNNING POSTCOPY"))
+            {
+                Thread.sleep(200); // let the guest run here for a moment first
+                source.destroyForcibly();
+                killedAtNs = System.nanoTime();
+            }
+        }
+        assertTrue(target.waitFor(30, TimeUnit.SECONDS), "target process ended");
+        assertTrue(killedAtNs != 0, "the target ran in post-copy before the kill: " + lines);
+        final long reportedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAtNs);
+
+        final String result = lines.stream().filter(l -> l.startsWith("RESULT")).findFirst().orElse("");
+        assertTrue(result.startsWith("RESULT FAILED GUEST_LOST"), "target said: " + lines);
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("VCPUS STOPPED") && l.contains("never arrived")),
+            "the target's vCPUs stopped at a missing page: " + lines);
+        assertTrue(lines.stream().noneMatch(l -> l.startsWith("DIGEST")), "no guest memory presented as migrated");
+        assertEquals(1, target.exitValue());
+        assertTrue(reportedMs < 15_000, "reported " + reportedMs + " ms after the kill");
+        source.waitFor(10, TimeUnit.SECONDS);
+    }
+}
