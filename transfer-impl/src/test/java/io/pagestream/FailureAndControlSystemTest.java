@@ -9,9 +9,11 @@ import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationSource;
 import io.pagestream.api.ThreadingMode;
 import io.pagestream.api.policy.MigrationDecision;
+import io.pagestream.status.CounterType;
 import io.pagestream.synthetic.MemoryDigest;
 import io.pagestream.synthetic.SyntheticGuest;
 import io.pagestream.synthetic.Workload;
+import org.agrona.concurrent.AgentInvoker;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -197,6 +199,67 @@ class FailureAndControlSystemTest
             assertEquals(MigrationResult.COMPLETED, harness.target.completion().getNow(null).result());
             assertEquals(-1, MemoryDigest.firstDifference(harness.sourceGuest.memory(), harness.targetGuest.memory()));
         }
+    }
+
+    @Test
+    @Timeout(120)
+    void shouldStayBoundedAndCountBackPressureWhileTheTargetStopsConsuming() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(new SyntheticGuest.Config()
+            .sizeBytes(256L << 20).workload(Workload.HOTSET).dirtyRatePagesPerSec(10_000).fillFraction(0.9)))
+        {
+            // The target's agent is driven here and stops for 2 s mid-bulk; its driver, on a thread of its own, keeps
+            // receiving until the receiver window is full: a host that is alive but not consuming.
+            harness.startTarget(t -> t.threadingMode(ThreadingMode.INVOKER).driverOnAgentThread(false));
+            harness.sourceGuest.vcpus().start();
+            harness.startSource(s -> s.compression(Compression.NONE));
+            final AgentInvoker target = harness.target.invoker();
+            while (harness.source.progress().pagesTransferred() < 10_000)
+            {
+                target.invoke();
+            }
+
+            final long sourceThread = threadId("pagestream-source");
+            final com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean();
+            final long allocatedBefore = threads.getThreadAllocatedBytes(sourceThread);
+            final long backPressureBefore = PageStream.counter(harness.source, CounterType.BACK_PRESSURE);
+            final long sentBefore = harness.source.progress().pagesTransferred();
+            Thread.sleep(2_000);
+            final long sentDuringStall = harness.source.progress().pagesTransferred() - sentBefore;
+            final long backPressure = PageStream.counter(harness.source, CounterType.BACK_PRESSURE) - backPressureBefore;
+            final long allocated = threads.getThreadAllocatedBytes(sourceThread) - allocatedBefore;
+
+            while (!harness.target.completion().isDone())
+            {
+                if (target.invoke() == 0)
+                {
+                    Thread.yield();
+                }
+            }
+            final MigrationReport report = harness.source.completion().get(30, TimeUnit.SECONDS);
+            assertEquals(MigrationResult.COMPLETED, report.result(), report.toString());
+            assertEquals(-1, MemoryDigest.firstDifference(harness.sourceGuest.memory(), harness.targetGuest.memory()));
+
+            // A stalled consumer holds the sender to its receiver window: a few hundred pages at most, not the guest.
+            assertTrue(sentDuringStall < 2_000, "pages sent while the target consumed nothing: " + sentDuringStall);
+            assertTrue(backPressure > 0, "back-pressure reported");
+            assertTrue(allocated < 1_000_000, "the source agent allocated " + allocated + " bytes while stalled");
+            System.out.println("stall: " + sentDuringStall + " pages sent, " + backPressure +
+                " back-pressure events, " + allocated + " bytes allocated by the source agent in 2 s");
+        }
+    }
+
+    private static long threadId(final String name)
+    {
+        for (final Thread t : Thread.getAllStackTraces().keySet())
+        {
+            if (t.getName().contains(name))
+            {
+                return t.getId();
+            }
+        }
+        throw new IllegalStateException("no thread named " + name);
     }
 
     @Test
