@@ -158,7 +158,7 @@ public class FrameFlyweight
         if (receivedLength < HEADER_LENGTH)
         {
             throw new MigrationException(ErrorCode.MALFORMED_FRAME,
-                "frame of " + receivedLength + " bytes is shorter than the " + HEADER_LENGTH + "-byte header");
+                "receivedLength=" + receivedLength + " bytes, shorter than the " + HEADER_LENGTH + "-byte header");
         }
         if (version() != PROTOCOL_VERSION)
         {
@@ -186,7 +186,7 @@ public class FrameFlyweight
         if (exact ? receivedLength != expected : receivedLength < expected)
         {
             throw new MigrationException(ErrorCode.MALFORMED_FRAME,
-                FrameType.name(type()) + " frame of " + receivedLength + " bytes, expected " +
+                "frameLength=" + receivedLength + " in " + FrameType.name(type()) + " frame, expected " +
                 (exact ? "" : "at least ") + expected);
         }
     }

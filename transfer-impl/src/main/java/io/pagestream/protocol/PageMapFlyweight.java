@@ -151,8 +151,9 @@ public final class PageMapFlyweight extends FrameFlyweight
         final int tailBits = (int)(guestPages & 63);
         if (count > 0 && first + count == expectedWords && tailBits != 0 && (word(count - 1) >>> tailBits) != 0)
         {
-            throw new MigrationException(ErrorCode.PAGE_INDEX_OUT_OF_RANGE, name +
-                " frame sets bits past the last page " + (guestPages - 1));
+            throw new MigrationException(ErrorCode.PAGE_INDEX_OUT_OF_RANGE, "word " + (count - 1) + "=0x" +
+                Long.toHexString(word(count - 1)) + " in " + name + " frame sets bits past the last page " +
+                (guestPages - 1));
         }
         final int last = buffer.getInt(offset + LAST_OFFSET, LITTLE_ENDIAN);
         if (last != 0 && last != 1)

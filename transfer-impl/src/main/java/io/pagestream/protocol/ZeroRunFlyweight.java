@@ -88,7 +88,11 @@ public final class ZeroRunFlyweight extends FrameFlyweight
             throw new MigrationException(ErrorCode.PAGE_INDEX_OUT_OF_RANGE,
                 "firstPageIndex=" + first + " in ZERO_RUN frame outside guest memory of " + guestPages + " pages");
         }
-        if (count <= 0 || count > guestPages - first)
+        if (count <= 0)
+        {
+            throw badField("pageCount", count, "must be positive");
+        }
+        if (count > guestPages - first)
         {
             throw new MigrationException(ErrorCode.PAGE_INDEX_OUT_OF_RANGE,
                 "pageCount=" + count + " in ZERO_RUN frame from page " + first + " runs past guest memory of " +
