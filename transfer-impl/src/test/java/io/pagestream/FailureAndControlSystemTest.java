@@ -104,6 +104,41 @@ class FailureAndControlSystemTest
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = MigrationPhase.class, names = { "BULK", "ITERATE", "STOP_AND_COPY" })
+    @Timeout(120)
+    void shouldRevertTheSourceWhenTheTargetCancels(final MigrationPhase cancelIn) throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(idleGuest(64L << 20)))
+        {
+            final long digestBefore = MemoryDigest.digest(harness.sourceGuest.memory());
+            final AtomicReference<io.pagestream.api.MigrationTarget> targetRef = new AtomicReference<>();
+            targetRef.set(harness.startTarget(t -> t.listener(new MigrationListener()
+            {
+                public void onPhaseChange(final MigrationPhase previous, final MigrationPhase next)
+                {
+                    if (next == cancelIn)
+                    {
+                        targetRef.get().cancel();
+                    }
+                }
+            })));
+            harness.startSource(s -> s
+                .policy(figures -> figures.round() < 3 ? MigrationDecision.CONTINUE : MigrationDecision.STOP_AND_COPY));
+
+            final MigrationReport targetReport = harness.target.completion().get(60, TimeUnit.SECONDS);
+            final MigrationReport sourceReport = harness.source.completion().get(60, TimeUnit.SECONDS);
+            assertEquals(MigrationResult.CANCELLED, targetReport.result(), targetReport.toString());
+            assertTrue(targetReport.reason().contains(cancelIn.name()), targetReport.reason());
+            assertEquals(MigrationResult.CANCELLED, sourceReport.result(), sourceReport.toString());
+            assertTrue(sourceReport.reason().startsWith("target reported"), sourceReport.reason());
+            assertEquals(MigrationPhase.CANCELLED, harness.target.readyToRun().get(5, TimeUnit.SECONDS));
+            assertFalse(harness.sourceGuest.vcpus().isPaused(), "vCPUs resumed");
+            assertFalse(harness.sourceGuest.dirtyLog().isTracking(), "dirty tracking stopped");
+            assertEquals(digestBefore, MemoryDigest.digest(harness.sourceGuest.memory()), "source memory unchanged");
+        }
+    }
+
     @Test
     @Timeout(60)
     void shouldKeepBusyGuestWritingAfterCancelInStopAndCopy() throws Exception

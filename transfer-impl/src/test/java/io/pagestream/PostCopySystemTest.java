@@ -85,6 +85,40 @@ class PostCopySystemTest
 
     @Test
     @Timeout(90)
+    void shouldIgnoreCancelOnEitherSideOnceTheTargetRunsTheGuest() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(busyGuest()))
+        {
+            final Thread canceller = new Thread(() ->
+            {
+                try
+                {
+                    while (null == harness.target || null == harness.source)
+                    {
+                        Thread.sleep(1);
+                    }
+                    if (harness.target.readyToRun().get(60, TimeUnit.SECONDS) == MigrationPhase.POSTCOPY)
+                    {
+                        // Pages the guest lacks exist only on the source now: neither side may walk away.
+                        harness.source.cancel();
+                        harness.target.cancel();
+                    }
+                }
+                catch (final Exception ex)
+                {
+                    harness.onError(ex);
+                }
+            }, "canceller");
+            canceller.start();
+            final MigrationReport[] reports = migrateWithTargetGuestRunning(
+                harness, t -> t.postcopyEnabled(true), capped(MigrationStrategy.POSTCOPY), true);
+            canceller.join(5_000);
+            assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
+        }
+    }
+
+    @Test
+    @Timeout(90)
     void shouldSwitchToPostcopyWhenPrecopyDoesNotConverge() throws Exception
     {
         try (MigrationHarness harness = new MigrationHarness(busyGuest()))
