@@ -52,7 +52,9 @@ public enum ErrorCode
      * Post-copy could not finish: the target ran the guest, pages it still lacks exist only on the source, and the
      * source is gone. The guest is lost; it is never resumed over pages that did not arrive.
      */
-    GUEST_LOST(22);
+    GUEST_LOST(22),
+    /** The peer failed the handshake's challenge: it does not hold the migration's secret key. */
+    AUTHENTICATION_FAILED(23);
 
     private static final ErrorCode[] BY_VALUE;
 

@@ -41,6 +41,10 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public static final int SOCKET_BUFFER_LENGTH_DEFAULT = 2 * 1024 * 1024;
     /** Whether an embedded media driver runs on the migration agent's thread rather than its own. */
     public static final String DRIVER_ON_AGENT_THREAD_PROP_NAME = "pagestream.driver.on.agent.thread";
+    /** File holding the pre-shared secret key (at least 16 bytes) both sides authenticate the handshake with. */
+    public static final String SECRET_KEY_FILE_PROP_NAME = "pagestream.secret.key.file";
+    /** Shortest secret key accepted, in bytes. */
+    public static final int SECRET_KEY_MIN_LENGTH = 16;
     /** Threading mode, DEDICATED or INVOKER. */
     public static final String THREADING_MODE_PROP_NAME = "pagestream.threading.mode";
     /** Default threading mode. */
@@ -57,6 +61,7 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     private ThreadingMode threadingMode = ThreadingMode.valueOf(
         System.getProperty(THREADING_MODE_PROP_NAME, THREADING_MODE_DEFAULT.name()));
     private IdleStrategy idleStrategy;
+    private byte[] secretKey;
     private boolean driverOnAgentThread = Boolean.parseBoolean(
         System.getProperty(DRIVER_ON_AGENT_THREAD_PROP_NAME, "true"));
     private IdleStrategy driverIdleStrategy;
@@ -92,6 +97,21 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
         require(socketBufferLength >= 65536 && socketBufferLength <= (64 << 20),
             "socketBufferLength", socketBufferLength, "must be from 64 KiB to 64 MiB");
         require(null != threadingMode, "threadingMode", null, "must be set");
+        final String keyFile = System.getProperty(SECRET_KEY_FILE_PROP_NAME);
+        if (null == secretKey && null != keyFile)
+        {
+            try
+            {
+                secretKey = java.nio.file.Files.readAllBytes(java.nio.file.Path.of(keyFile));
+            }
+            catch (final java.io.IOException | RuntimeException ex)
+            {
+                require(false, SECRET_KEY_FILE_PROP_NAME, keyFile, "cannot be read: " + ex);
+            }
+        }
+        require(null == secretKey || secretKey.length >= SECRET_KEY_MIN_LENGTH, "secretKey",
+            null == secretKey ? null : secretKey.length + " bytes", "must be at least " + SECRET_KEY_MIN_LENGTH +
+            " bytes");
         if (null == idleStrategy)
         {
             // Spin briefly, then yield, then park up to 200 µs: responsive without burning one of few cores.
@@ -237,6 +257,27 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public boolean driverOnAgentThread()
     {
         return driverOnAgentThread;
+    }
+
+    /**
+     * @param key pre-shared secret, at least {@value #SECRET_KEY_MIN_LENGTH} bytes (copied), or null for none. With a
+     *            key, source and target prove to each other that they hold it (an HMAC-SHA256 challenge and response
+     *            over fresh nonces from both sides) before the target accepts a single page; a side with a key
+     *            refuses a peer without one.
+     * @return this.
+     */
+    public T secretKey(final byte[] key)
+    {
+        secretKey = null == key ? null : key.clone();
+        return self();
+    }
+
+    /**
+     * @return the pre-shared secret, or null; do not modify.
+     */
+    public byte[] secretKey()
+    {
+        return secretKey;
     }
 
     /**

@@ -7,6 +7,8 @@ public final class Capabilities
 {
     /** HELLO: the source may switch to post-copy. HELLO_ACK: the target runs post-copy (its fault path is wired). */
     public static final long POSTCOPY = 1L;
+    /** HELLO and HELLO_ACK: the sender holds the secret key and authenticates the handshake. */
+    public static final long AUTHENTICATED = 1L << 1;
     /**
      * HELLO only: this hello resumes a post-copy migration on a new Aeron session after the link was lost; the target
      * answers with its MISSING_MAP.

@@ -31,6 +31,8 @@ public final class FrameType
     public static final int PENDING_MAP = 12;
     /** Target to source, recovering post-copy on a new session: pages still missing here. */
     public static final int MISSING_MAP = 13;
+    /** Source to target, right after HELLO_ACK when keys are in use: the source's answer to the challenge. */
+    public static final int AUTH = 14;
 
     private FrameType()
     {
@@ -57,6 +59,7 @@ public final class FrameType
             case PAGE_REQUEST: return "PAGE_REQUEST";
             case PENDING_MAP: return "PENDING_MAP";
             case MISSING_MAP: return "MISSING_MAP";
+            case AUTH: return "AUTH";
             default: return "UNKNOWN(" + type + ")";
         }
     }

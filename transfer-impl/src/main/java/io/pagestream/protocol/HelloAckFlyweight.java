@@ -23,6 +23,10 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  *  +---------------------------------------------------------------+
  *  |                          Reserved                             |
  *  +---------------------------------------------------------------+
+ *  |                 Target Nonce (128 bits)                     ...
+ *  +---------------------------------------------------------------+
+ *  |     Target Tag: HMAC-SHA256 over the handshake (256 bits)   ...
+ *  +---------------------------------------------------------------+
  * </pre>
  */
 public final class HelloAckFlyweight extends FrameFlyweight
@@ -37,8 +41,45 @@ public final class HelloAckFlyweight extends FrameFlyweight
     public static final int ECHO_TIMESTAMP_OFFSET = CAPABILITIES_OFFSET + 8;
     /** Offset of the urgent lane's port. */
     public static final int URGENT_PORT_OFFSET = ECHO_TIMESTAMP_OFFSET + 8;
+    /** Offset of the target's nonce. */
+    public static final int NONCE_OFFSET = URGENT_PORT_OFFSET + 8;
+    /** Offset of the target's tag (zero without a key). */
+    public static final int TAG_OFFSET = NONCE_OFFSET + HelloFlyweight.NONCE_LENGTH;
+    /** Length of a handshake tag. */
+    public static final int TAG_LENGTH = 32;
     /** Frame length. */
-    public static final int LENGTH = URGENT_PORT_OFFSET + 8;
+    public static final int LENGTH = TAG_OFFSET + TAG_LENGTH;
+
+    /**
+     * @param nonce the target's nonce.
+     * @param tag   the target's tag, or null for none (zeros).
+     * @return this.
+     */
+    public HelloAckFlyweight proof(final byte[] nonce, final byte[] tag)
+    {
+        buffer.putBytes(offset + NONCE_OFFSET, nonce, 0, HelloFlyweight.NONCE_LENGTH);
+        if (null == tag)
+        {
+            buffer.setMemory(offset + TAG_OFFSET, TAG_LENGTH, (byte)0);
+        }
+        else
+        {
+            buffer.putBytes(offset + TAG_OFFSET, tag, 0, TAG_LENGTH);
+        }
+        return this;
+    }
+
+    /** @param dst receives the target's nonce. */
+    public void getNonce(final byte[] dst)
+    {
+        buffer.getBytes(offset + NONCE_OFFSET, dst, 0, HelloFlyweight.NONCE_LENGTH);
+    }
+
+    /** @param dst receives the target's tag. */
+    public void getTag(final byte[] dst)
+    {
+        buffer.getBytes(offset + TAG_OFFSET, dst, 0, TAG_LENGTH);
+    }
 
     /** @param v UDP port of the urgent lane on the target's host; the reserved word is cleared. @return this. */
     public HelloAckFlyweight urgentPort(final int v)

@@ -27,6 +27,8 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  *  +---------------------------------------------------------------+
  *  |                  Control Endpoint Length                      |
  *  +---------------------------------------------------------------+
+ *  |                 Source Nonce (128 bits)                     ...
+ *  +---------------------------------------------------------------+
  *  |           Region Lengths in bytes (64 each, Region Count)   ...
  *  +---------------------------------------------------------------+
  *  |           Control Endpoint (ASCII host:port)                ...
@@ -49,8 +51,12 @@ public final class HelloFlyweight extends FrameFlyweight
     public static final int CONTROL_STREAM_ID_OFFSET = TIMESTAMP_OFFSET + 8;
     /** Offset of the control endpoint length. */
     public static final int CONTROL_ENDPOINT_LENGTH_OFFSET = CONTROL_STREAM_ID_OFFSET + 4;
+    /** Offset of the source's nonce. */
+    public static final int NONCE_OFFSET = CONTROL_ENDPOINT_LENGTH_OFFSET + 4;
+    /** Length of a handshake nonce. */
+    public static final int NONCE_LENGTH = 16;
     /** Offset of the first region length. */
-    public static final int REGION_LENGTHS_OFFSET = CONTROL_ENDPOINT_LENGTH_OFFSET + 4;
+    public static final int REGION_LENGTHS_OFFSET = NONCE_OFFSET + NONCE_LENGTH;
     /** Most regions a hello may describe. */
     public static final int MAX_REGIONS = 256;
     /** Longest control endpoint. */
@@ -148,6 +154,19 @@ public final class HelloFlyweight extends FrameFlyweight
     public int controlEndpointLength()
     {
         return buffer.getInt(offset + CONTROL_ENDPOINT_LENGTH_OFFSET, LITTLE_ENDIAN);
+    }
+
+    /** @param nonce {@link #NONCE_LENGTH} fresh random bytes. @return this. */
+    public HelloFlyweight nonce(final byte[] nonce)
+    {
+        buffer.putBytes(offset + NONCE_OFFSET, nonce, 0, NONCE_LENGTH);
+        return this;
+    }
+
+    /** @param dst receives the {@link #NONCE_LENGTH} nonce bytes. */
+    public void getNonce(final byte[] dst)
+    {
+        buffer.getBytes(offset + NONCE_OFFSET, dst, 0, NONCE_LENGTH);
     }
 
     /**

@@ -184,6 +184,11 @@ public final class SourceAgent implements Agent, FragmentHandler
     private long postcopyPagesRemaining;
     private int missingMapNextWord;
     private boolean resumeAcked;
+    private final io.pagestream.security.HandshakeAuthenticator auth;
+    private final byte[] sourceNonce = io.pagestream.security.HandshakeAuthenticator.newNonce();
+    private final byte[] targetNonce = new byte[HelloFlyweight.NONCE_LENGTH];
+    private final byte[] targetTag = new byte[HelloAckFlyweight.TAG_LENGTH];
+    private final io.pagestream.protocol.AuthFlyweight authFlyweight = new io.pagestream.protocol.AuthFlyweight();
     private String urgentChannel;
     private long lastRequestNs;
     private final long faultQuietNs;
@@ -238,6 +243,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         this.pageCount = memory.pageCount();
         this.aeron = aeron;
         this.faultQuietNs = TimeUnit.MICROSECONDS.toNanos(ctx.faultQuietUs());
+        this.auth = null == ctx.secretKey() ? null : new io.pagestream.security.HandshakeAuthenticator(ctx.secretKey());
         this.dataPublication = dataPublication;
         this.controlSubscription = controlSubscription;
         this.counters = counters;
@@ -523,9 +529,10 @@ public final class SourceAgent implements Agent, FragmentHandler
             .regionCount(regions)
             .pageCount(pageCount)
             .capabilities((ctx.postcopyAllowed() ? Capabilities.POSTCOPY : 0) |
-                (committed ? Capabilities.RESUME : 0))
+                (committed ? Capabilities.RESUME : 0) | (null != auth ? Capabilities.AUTHENTICATED : 0))
             .timestampNs(nowNs)
             .controlStreamId(ctx.controlStreamId());
+        helloFlyweight.nonce(sourceNonce);
         for (int i = 0; i < regions; i++)
         {
             helloFlyweight.regionLength(i, memory.regionLengthBytes(i));
@@ -533,6 +540,51 @@ public final class SourceAgent implements Agent, FragmentHandler
         helloFlyweight.controlEndpoint(endpoint);
         frames.offer(length);
         lastHelloNs = nowNs;
+    }
+
+    /**
+     * Check the target's answer to our nonce, then answer its nonce with an AUTH frame ahead of every page.
+     *
+     * @return true if the target proved it holds the key and the AUTH frame went out.
+     */
+    private boolean authenticate(final long targetCapabilities)
+    {
+        handshakeDone = true; // from here a refusal is told to the target
+        if ((targetCapabilities & Capabilities.AUTHENTICATED) == 0)
+        {
+            fail(ErrorCode.MISSING_CAPABILITY, "the target at " + ctx.targetEndpoint() + " holds no secret key " +
+                "(capabilities=" + targetCapabilities + "); this source migrates to authenticated targets only", true);
+            return false;
+        }
+        helloAckFlyweight.getNonce(targetNonce);
+        helloAckFlyweight.getTag(targetTag);
+        if (!io.pagestream.security.HandshakeAuthenticator.matches(
+            auth.targetTag(migrationId, sourceNonce, targetNonce), targetTag))
+        {
+            fail(ErrorCode.AUTHENTICATION_FAILED, "the target at " + ctx.targetEndpoint() + " failed " +
+                "authentication: its HELLO_ACK tag does not match this source's secret key (the two sides hold " +
+                "different keys?); the guest keeps running here", true);
+            return false;
+        }
+        final byte[] tag = auth.sourceTag(migrationId, sourceNonce, targetNonce);
+        final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        while (true)
+        {
+            authFlyweight.wrap(frames.scratch(), 0);
+            authFlyweight.writeHeader(FrameType.AUTH, io.pagestream.protocol.AuthFlyweight.LENGTH, migrationId);
+            authFlyweight.tag(tag);
+            final int outcome = frames.offer(io.pagestream.protocol.AuthFlyweight.LENGTH);
+            if (outcome == FramePublisher.SENT)
+            {
+                return true;
+            }
+            if (outcome == FramePublisher.CLOSED || System.nanoTime() > deadlineNs)
+            {
+                fail(ErrorCode.PEER_LOST, "could not send AUTH to the target at " + ctx.targetEndpoint(), false);
+                return false;
+            }
+            Thread.onSpinWait();
+        }
     }
 
     private void openUrgentLane()
@@ -557,6 +609,10 @@ public final class SourceAgent implements Agent, FragmentHandler
             return;
         }
         if (state != State.HELLO)
+        {
+            return;
+        }
+        if (null != auth && !authenticate(targetCapabilities))
         {
             return;
         }

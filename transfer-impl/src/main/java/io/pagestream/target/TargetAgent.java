@@ -82,7 +82,7 @@ public final class TargetAgent implements Agent, FragmentHandler
 
     enum State
     {
-        AWAIT_HELLO, CONNECT_CONTROL, RECEIVING, SEND_MISSING_MAP, POSTCOPY, RECOVERING, SEND_COMPLETE, FAILING, DONE
+        AWAIT_HELLO, CONNECT_CONTROL, AWAIT_AUTH, RECEIVING, SEND_MISSING_MAP, POSTCOPY, RECOVERING, SEND_COMPLETE, FAILING, DONE
     }
 
     private final MigrationTarget.Context ctx;
@@ -142,6 +142,12 @@ public final class TargetAgent implements Agent, FragmentHandler
     private FramePublisher control;
     private MigrationException pendingHelloError;
     private boolean sourceWantsPostcopy;
+    private final io.pagestream.security.HandshakeAuthenticator auth;
+    private final io.pagestream.protocol.AuthFlyweight authFlyweight = new io.pagestream.protocol.AuthFlyweight();
+    private final byte[] sourceNonce = new byte[HelloFlyweight.NONCE_LENGTH];
+    private final byte[] receivedTag = new byte[HelloAckFlyweight.TAG_LENGTH];
+    private byte[] targetNonce = new byte[HelloFlyweight.NONCE_LENGTH];
+    private byte[] targetTag;
 
     private PageBitmap pending;
     private int pendingMapNextWord;
@@ -211,6 +217,7 @@ public final class TargetAgent implements Agent, FragmentHandler
         this.duplicatesCounter = counters.get(CounterType.DUPLICATE_PAGES_SKIPPED);
         this.recoveriesCounter = counters.get(CounterType.RECOVERIES);
         this.pageApplier = new PageApplier(memory, received);
+        this.auth = null == ctx.secretKey() ? null : new io.pagestream.security.HandshakeAuthenticator(ctx.secretKey());
         this.startNs = nowNs;
         this.nowNs = nowNs;
     }
@@ -297,7 +304,8 @@ public final class TargetAgent implements Agent, FragmentHandler
                     }
                 }
             }
-            else if (state == State.AWAIT_HELLO || state == State.RECEIVING || state == State.RECOVERING)
+            else if (state == State.AWAIT_HELLO || state == State.AWAIT_AUTH || state == State.RECEIVING ||
+                state == State.RECOVERING)
             {
                 work += dataSubscription.poll(this, FRAGMENTS_PER_WORK);
             }
@@ -372,7 +380,8 @@ public final class TargetAgent implements Agent, FragmentHandler
                 ctx.handshakeTimeoutMs());
             return 1;
         }
-        if (state == State.RECEIVING && nowNs - lastFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
+        if ((state == State.RECEIVING || state == State.AWAIT_AUTH) &&
+            nowNs - lastFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
         {
             fail(ErrorCode.PEER_LOST, "no frame from the source for " +
                 TimeUnit.NANOSECONDS.toMillis(nowNs - lastFrameNs) + " ms (peerTimeoutMs=" + ctx.peerTimeoutMs() +
@@ -423,8 +432,8 @@ public final class TargetAgent implements Agent, FragmentHandler
     /** {@inheritDoc} */
     public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
-        if (state != State.AWAIT_HELLO && state != State.RECEIVING && state != State.POSTCOPY &&
-            state != State.RECOVERING)
+        if (state != State.AWAIT_HELLO && state != State.AWAIT_AUTH && state != State.RECEIVING &&
+            state != State.POSTCOPY && state != State.RECOVERING)
         {
             return;
         }
@@ -495,8 +504,17 @@ public final class TargetAgent implements Agent, FragmentHandler
 
     private void dispatch(final int type, final DirectBuffer buffer, final int offset, final int length)
     {
+        if (state == State.AWAIT_AUTH && type != FrameType.AUTH && type != FrameType.HELLO &&
+            type != FrameType.ERROR)
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
+                "type=" + type + " (" + FrameType.name(type) + ") frame before the source authenticated");
+        }
         switch (type)
         {
+            case FrameType.AUTH:
+                onAuth(buffer, offset, length);
+                break;
             case FrameType.PAGE:
                 onPage(buffer, offset, length);
                 break;
@@ -550,6 +568,18 @@ public final class TargetAgent implements Agent, FragmentHandler
             new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "resume hello for migration " +
             Long.toHexString(helloFlyweight.sessionId()) + ", which this target never ran in post-copy") :
             checkLayout();
+        helloFlyweight.getNonce(sourceNonce);
+        if (null != auth)
+        {
+            targetNonce = io.pagestream.security.HandshakeAuthenticator.newNonce();
+            targetTag = auth.targetTag(migrationId, sourceNonce, targetNonce);
+            if (null == pendingHelloError && (helloFlyweight.capabilities() & Capabilities.AUTHENTICATED) == 0)
+            {
+                pendingHelloError = new MigrationException(ErrorCode.MISSING_CAPABILITY, "the source offered no " +
+                    "authentication (capabilities=" + helloFlyweight.capabilities() + "); this target holds a " +
+                    "secret key and accepts authenticated sources only");
+            }
+        }
 
         final String controlChannel = Channels.control(helloFlyweight.controlEndpoint());
         controlPublication = aeron.addExclusivePublication(controlChannel, helloFlyweight.controlStreamId());
@@ -654,9 +684,34 @@ public final class TargetAgent implements Agent, FragmentHandler
             return 0;
         }
         lastFrameNs = nowNs;
+        if (null != auth)
+        {
+            state = State.AWAIT_AUTH; // not a page before the source has answered the challenge
+            return 1;
+        }
         state = State.RECEIVING;
         lifecycle.phase(MigrationPhase.BULK);
         return 1;
+    }
+
+    private void onAuth(final DirectBuffer buffer, final int offset, final int length)
+    {
+        authFlyweight.wrapForRead(buffer, offset);
+        authFlyweight.validate(length);
+        if (state != State.AWAIT_AUTH)
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "AUTH frame in state " + state +
+                (null == auth ? ": this target holds no secret key" : ", after authentication"));
+        }
+        authFlyweight.getTag(receivedTag);
+        if (!io.pagestream.security.HandshakeAuthenticator.matches(
+            auth.sourceTag(migrationId, sourceNonce, targetNonce), receivedTag))
+        {
+            throw new MigrationException(ErrorCode.AUTHENTICATION_FAILED, "the source failed authentication: its " +
+                "AUTH tag does not match this target's secret key (the two sides hold different keys?)");
+        }
+        state = State.RECEIVING;
+        lifecycle.phase(MigrationPhase.BULK);
     }
 
     private boolean sendHelloAck()
@@ -666,9 +721,11 @@ public final class TargetAgent implements Agent, FragmentHandler
         helloAckFlyweight
             .status(0)
             .targetVersion(FrameFlyweight.PROTOCOL_VERSION)
-            .capabilities(ctx.postcopyEnabled() ? Capabilities.POSTCOPY : 0)
+            .capabilities((ctx.postcopyEnabled() ? Capabilities.POSTCOPY : 0) |
+                (null != auth ? Capabilities.AUTHENTICATED : 0))
             .echoTimestampNs(helloTimestampNs)
-            .urgentPort(Integer.parseInt(ctx.urgentEndpoint().substring(ctx.urgentEndpoint().lastIndexOf(':') + 1)));
+            .urgentPort(Integer.parseInt(ctx.urgentEndpoint().substring(ctx.urgentEndpoint().lastIndexOf(':') + 1)))
+            .proof(targetNonce, targetTag);
         return control.offer(HelloAckFlyweight.LENGTH) == FramePublisher.SENT;
     }
 

@@ -1,0 +1,4 @@
+/**
+ * Authentication of the handshake with a pre-shared key: nonces, tags, constant-time checks.
+ */
+package io.pagestream.security;

@@ -1,0 +1,169 @@
+package io.pagestream;
+
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationReport;
+import io.pagestream.api.MigrationResult;
+import io.pagestream.api.MigrationTarget;
+import io.pagestream.protocol.AuthFlyweight;
+import io.pagestream.protocol.Capabilities;
+import io.pagestream.protocol.FrameType;
+import io.pagestream.protocol.HelloAckFlyweight;
+import io.pagestream.protocol.HelloFlyweight;
+import io.pagestream.security.HandshakeAuthenticator;
+import io.pagestream.synthetic.MemoryDigest;
+import io.pagestream.synthetic.SyntheticGuest;
+import io.pagestream.synthetic.Workload;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The handshake with a pre-shared key, over real UDP: both sides must prove they hold it before a page moves; a
+ * wrong key, or a key on one side only, is refused on both sides with a message saying so, and the guest keeps
+ * running on the source; a replayed answer from an earlier session does not pass.
+ */
+class AuthenticationSystemTest
+{
+    private static final byte[] KEY = "correct horse battery staple 01".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] OTHER_KEY = "an entirely different secret 02".getBytes(StandardCharsets.US_ASCII);
+
+    private static SyntheticGuest.Config busy()
+    {
+        return new SyntheticGuest.Config().sizeBytes(32L << 20).workload(Workload.HOTSET)
+            .dirtyRatePagesPerSec(5_000).fillFraction(0.6);
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldMigrateWhenBothSidesHoldTheKey() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(busy()))
+        {
+            harness.sourceGuest.vcpus().start();
+            final MigrationReport[] reports = harness.migrate(t -> t.secretKey(KEY), s -> s.secretKey(KEY), 30);
+            assertEquals(MigrationResult.COMPLETED, reports[0].result(), reports[0].toString());
+            assertEquals(MigrationResult.COMPLETED, reports[1].result(), reports[1].toString());
+            assertEquals(MemoryDigest.digest(harness.sourceGuest.memory()),
+                MemoryDigest.digest(harness.targetGuest.memory()));
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldRefuseATargetWithADifferentKeyOnBothSidesAndKeepTheGuestRunning() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(busy()))
+        {
+            harness.sourceGuest.vcpus().start();
+            final MigrationReport[] reports = harness.migrate(
+                t -> t.secretKey(OTHER_KEY), s -> s.secretKey(KEY), 30);
+            assertEquals(MigrationResult.FAILED, reports[0].result(), reports[0].toString());
+            assertEquals(ErrorCode.AUTHENTICATION_FAILED, reports[0].errorCode());
+            assertTrue(reports[0].reason().contains("failed authentication"), reports[0].reason());
+            assertEquals(MigrationResult.FAILED, reports[1].result(), reports[1].toString());
+            assertEquals(ErrorCode.AUTHENTICATION_FAILED, reports[1].errorCode(), reports[1].reason());
+            assertSourceUntouched(harness);
+            assertEquals(0, PageStream.counter(harness.target, io.pagestream.status.CounterType.PAGE_FRAMES_RECEIVED));
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldRefuseWhenOnlyOneSideHoldsAKey() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(busy()))
+        {
+            harness.sourceGuest.vcpus().start();
+            final MigrationReport[] reports = harness.migrate(t -> { }, s -> s.secretKey(KEY), 30);
+            assertEquals(ErrorCode.MISSING_CAPABILITY, reports[0].errorCode(), reports[0].toString());
+            assertTrue(reports[0].reason().contains("holds no secret key"), reports[0].reason());
+            assertSourceUntouched(harness);
+        }
+        try (MigrationHarness harness = new MigrationHarness(busy()))
+        {
+            harness.sourceGuest.vcpus().start();
+            final MigrationReport[] reports = harness.migrate(t -> t.secretKey(KEY), s -> { }, 30);
+            assertEquals(ErrorCode.MISSING_CAPABILITY, reports[1].errorCode(), reports[1].toString());
+            assertTrue(reports[0].reason().contains("accepts authenticated sources only"), reports[0].reason());
+            assertSourceUntouched(harness);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldRefuseAReplayedAnswerAndAnyPageBeforeAuthentication() throws Exception
+    {
+        final String targetEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
+        final String controlEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
+        try (SyntheticGuest guest = SyntheticGuest.createTarget(new SyntheticGuest.Config().sizeBytes(4096L * 4096)
+            .workload(Workload.IDLE));
+            MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
+                .guestMemory(guest.memory()).deviceState(guest.deviceState()).listenEndpoint(targetEndpoint)
+                .urgentEndpoint("127.0.0.1:" + MigrationHarness.freeUdpPort()).secretKey(KEY));
+            HostileFrameSystemTest.FakeSource attacker =
+                new HostileFrameSystemTest.FakeSource(targetEndpoint, controlEndpoint))
+        {
+            // The attacker replays an earlier session's HELLO and AUTH: the target's nonce is fresh this time.
+            final byte[] oldSourceNonce = new byte[HelloFlyweight.NONCE_LENGTH];
+            final byte[] oldTargetNonce = new byte[HelloFlyweight.NONCE_LENGTH];
+            oldTargetNonce[0] = 1;
+            final byte[] replayedTag = new HandshakeAuthenticator(KEY).sourceTag(
+                0x5EED5EED5EEDL, oldSourceNonce, oldTargetNonce);
+
+            attacker.awaitConnected();
+            final HelloFlyweight hello = new HelloFlyweight();
+            hello.wrap(attacker.buffer, 0);
+            final int length = HelloFlyweight.frameLength(1, controlEndpoint.length());
+            hello.writeHeader(FrameType.HELLO, length, 0x5EED5EED5EEDL);
+            hello.pageSize(4096).regionCount(1).pageCount(4096).capabilities(Capabilities.AUTHENTICATED)
+                .timestampNs(1).controlStreamId(1002).regionLength(0, 4096L * 4096).controlEndpoint(controlEndpoint);
+            hello.nonce(oldSourceNonce);
+            attacker.send(length);
+            final byte[] freshTargetNonce = new byte[HelloFlyweight.NONCE_LENGTH];
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            final boolean[] acked = new boolean[1];
+            while (!acked[0])
+            {
+                assertTrue(System.nanoTime() < deadline, "no HELLO_ACK");
+                attacker.control.poll((buf, off, len, hdr) ->
+                {
+                    if (buf.getByte(off + 1) == FrameType.HELLO_ACK)
+                    {
+                        final HelloAckFlyweight ack = new HelloAckFlyweight();
+                        ack.wrapForRead(buf, off);
+                        ack.getNonce(freshTargetNonce);
+                        acked[0] = true;
+                    }
+                }, 10);
+                Thread.sleep(1);
+            }
+            assertFalse(java.util.Arrays.equals(freshTargetNonce, oldTargetNonce), "the target chose a fresh nonce");
+
+            final AuthFlyweight auth = new AuthFlyweight();
+            auth.wrap(attacker.buffer, 0);
+            auth.writeHeader(FrameType.AUTH, AuthFlyweight.LENGTH, 0x5EED5EED5EEDL);
+            auth.tag(replayedTag);
+            attacker.send(AuthFlyweight.LENGTH);
+
+            final MigrationReport report = target.completion().get(20, TimeUnit.SECONDS);
+            assertEquals(ErrorCode.AUTHENTICATION_FAILED, report.errorCode(), report.toString());
+            assertEquals(ErrorCode.AUTHENTICATION_FAILED.value(), attacker.awaitErrorCode(5_000));
+            assertEquals(0, PageStream.counter(target, io.pagestream.status.CounterType.PAGE_FRAMES_RECEIVED));
+        }
+    }
+
+    private static void assertSourceUntouched(final MigrationHarness harness) throws InterruptedException
+    {
+        assertFalse(harness.sourceGuest.vcpus().isPaused(), "the guest keeps running on the source");
+        assertFalse(harness.sourceGuest.dirtyLog().isTracking());
+        final long written = harness.sourceGuest.vcpus().pagesWritten();
+        Thread.sleep(50);
+        assertTrue(harness.sourceGuest.vcpus().pagesWritten() > written, "and really runs");
+    }
+}
