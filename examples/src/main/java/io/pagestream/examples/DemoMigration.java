@@ -125,6 +125,11 @@ public final class DemoMigration implements Callable<Integer>
         "keep reconnecting after losing the peer before the guest counts as lost (default ${DEFAULT-VALUE}).")
     long recoveryTimeoutMs;
 
+    @Option(names = "--key-file", description = "File holding the pre-shared secret key (at least 16 bytes): " +
+        "source and target must prove they hold the same key before a page moves. The demo's own target gets the " +
+        "same file.")
+    Path keyFile;
+
     @Option(names = "--urgent", description = "Target role: host:port for the post-copy urgent lane " +
         "(default: listen port + 2).")
     String urgent;
@@ -180,6 +185,7 @@ public final class DemoMigration implements Callable<Integer>
                 .deviceState(guest.deviceState())
                 .listenEndpoint(listen)
                 .urgentEndpoint(urgent)
+                .secretKey(readKey())
                 .peerTimeoutMs(peerTimeoutMs)
                 .recoveryTimeoutMs(recoveryTimeoutMs)
                 .postcopyEnabled(true)
@@ -281,6 +287,7 @@ public final class DemoMigration implements Callable<Integer>
                 .maxRounds(maxRounds)
                 .maxTimeMs(maxTimeMs)
                 .maxBandwidthBytesPerSec(bandwidthBytesPerSec)
+                .secretKey(readKey())
                 .peerTimeoutMs(peerTimeoutMs)
                 .recoveryTimeoutMs(recoveryTimeoutMs)
                 .strategy(MigrationStrategy.parse(mode))
@@ -358,6 +365,11 @@ public final class DemoMigration implements Callable<Integer>
         }
     }
 
+    private byte[] readKey() throws IOException
+    {
+        return null == keyFile ? null : Files.readAllBytes(keyFile);
+    }
+
     private static Compression parseCompression(final String text)
     {
         for (final Compression c : Compression.values())
@@ -392,6 +404,10 @@ public final class DemoMigration implements Callable<Integer>
         command.add("--workload=" + workload);
         command.add("--dirty-rate=" + dirtyRate);
         command.add("--vcpus=" + vcpus);
+        if (null != keyFile)
+        {
+            command.add("--key-file=" + keyFile.toAbsolutePath());
+        }
         final Process process = new ProcessBuilder(command)
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .start();

@@ -83,4 +83,43 @@ class SourceKilledIT
         assertTrue(reportedMs < 15_000, "reported " + reportedMs + " ms after the kill");
         source.waitFor(10, TimeUnit.SECONDS);
     }
+
+    @Test
+    @Timeout(120)
+    void shouldRefuseASourceWithADifferentKeyAndKeepItsGuestRunning() throws Exception
+    {
+        final Path targetKey = java.nio.file.Files.createTempFile("pagestream-target", ".key");
+        final Path sourceKey = java.nio.file.Files.createTempFile("pagestream-source", ".key");
+        java.nio.file.Files.writeString(targetKey, "the target's secret, 32 bytes!!");
+        java.nio.file.Files.writeString(sourceKey, "the source's secret, different!!");
+        final String endpoint = "127.0.0.1:" + freePort();
+        final Process target = demo("--role=target", "--listen=" + endpoint, "--urgent=127.0.0.1:" + freePort(),
+            "--memory=64m", "--key-file=" + targetKey);
+        final BufferedReader targetOut = new BufferedReader(
+            new InputStreamReader(target.getInputStream(), StandardCharsets.UTF_8));
+        assertTrue(targetOut.readLine().startsWith("READY"));
+
+        final Path report = java.nio.file.Files.createTempFile("pagestream-demo-wrong-key", ".json");
+        final Process source = new ProcessBuilder(List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+            new File("target/pagestream-demo.jar").getAbsolutePath(), "--target=" + endpoint,
+            "--control=127.0.0.1:" + freePort(), "--memory=64m", "--key-file=" + sourceKey,
+            "--report-json=" + report)).redirectErrorStream(true).start();
+        final String sourceOutput = new String(source.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(source.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(1, source.exitValue(), sourceOutput);
+        assertTrue(sourceOutput.contains("AUTHENTICATION_FAILED") && sourceOutput.contains("failed authentication"),
+            sourceOutput);
+        assertTrue(sourceOutput.contains("guest on source   running"), sourceOutput);
+
+        final List<String> lines = new ArrayList<>();
+        String line;
+        while (null != (line = targetOut.readLine()))
+        {
+            lines.add(line);
+        }
+        assertTrue(target.waitFor(30, TimeUnit.SECONDS));
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("RESULT FAILED AUTHENTICATION_FAILED")), lines.toString());
+        assertEquals(1, target.exitValue());
+    }
 }

@@ -45,10 +45,16 @@ class FlyweightLayoutTest
         final int length = HelloFlyweight.frameLength(2, 14);
         f.writeHeader(FrameType.HELLO, length, SESSION);
         f.pageSize(4096).regionCount(2).pageCount(3000L).capabilities(5L).timestampNs(77L).controlStreamId(1002);
+        final byte[] nonce = new byte[16];
+        for (int i = 0; i < 16; i++)
+        {
+            nonce[i] = (byte)(0xA0 + i);
+        }
+        f.nonce(nonce);
         f.regionLength(0, 4096L * 1000).regionLength(1, 4096L * 2000).controlEndpoint("127.0.0.1:4040");
 
         final ByteBuffer e = expected(FrameType.HELLO, length);
-        e.putInt(4096).putInt(2).putLong(3000).putLong(5).putLong(77).putInt(1002).putInt(14)
+        e.putInt(4096).putInt(2).putLong(3000).putLong(5).putLong(77).putInt(1002).putInt(14).put(nonce)
             .putLong(4096L * 1000).putLong(4096L * 2000).put("127.0.0.1:4040".getBytes());
         assertArrayEquals(e.array(), written(length));
 
@@ -64,11 +70,24 @@ class FlyweightLayoutTest
         final HelloAckFlyweight f = new HelloAckFlyweight();
         f.wrap(buffer, 0);
         f.writeHeader(FrameType.HELLO_ACK, HelloAckFlyweight.LENGTH, SESSION);
-        f.status(0).targetVersion(1).capabilities(9).echoTimestampNs(123456789L).urgentPort(40402);
+        final byte[] nonce = new byte[16];
+        final byte[] tag = new byte[32];
+        for (int i = 0; i < 32; i++)
+        {
+            tag[i] = (byte)i;
+            nonce[i & 15] = (byte)(0x70 + (i & 15));
+        }
+        f.status(0).targetVersion(1).capabilities(9).echoTimestampNs(123456789L).urgentPort(40402).proof(nonce, tag);
         final ByteBuffer e = expected(FrameType.HELLO_ACK, HelloAckFlyweight.LENGTH);
-        e.putInt(0).putInt(1).putLong(9).putLong(123456789L).putInt(40402).putInt(0);
+        e.putInt(0).putInt(1).putLong(9).putLong(123456789L).putInt(40402).putInt(0).put(nonce).put(tag);
         assertArrayEquals(e.array(), written(HelloAckFlyweight.LENGTH));
-        assertEquals(48, HelloAckFlyweight.LENGTH);
+        assertEquals(96, HelloAckFlyweight.LENGTH);
+
+        final AuthFlyweight a = new AuthFlyweight();
+        a.wrap(buffer, 0);
+        a.writeHeader(FrameType.AUTH, AuthFlyweight.LENGTH, SESSION);
+        a.tag(tag);
+        assertArrayEquals(expected(FrameType.AUTH, AuthFlyweight.LENGTH).put(tag).array(), written(AuthFlyweight.LENGTH));
     }
 
     @Test
