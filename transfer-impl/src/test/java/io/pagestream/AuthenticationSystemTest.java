@@ -80,7 +80,8 @@ class AuthenticationSystemTest
         try (MigrationHarness harness = new MigrationHarness(busy()))
         {
             harness.sourceGuest.vcpus().start();
-            final MigrationReport[] reports = harness.migrate(t -> { }, s -> s.secretKey(KEY), 30);
+            final MigrationReport[] reports = harness.migrate(
+                t -> t.secretKey(null).allowUnauthenticated(true), s -> s.secretKey(KEY), 30);
             assertEquals(ErrorCode.MISSING_CAPABILITY, reports[0].errorCode(), reports[0].toString());
             assertTrue(reports[0].reason().contains("holds no secret key"), reports[0].reason());
             assertSourceUntouched(harness);
@@ -88,11 +89,30 @@ class AuthenticationSystemTest
         try (MigrationHarness harness = new MigrationHarness(busy()))
         {
             harness.sourceGuest.vcpus().start();
-            final MigrationReport[] reports = harness.migrate(t -> t.secretKey(KEY), s -> { }, 30);
+            final MigrationReport[] reports = harness.migrate(
+                t -> t.secretKey(KEY), s -> s.secretKey(null).allowUnauthenticated(true), 30);
             assertEquals(ErrorCode.MISSING_CAPABILITY, reports[1].errorCode(), reports[1].toString());
             assertTrue(reports[0].reason().contains("accepts authenticated sources only"), reports[0].reason());
             assertSourceUntouched(harness);
         }
+    }
+
+    @Test
+    void shouldRefuseToRunWithoutAKeyUnlessThatIsChosenExplicitly()
+    {
+        final io.pagestream.api.MigrationException refused = org.junit.jupiter.api.Assertions.assertThrows(
+            io.pagestream.api.MigrationException.class, () -> new MigrationTarget.Context()
+            .guestMemory(io.pagestream.api.guest.GuestMemory.allocate(1 << 20, 4096))
+            .deviceState(io.pagestream.synthetic.SyntheticDeviceState.target()).conclude());
+        assertEquals(ErrorCode.INVALID_CONFIGURATION, refused.errorCode());
+        assertTrue(refused.getMessage().contains("secretKey") &&
+            refused.getMessage().contains("allowUnauthenticated(true)"), refused.getMessage());
+
+        final io.pagestream.api.MigrationException tooShort = org.junit.jupiter.api.Assertions.assertThrows(
+            io.pagestream.api.MigrationException.class, () -> new MigrationTarget.Context()
+            .guestMemory(io.pagestream.api.guest.GuestMemory.allocate(1 << 20, 4096))
+            .deviceState(io.pagestream.synthetic.SyntheticDeviceState.target()).secretKey(new byte[8]).conclude());
+        assertTrue(tooShort.getMessage().contains("at least 16 bytes"), tooShort.getMessage());
     }
 
     @Test

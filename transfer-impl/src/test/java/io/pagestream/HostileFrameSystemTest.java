@@ -271,6 +271,7 @@ class HostileFrameSystemTest
             final String controlEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
             try (MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
                 .guestMemory(guest.memory()).deviceState(guest.deviceState()).listenEndpoint(targetEndpoint)
+                .allowUnauthenticated(true) // the fake source speaks no authentication; frames are the subject here
                 .maxDeviceStateBytes(1 << 20));
                 FakeSource source = new FakeSource(targetEndpoint, controlEndpoint))
             {
@@ -297,7 +298,8 @@ class HostileFrameSystemTest
             final String targetEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
             final String controlEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
             try (MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
-                .guestMemory(guest.memory()).deviceState(guest.deviceState()).listenEndpoint(targetEndpoint));
+                .guestMemory(guest.memory()).deviceState(guest.deviceState()).listenEndpoint(targetEndpoint)
+                .allowUnauthenticated(true));
                 FakeSource source = new FakeSource(targetEndpoint, controlEndpoint);
                 FakeSource intruder = new FakeSource(targetEndpoint, "127.0.0.1:" + MigrationHarness.freeUdpPort()))
             {

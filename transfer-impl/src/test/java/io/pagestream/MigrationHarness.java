@@ -26,6 +26,8 @@ final class MigrationHarness implements AutoCloseable
     final String targetEndpoint;
     final String controlEndpoint;
     final String urgentEndpoint;
+    /** Every harness migration is authenticated with a fresh key unless a test says otherwise. */
+    final byte[] key = io.pagestream.security.HandshakeAuthenticator.newNonce();
     final List<Throwable> errors = new ArrayList<>();
     MigrationTarget target;
     MigrationSource source;
@@ -58,6 +60,7 @@ final class MigrationHarness implements AutoCloseable
             .deviceState(targetGuest.deviceState())
             .listenEndpoint(targetEndpoint)
             .urgentEndpoint(urgentEndpoint)
+            .secretKey(key)
             .idleStrategy(new SleepingMillisIdleStrategy(0))
             .errorHandler(this::onError);
     }
@@ -71,6 +74,7 @@ final class MigrationHarness implements AutoCloseable
             .deviceState(sourceGuest.deviceState())
             .targetEndpoint(targetEndpoint)
             .controlEndpoint(controlEndpoint)
+            .secretKey(key)
             .errorHandler(this::onError);
     }
 

@@ -61,6 +61,7 @@ public final class FaultLatencyBenchmark
     private static final int STREAM_REPLY = 8;
     private static final long MAX_NS = TimeUnit.SECONDS.toNanos(10);
     private static final long IDLE_PUSH = 64 * 1024;
+    private static final byte[] KEY = io.pagestream.security.HandshakeAuthenticator.newNonce();
     private static final long CAPPED_PUSH = 2_500_000_000L / 8;
 
     private FaultLatencyBenchmark()
@@ -219,6 +220,7 @@ public final class FaultLatencyBenchmark
                 .guestMemory(targetGuest.memory())
                 .deviceState(targetGuest.deviceState())
                 .listenEndpoint(targetEndpoint)
+                .secretKey(KEY)
                 .postcopyEnabled(true)))
         {
             final long pageCount = targetGuest.memory().pageCount();
@@ -267,6 +269,7 @@ public final class FaultLatencyBenchmark
                 .deviceState(sourceGuest.deviceState())
                 .targetEndpoint(targetEndpoint)
                 .controlEndpoint(controlEndpoint)
+                .secretKey(KEY)
                 .mtuLength(32768)
                 .compression(Compression.NONE)
                 .strategy(MigrationStrategy.POSTCOPY)

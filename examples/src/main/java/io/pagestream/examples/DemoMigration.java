@@ -130,6 +130,10 @@ public final class DemoMigration implements Callable<Integer>
         "same file.")
     Path keyFile;
 
+    @Option(names = "--no-auth", description = "Run without a secret key: only on a trusted network. Without " +
+        "--key-file, the demo makes a fresh key for itself and the target it starts.")
+    boolean noAuth;
+
     @Option(names = "--urgent", description = "Target role: host:port for the post-copy urgent lane " +
         "(default: listen port + 2).")
     String urgent;
@@ -153,6 +157,20 @@ public final class DemoMigration implements Callable<Integer>
     /** {@inheritDoc} */
     public Integer call() throws Exception
     {
+        if (null == keyFile && !noAuth)
+        {
+            if ("target".equalsIgnoreCase(role) || null != targetEndpoint)
+            {
+                throw new CommandLine.ParameterException(new CommandLine(this), "the two sides need a shared " +
+                    "secret: --key-file FILE (at least 16 bytes) on both, or --no-auth on a trusted network");
+            }
+            // A fresh key for this run, handed to the target process we start, as a management plane would.
+            keyFile = Files.createTempFile("pagestream-demo", ".key");
+            keyFile.toFile().deleteOnExit();
+            final byte[] key = new byte[32];
+            new java.security.SecureRandom().nextBytes(key);
+            Files.write(keyFile, key);
+        }
         if ("target".equalsIgnoreCase(role))
         {
             return runTarget();
@@ -186,6 +204,7 @@ public final class DemoMigration implements Callable<Integer>
                 .listenEndpoint(listen)
                 .urgentEndpoint(urgent)
                 .secretKey(readKey())
+                .allowUnauthenticated(noAuth)
                 .peerTimeoutMs(peerTimeoutMs)
                 .recoveryTimeoutMs(recoveryTimeoutMs)
                 .postcopyEnabled(true)
@@ -288,6 +307,7 @@ public final class DemoMigration implements Callable<Integer>
                 .maxTimeMs(maxTimeMs)
                 .maxBandwidthBytesPerSec(bandwidthBytesPerSec)
                 .secretKey(readKey())
+                .allowUnauthenticated(noAuth)
                 .peerTimeoutMs(peerTimeoutMs)
                 .recoveryTimeoutMs(recoveryTimeoutMs)
                 .strategy(MigrationStrategy.parse(mode))
@@ -407,6 +427,10 @@ public final class DemoMigration implements Callable<Integer>
         if (null != keyFile)
         {
             command.add("--key-file=" + keyFile.toAbsolutePath());
+        }
+        if (noAuth)
+        {
+            command.add("--no-auth");
         }
         final Process process = new ProcessBuilder(command)
             .redirectError(ProcessBuilder.Redirect.INHERIT)

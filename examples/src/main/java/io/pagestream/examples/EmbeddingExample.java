@@ -39,8 +39,11 @@ public final class EmbeddingExample
             SyntheticGuest incoming = SyntheticGuest.createTarget(shape))
         {
             vm.vcpus().start();
+            // In production the management plane hands both hosts a per-migration secret; here we make one.
+            final byte[] sharedKey = new byte[32];
+            new java.security.SecureRandom().nextBytes(sharedKey);
             final MigrationReport report = migrate(vm.memory(), vm.dirtyLog(), vm.vcpus(), vm.deviceState(),
-                incoming.memory(), incoming.deviceState(), incoming.vcpus());
+                incoming.memory(), incoming.deviceState(), incoming.vcpus(), sharedKey);
             System.out.println(report);
         }
     }
@@ -52,14 +55,16 @@ public final class EmbeddingExample
         final DeviceState devices,
         final GuestMemory targetMemory,
         final DeviceState targetDevices,
-        final SyntheticVcpus targetVcpus)
+        final SyntheticVcpus targetVcpus,
+        final byte[] sharedKey)
     {
         // Target host: listen before the source starts; memory has the same layout, freshly mapped (zero).
         try (MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
                 .guestMemory(targetMemory)
                 .deviceState(targetDevices)
                 .listenEndpoint("127.0.0.1:40400")
-                .postcopyEnabled(true));              // the fault path below is wired
+                .postcopyEnabled(true)                // the fault path below is wired
+                .secretKey(sharedKey));               // both sides prove they hold it before a page moves
             // Source host: hand over the guest; the migration runs on PageStream's own thread.
             MigrationSource source = PageStream.launchSource(new MigrationSource.Context()
                 .guestMemory(memory)
@@ -68,6 +73,7 @@ public final class EmbeddingExample
                 .deviceState(devices)
                 .targetEndpoint("127.0.0.1:40400")
                 .controlEndpoint("127.0.0.1:40401")
+                .secretKey(sharedKey)
                 .downtimeTargetMs(300)
                 .listener(new MigrationListener()
                 {

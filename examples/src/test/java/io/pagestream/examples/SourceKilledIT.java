@@ -48,7 +48,8 @@ class SourceKilledIT
         final String endpoint = "127.0.0.1:" + freePort();
         final String shape = "--memory=256m";
         final Process target = demo("--role=target", "--listen=" + endpoint, "--urgent=127.0.0.1:" + freePort(),
-            shape, "--workload=uniform", "--dirty-rate=50000", "--peer-timeout-ms=500", "--recovery-timeout-ms=2000");
+            shape, "--workload=uniform", "--dirty-rate=50000", "--peer-timeout-ms=500", "--recovery-timeout-ms=2000",
+            "--no-auth");
         final BufferedReader targetOut = new BufferedReader(
             new InputStreamReader(target.getInputStream(), StandardCharsets.UTF_8));
         assertTrue(targetOut.readLine().startsWith("READY"));
@@ -56,7 +57,7 @@ class SourceKilledIT
         // Post-copy after the bulk pass, with the push slow enough that many pages are still missing at the kill.
         final Process source = demo("--target=" + endpoint, "--control=127.0.0.1:" + freePort(), shape,
             "--workload=uniform", "--dirty-rate=100000", "--mode=postcopy", "--bandwidth=400mbit",
-            "--peer-timeout-ms=500", "--recovery-timeout-ms=2000");
+            "--peer-timeout-ms=500", "--recovery-timeout-ms=2000", "--no-auth");
         final List<String> lines = new ArrayList<>();
         String line;
         long killedAtNs = 0;

@@ -33,6 +33,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TargetKilledIT
 {
     private static final String MEMORY = "256m";
+    private static final Path KEY_FILE = keyFile();
+
+    private static Path keyFile()
+    {
+        try
+        {
+            final Path file = java.nio.file.Files.createTempFile("pagestream-killed", ".key");
+            java.nio.file.Files.writeString(file, "a key shared by source and target");
+            return file;
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new java.io.UncheckedIOException(ex);
+        }
+    }
 
     private static int freePort() throws Exception
     {
@@ -47,7 +62,7 @@ class TargetKilledIT
         final Process process = new ProcessBuilder(List.of(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
             new File("target/pagestream-demo.jar").getAbsolutePath(),
-            "--role=target", "--listen=" + endpoint, "--memory=" + MEMORY))
+            "--role=target", "--listen=" + endpoint, "--memory=" + MEMORY, "--key-file=" + KEY_FILE))
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .start();
         final BufferedReader reader = new BufferedReader(
@@ -66,6 +81,7 @@ class TargetKilledIT
             .deviceState(guest.deviceState())
             .targetEndpoint(endpoint)
             .controlEndpoint("127.0.0.1:" + freePort())
+            .secretKey(java.nio.file.Files.readAllBytes(KEY_FILE))
             .peerTimeoutMs(1_000)
             // Slow enough that the kill lands mid-bulk.
             .maxBandwidthBytesPerSec(50_000_000);

@@ -43,6 +43,8 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public static final String DRIVER_ON_AGENT_THREAD_PROP_NAME = "pagestream.driver.on.agent.thread";
     /** File holding the pre-shared secret key (at least 16 bytes) both sides authenticate the handshake with. */
     public static final String SECRET_KEY_FILE_PROP_NAME = "pagestream.secret.key.file";
+    /** Set to true to run without a secret key: an explicit choice for a trusted network, never the default. */
+    public static final String ALLOW_UNAUTHENTICATED_PROP_NAME = "pagestream.allow.unauthenticated";
     /** Shortest secret key accepted, in bytes. */
     public static final int SECRET_KEY_MIN_LENGTH = 16;
     /** Threading mode, DEDICATED or INVOKER. */
@@ -62,6 +64,7 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
         System.getProperty(THREADING_MODE_PROP_NAME, THREADING_MODE_DEFAULT.name()));
     private IdleStrategy idleStrategy;
     private byte[] secretKey;
+    private boolean allowUnauthenticated = Boolean.getBoolean(ALLOW_UNAUTHENTICATED_PROP_NAME);
     private boolean driverOnAgentThread = Boolean.parseBoolean(
         System.getProperty(DRIVER_ON_AGENT_THREAD_PROP_NAME, "true"));
     private IdleStrategy driverIdleStrategy;
@@ -109,6 +112,9 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
                 require(false, SECRET_KEY_FILE_PROP_NAME, keyFile, "cannot be read: " + ex);
             }
         }
+        require(null != secretKey || allowUnauthenticated, "secretKey", null, "must be set (or a file named by " +
+            SECRET_KEY_FILE_PROP_NAME + "); to run without authentication on a trusted network, choose it " +
+            "explicitly with allowUnauthenticated(true)");
         require(null == secretKey || secretKey.length >= SECRET_KEY_MIN_LENGTH, "secretKey",
             null == secretKey ? null : secretKey.length + " bytes", "must be at least " + SECRET_KEY_MIN_LENGTH +
             " bytes");
@@ -270,6 +276,26 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     {
         secretKey = null == key ? null : key.clone();
         return self();
+    }
+
+    /**
+     * @param allowed true to run without a secret key. Only for a trusted network: anyone who can reach the peer's
+     *                ports can then start or join a migration. Without a key and without this, {@link #conclude()}
+     *                refuses.
+     * @return this.
+     */
+    public T allowUnauthenticated(final boolean allowed)
+    {
+        allowUnauthenticated = allowed;
+        return self();
+    }
+
+    /**
+     * @return whether running without a secret key was chosen.
+     */
+    public boolean allowUnauthenticated()
+    {
+        return allowUnauthenticated;
     }
 
     /**

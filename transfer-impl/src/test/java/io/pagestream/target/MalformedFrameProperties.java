@@ -118,6 +118,7 @@ class MalformedFrameProperties
             .listenEndpoint("127.0.0.1:9")
             .postcopyEnabled(true)
             .maxDeviceStateBytes(1 << 20)
+            .allowUnauthenticated(true) // the handshake here is hand-made; the frames after it are the subject
             .errorHandler(Throwable::printStackTrace)
             .conclude();
         try (MigrationCounters counters = new MigrationCounters(aeron, 0, CounterType.PAGE_FRAMES_RECEIVED,
