@@ -106,7 +106,7 @@ class DemoMigrationIT
     void shouldFailCleanlyWhenTheTargetIsNotThere() throws Exception
     {
         final Path report = Files.createTempFile("pagestream-demo-missing", ".json");
-        final Process demo = run(report, "--memory=64m", "--workload=hotset", "--target=127.0.0.1:9",
+        final Process demo = run(report, "--memory=64m", "--workload=hotset", "--target=127.0.0.1:9", "--no-auth",
             "--max-time-ms=5000");
         assertTrue(demo.waitFor(90, TimeUnit.SECONDS), "demo finished");
         assertEquals(1, demo.exitValue());
@@ -114,5 +114,11 @@ class DemoMigrationIT
         assertTrue(json.contains("\"result\": \"FAILED\""), json);
         assertTrue(json.contains("no target connected at 127.0.0.1:9"), json);
         assertTrue(json.contains("\"verified\": false"), json);
+
+        // Against an external target, the demo will not run without a shared key unless told so.
+        final Process refused = run(Files.createTempFile("pagestream-demo-nokey", ".json"), "--memory=64m",
+            "--target=127.0.0.1:9");
+        assertTrue(refused.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, refused.exitValue(), "a usage error");
     }
 }
