@@ -109,9 +109,12 @@ class FailureAndControlSystemTest
     @Timeout(120)
     void shouldRevertTheSourceWhenTheTargetCancels(final MigrationPhase cancelIn) throws Exception
     {
-        try (MigrationHarness harness = new MigrationHarness(idleGuest(64L << 20)))
+        // A target's cancel lands at its next duty cycle: each phase must last longer than that, so the guest is
+        // busy (rounds carry pages), the link capped and the device state large.
+        try (MigrationHarness harness = new MigrationHarness(new SyntheticGuest.Config().sizeBytes(64L << 20)
+            .workload(Workload.HOTSET).dirtyRatePagesPerSec(10_000).fillFraction(0.6).deviceStateBytes(8 << 20)))
         {
-            final long digestBefore = MemoryDigest.digest(harness.sourceGuest.memory());
+            harness.sourceGuest.vcpus().start();
             final AtomicReference<io.pagestream.api.MigrationTarget> targetRef = new AtomicReference<>();
             targetRef.set(harness.startTarget(t -> t.listener(new MigrationListener()
             {
@@ -123,7 +126,7 @@ class FailureAndControlSystemTest
                     }
                 }
             })));
-            harness.startSource(s -> s
+            harness.startSource(s -> s.maxBandwidthBytesPerSec(40_000_000).compression(Compression.NONE)
                 .policy(figures -> figures.round() < 3 ? MigrationDecision.CONTINUE : MigrationDecision.STOP_AND_COPY));
 
             final MigrationReport targetReport = harness.target.completion().get(60, TimeUnit.SECONDS);
@@ -135,7 +138,9 @@ class FailureAndControlSystemTest
             assertEquals(MigrationPhase.CANCELLED, harness.target.readyToRun().get(5, TimeUnit.SECONDS));
             assertFalse(harness.sourceGuest.vcpus().isPaused(), "vCPUs resumed");
             assertFalse(harness.sourceGuest.dirtyLog().isTracking(), "dirty tracking stopped");
-            assertEquals(digestBefore, MemoryDigest.digest(harness.sourceGuest.memory()), "source memory unchanged");
+            final long written = harness.sourceGuest.vcpus().pagesWritten();
+            Thread.sleep(50);
+            assertTrue(harness.sourceGuest.vcpus().pagesWritten() > written, "the guest keeps running on the source");
         }
     }
 
