@@ -307,7 +307,7 @@ class PostCopySystemTest
         }
     }
 
-    private static MediaDriver.Context lossyDriverContext(final String dir, final ToggleLoss loss)
+    static MediaDriver.Context lossyDriverContext(final String dir, final ToggleLoss loss)
     {
         return new MediaDriver.Context()
             .aeronDirectoryName(dir)

@@ -33,6 +33,11 @@ public final class FrameType
     public static final int MISSING_MAP = 13;
     /** Source to target, right after HELLO_ACK when keys are in use: the source's answer to the challenge. */
     public static final int AUTH = 14;
+    /**
+     * Source to target, second phase of a stop-and-copy switchover: the source heard COMPLETE and will never resume
+     * its copy of the guest; only now may the target resume its own.
+     */
+    public static final int COMMIT = 15;
 
     private FrameType()
     {
@@ -60,6 +65,7 @@ public final class FrameType
             case PENDING_MAP: return "PENDING_MAP";
             case MISSING_MAP: return "MISSING_MAP";
             case AUTH: return "AUTH";
+            case COMMIT: return "COMMIT";
             default: return "UNKNOWN(" + type + ")";
         }
     }

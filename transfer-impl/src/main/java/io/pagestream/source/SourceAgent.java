@@ -114,6 +114,7 @@ public final class SourceAgent implements Agent, FragmentHandler
     private final PageRequestFlyweight pageRequestFlyweight = new PageRequestFlyweight();
     private final PageMapFlyweight pageMapFlyweight = new PageMapFlyweight();
     private final PageMapWriter pageMapWriter = new PageMapWriter();
+    private final io.pagestream.protocol.CommitFlyweight commitFlyweight = new io.pagestream.protocol.CommitFlyweight();
     private final AtomicCounter urgentPagesCounter;
     private final AtomicCounter postcopyPagesCounter;
     private final AtomicCounter requestsCounter;
@@ -1284,6 +1285,10 @@ public final class SourceAgent implements Agent, FragmentHandler
                 faultP99Us = completeFlyweight.faultP99Us();
                 faultMaxUs = completeFlyweight.faultMaxUs();
                 onTargetRunning();
+                if (!committed && !commit())
+                {
+                    break;
+                }
                 succeed();
                 break;
 
@@ -1302,6 +1307,33 @@ public final class SourceAgent implements Agent, FragmentHandler
             default:
                 throw new MigrationException(ErrorCode.UNKNOWN_FRAME_TYPE,
                     "type=" + type + " (" + FrameType.name(type) + ") is not a control frame");
+        }
+    }
+
+    /**
+     * Second phase of a stop-and-copy switchover: put COMMIT in the stream; from that moment the guest belongs to the
+     * target and is never resumed here. If it cannot be published within a second, do not commit: revert instead
+     * (the target, never told, does not resume either).
+     */
+    private boolean commit()
+    {
+        final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        while (true)
+        {
+            commitFlyweight.wrap(frames.scratch(), 0);
+            commitFlyweight.writeHeader(FrameType.COMMIT, io.pagestream.protocol.CommitFlyweight.LENGTH, migrationId);
+            commitFlyweight.downtimeNs(System.nanoTime() - pauseNs);
+            final int outcome = frames.offer(io.pagestream.protocol.CommitFlyweight.LENGTH);
+            if (outcome == FramePublisher.SENT)
+            {
+                return true; // succeed() follows at once: nothing from here can resume the guest
+            }
+            if (outcome == FramePublisher.CLOSED || System.nanoTime() > deadlineNs)
+            {
+                fail(ErrorCode.PEER_LOST, "could not send COMMIT to the target; the guest stays here", false);
+                return false;
+            }
+            Thread.onSpinWait();
         }
     }
 

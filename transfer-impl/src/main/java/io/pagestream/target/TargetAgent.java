@@ -82,7 +82,8 @@ public final class TargetAgent implements Agent, FragmentHandler
 
     enum State
     {
-        AWAIT_HELLO, CONNECT_CONTROL, AWAIT_AUTH, RECEIVING, SEND_MISSING_MAP, POSTCOPY, RECOVERING, SEND_COMPLETE, FAILING, DONE
+        AWAIT_HELLO, CONNECT_CONTROL, AWAIT_AUTH, RECEIVING, SEND_MISSING_MAP, POSTCOPY, RECOVERING, SEND_COMPLETE,
+        AWAIT_COMMIT, FAILING, DONE
     }
 
     private final MigrationTarget.Context ctx;
@@ -102,6 +103,7 @@ public final class TargetAgent implements Agent, FragmentHandler
     private final AtomicCounter recoveriesCounter;
     private final CompletableFuture<MigrationPhase> readyToRun = new CompletableFuture<>();
     private final PageMapFlyweight pageMapFlyweight = new PageMapFlyweight();
+    private final io.pagestream.protocol.CommitFlyweight commitFlyweight = new io.pagestream.protocol.CommitFlyweight();
     private final io.pagestream.protocol.PageMapWriter pageMapWriter = new io.pagestream.protocol.PageMapWriter();
     private final MigrationCounters counters;
     private final AtomicCounter pageFramesCounter;
@@ -305,7 +307,7 @@ public final class TargetAgent implements Agent, FragmentHandler
                 }
             }
             else if (state == State.AWAIT_HELLO || state == State.AWAIT_AUTH || state == State.RECEIVING ||
-                state == State.RECOVERING)
+                state == State.RECOVERING || state == State.AWAIT_COMMIT || (state == State.SEND_COMPLETE && !postcopy))
             {
                 work += dataSubscription.poll(this, FRAGMENTS_PER_WORK);
             }
@@ -380,6 +382,14 @@ public final class TargetAgent implements Agent, FragmentHandler
                 ctx.handshakeTimeoutMs());
             return 1;
         }
+        if ((state == State.AWAIT_COMMIT || (state == State.SEND_COMPLETE && !postcopy)) &&
+            nowNs - lastFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
+        {
+            failWithoutReply(ErrorCode.PEER_LOST, "no COMMIT from the source within peerTimeoutMs=" +
+                ctx.peerTimeoutMs() + " of the switchover; the guest was not resumed here (the source resumes it, " +
+                "or, if it committed, keeps it paused)");
+            return 1;
+        }
         if ((state == State.RECEIVING || state == State.AWAIT_AUTH) &&
             nowNs - lastFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
         {
@@ -433,7 +443,8 @@ public final class TargetAgent implements Agent, FragmentHandler
     public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
         if (state != State.AWAIT_HELLO && state != State.AWAIT_AUTH && state != State.RECEIVING &&
-            state != State.POSTCOPY && state != State.RECOVERING)
+            state != State.POSTCOPY && state != State.RECOVERING && state != State.AWAIT_COMMIT &&
+            !(state == State.SEND_COMPLETE && !postcopy))
         {
             return;
         }
@@ -510,8 +521,17 @@ public final class TargetAgent implements Agent, FragmentHandler
             throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
                 "type=" + type + " (" + FrameType.name(type) + ") frame before the source authenticated");
         }
+        if ((state == State.AWAIT_COMMIT || state == State.SEND_COMPLETE) && type != FrameType.COMMIT &&
+            type != FrameType.ERROR && type != FrameType.STATUS && type != FrameType.HELLO)
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
+                "type=" + type + " (" + FrameType.name(type) + ") frame after the switchover");
+        }
         switch (type)
         {
+            case FrameType.COMMIT:
+                onCommit(buffer, offset, length);
+                break;
             case FrameType.AUTH:
                 onAuth(buffer, offset, length);
                 break;
@@ -1133,9 +1153,29 @@ public final class TargetAgent implements Agent, FragmentHandler
             failWithoutReply(ErrorCode.PEER_LOST, "control stream closed before COMPLETE could be sent");
             return 1;
         }
+        if (!postcopy)
+        {
+            // Ready, not done: the guest resumes here only on the source's COMMIT (two-phase switchover).
+            lastFrameNs = nowNs;
+            state = State.AWAIT_COMMIT;
+            return 1;
+        }
         lifecycle.decide(report(MigrationResult.COMPLETED, "completed", null));
         finish();
         return 1;
+    }
+
+    private void onCommit(final DirectBuffer buffer, final int offset, final int length)
+    {
+        commitFlyweight.wrapForRead(buffer, offset);
+        commitFlyweight.validate(length);
+        if (state != State.AWAIT_COMMIT)
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "COMMIT in state " + state +
+                ", before this target reported COMPLETE");
+        }
+        lifecycle.decide(report(MigrationResult.COMPLETED, "completed", null));
+        finish();
     }
 
     private void fail(final ErrorCode code, final String reason)
