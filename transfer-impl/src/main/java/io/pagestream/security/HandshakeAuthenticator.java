@@ -55,6 +55,14 @@ public final class HandshakeAuthenticator
     }
 
     /**
+     * @param nonce refilled with fresh random bytes, for a new challenge on the same migration.
+     */
+    public static void refresh(final byte[] nonce)
+    {
+        RANDOM.nextBytes(nonce);
+    }
+
+    /**
      * @param migrationId the session.
      * @param sourceNonce from the HELLO.
      * @param targetNonce from the HELLO_ACK.

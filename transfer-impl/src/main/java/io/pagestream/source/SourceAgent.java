@@ -588,6 +588,25 @@ public final class SourceAgent implements Agent, FragmentHandler
         }
     }
 
+    /**
+     * A resuming target proves the key again over the fresh nonce of this resume hello, and is answered with AUTH;
+     * a wrong answer is ignored (counted), as it cannot come from our target.
+     */
+    private boolean resumeAuthenticated(final long targetCapabilities)
+    {
+        helloAckFlyweight.getNonce(targetNonce);
+        helloAckFlyweight.getTag(targetTag);
+        if ((targetCapabilities & Capabilities.AUTHENTICATED) == 0 || !io.pagestream.security.HandshakeAuthenticator
+            .matches(auth.targetTag(migrationId, sourceNonce, targetNonce), targetTag))
+        {
+            return false;
+        }
+        authFlyweight.wrap(frames.scratch(), 0);
+        authFlyweight.writeHeader(FrameType.AUTH, io.pagestream.protocol.AuthFlyweight.LENGTH, migrationId);
+        authFlyweight.tag(auth.sourceTag(migrationId, sourceNonce, targetNonce));
+        return frames.offer(io.pagestream.protocol.AuthFlyweight.LENGTH) == FramePublisher.SENT;
+    }
+
     private void openUrgentLane()
     {
         urgentPublication = aeron.addExclusivePublication(urgentChannel, ctx.urgentStreamId());
@@ -599,6 +618,10 @@ public final class SourceAgent implements Agent, FragmentHandler
     {
         if (state == State.RECOVER_HELLO)
         {
+            if (!resumeAcked && null != auth && !resumeAuthenticated(targetCapabilities))
+            {
+                return; // not our target, or an old answer: keep resending the resume hello
+            }
             if (!resumeAcked)
             {
                 // The target is back on a new session; its MISSING_MAP follows and becomes the pending set.
@@ -1109,6 +1132,7 @@ public final class SourceAgent implements Agent, FragmentHandler
         zeroRunLength = 0;
         currentPage = -1;
         resumeAcked = false;
+        io.pagestream.security.HandshakeAuthenticator.refresh(sourceNonce); // a fresh challenge for this resume
         state = State.RECOVER_CONNECT;
     }
 

@@ -390,6 +390,12 @@ public final class TargetAgent implements Agent, FragmentHandler
                 "or, if it committed, keeps it paused)");
             return 1;
         }
+        if (state == State.AWAIT_AUTH && resuming &&
+            nowNs - lastFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
+        {
+            enterRecovery("the resuming source did not authenticate");
+            return 1;
+        }
         if ((state == State.RECEIVING || state == State.AWAIT_AUTH) &&
             nowNs - lastFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
         {
@@ -621,6 +627,12 @@ public final class TargetAgent implements Agent, FragmentHandler
         helloTimestampNs = helloFlyweight.timestampNs();
         helloNs = nowNs;
         lastFrameNs = nowNs;
+        helloFlyweight.getNonce(sourceNonce);
+        if (null != auth)
+        {
+            targetNonce = io.pagestream.security.HandshakeAuthenticator.newNonce();
+            targetTag = auth.targetTag(migrationId, sourceNonce, targetNonce);
+        }
         final String controlChannel = Channels.control(helloFlyweight.controlEndpoint());
         controlPublication = aeron.addExclusivePublication(controlChannel, helloFlyweight.controlStreamId());
         control = new FramePublisher(controlPublication, null, null);
@@ -684,14 +696,13 @@ public final class TargetAgent implements Agent, FragmentHandler
             {
                 return 0;
             }
-            // No page arrives while resuming (the old session is dropped), so this snapshot stays true.
-            final long[] missing = new long[present.wordCount()];
-            for (int w = 0; w < missing.length; w++)
+            lastFrameNs = nowNs;
+            if (null != auth)
             {
-                missing[w] = missingWord(w);
+                state = State.AWAIT_AUTH; // the resuming source proves the key again, over fresh nonces
+                return 1;
             }
-            pageMapWriter.start(missing);
-            state = State.SEND_MISSING_MAP;
+            startMissingMap();
             return 1;
         }
         if (null != pendingHelloError)
@@ -714,6 +725,18 @@ public final class TargetAgent implements Agent, FragmentHandler
         return 1;
     }
 
+    private void startMissingMap()
+    {
+        // No page arrives while resuming (the old session is dropped), so this snapshot stays true.
+        final long[] missing = new long[present.wordCount()];
+        for (int w = 0; w < missing.length; w++)
+        {
+            missing[w] = missingWord(w);
+        }
+        pageMapWriter.start(missing);
+        state = State.SEND_MISSING_MAP;
+    }
+
     private void onAuth(final DirectBuffer buffer, final int offset, final int length)
     {
         authFlyweight.wrapForRead(buffer, offset);
@@ -727,8 +750,20 @@ public final class TargetAgent implements Agent, FragmentHandler
         if (!io.pagestream.security.HandshakeAuthenticator.matches(
             auth.sourceTag(migrationId, sourceNonce, targetNonce), receivedTag))
         {
+            if (resuming)
+            {
+                // Not our source: keep waiting for it on a fresh session rather than give the guest up.
+                foreignCounter.incrementOrdered();
+                enterRecovery("a resuming source failed authentication");
+                return;
+            }
             throw new MigrationException(ErrorCode.AUTHENTICATION_FAILED, "the source failed authentication: its " +
                 "AUTH tag does not match this target's secret key (the two sides hold different keys?)");
+        }
+        if (resuming)
+        {
+            startMissingMap();
+            return;
         }
         state = State.RECEIVING;
         lifecycle.phase(MigrationPhase.BULK);
