@@ -1,9 +1,6 @@
 package io.pagestream;
 
 import io.aeron.driver.MediaDriver;
-import io.aeron.driver.ThreadingMode;
-import io.aeron.driver.ext.DebugReceiveChannelEndpoint;
-import io.aeron.driver.ext.DebugSendChannelEndpoint;
 import io.aeron.driver.ext.LossGenerator;
 import io.aeron.driver.status.SystemCounterDescriptor;
 import io.pagestream.api.MigrationReport;
@@ -11,17 +8,13 @@ import io.pagestream.api.MigrationResult;
 import io.pagestream.synthetic.MemoryDigest;
 import io.pagestream.synthetic.SyntheticGuest;
 import io.pagestream.synthetic.Workload;
-import org.agrona.CloseHelper;
-import org.agrona.IoUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.io.File;
 import java.net.InetSocketAddress;
 import java.util.SplittableRandom;
-import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,28 +33,18 @@ class LossSystemTest
         final String name, final double startProbability, final int burstLength) throws Exception
     {
         final SeededLoss loss = new SeededLoss(startProbability, burstLength, 0x5EED + burstLength);
-        final String dir = new File(System.getProperty("java.io.tmpdir"),
-            "pagestream-loss-" + UUID.randomUUID()).getAbsolutePath();
-        final MediaDriver driver = MediaDriver.launch(new MediaDriver.Context()
-            .aeronDirectoryName(dir)
-            .dirDeleteOnStart(true)
-            .dirDeleteOnShutdown(true)
-            .threadingMode(ThreadingMode.SHARED)
-            .termBufferSparseFile(true)
-            .sendChannelEndpointSupplier((channel, status, context) ->
-                new DebugSendChannelEndpoint(channel, status, context, loss, NO_LOSS))
-            .receiveChannelEndpointSupplier((channel, dispatcher, status, context) ->
-                new DebugReceiveChannelEndpoint(channel, dispatcher, status, context, NO_LOSS, NO_LOSS)));
         final SyntheticGuest.Config config = new SyntheticGuest.Config()
             .sizeBytes(32L << 20)
             .workload(Workload.HOTSET)
             .dirtyRatePagesPerSec(5_000)
             .fillFraction(0.6)
             .seed(11);
-        try (MigrationHarness harness = new MigrationHarness(config))
+        try (LossyDriver lossy = new LossyDriver(loss, LossyDriver.NO_LOSS, LossyDriver.NO_LOSS);
+            MigrationHarness harness = new MigrationHarness(config))
         {
+            final MediaDriver driver = lossy.driver;
             harness.sourceGuest.vcpus().start();
-            final MigrationReport[] reports = harness.migrate(t -> { }, s -> s.aeronDirectoryName(dir), 100);
+            final MigrationReport[] reports = harness.migrate(t -> { }, s -> s.aeronDirectoryName(lossy.directory), 100);
             assertEquals(MigrationResult.COMPLETED, reports[0].result(), reports[0].toString());
             assertEquals(MigrationResult.COMPLETED, reports[1].result(), reports[1].toString());
             assertEquals(-1, MemoryDigest.firstDifference(harness.sourceGuest.memory(), harness.targetGuest.memory()));
@@ -78,14 +61,7 @@ class LossSystemTest
             System.out.println(name + ": dropped " + loss.dropped + " of " + loss.seen + " data frames, " +
                 naksReceived + " NAKs, " + retransmits + " retransmits; " + reports[0]);
         }
-        finally
-        {
-            CloseHelper.close(driver);
-            IoUtil.delete(new File(dir), true);
-        }
     }
-
-    private static final LossGenerator NO_LOSS = (address, buffer, length) -> false;
 
     /**
      * Starts a burst of {@code burstLength} dropped frames with the given probability per frame; with a burst length

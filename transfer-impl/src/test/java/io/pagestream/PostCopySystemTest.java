@@ -1,9 +1,5 @@
 package io.pagestream;
 
-import io.aeron.driver.MediaDriver;
-import io.aeron.driver.ThreadingMode;
-import io.aeron.driver.ext.DebugReceiveChannelEndpoint;
-import io.aeron.driver.ext.DebugSendChannelEndpoint;
 import io.aeron.driver.ext.LossGenerator;
 import io.pagestream.api.Compression;
 import io.pagestream.api.ErrorCode;
@@ -20,15 +16,11 @@ import io.pagestream.synthetic.MemoryDigest;
 import io.pagestream.synthetic.SyntheticGuest;
 import io.pagestream.synthetic.SyntheticVcpus;
 import io.pagestream.synthetic.Workload;
-import org.agrona.CloseHelper;
-import org.agrona.IoUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.File;
 import java.net.InetSocketAddress;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -211,28 +203,21 @@ class PostCopySystemTest
     void shouldRecoverFromLinkCutDuringPostcopy() throws Exception
     {
         final ToggleLoss loss = new ToggleLoss();
-        final String dir = new File(System.getProperty("java.io.tmpdir"),
-            "pagestream-lossy-source-" + UUID.randomUUID()).getAbsolutePath();
-        final MediaDriver driver = MediaDriver.launch(lossyDriverContext(dir, loss));
-        try (MigrationHarness harness = new MigrationHarness(busyGuest()))
+        try (LossyDriver driver = new LossyDriver(loss, loss, loss);
+            MigrationHarness harness = new MigrationHarness(busyGuest()))
         {
             final Thread cutter = new Thread(() -> cutLinkOnceInPostcopy(harness, loss, 1_500), "link-cutter");
             cutter.setDaemon(true);
             cutter.start();
             final MigrationReport[] reports = migrateWithTargetGuestRunning(harness,
                 t -> t.postcopyEnabled(true).peerTimeoutMs(400).recoveryTimeoutMs(20_000),
-                capped(MigrationStrategy.POSTCOPY).andThen(s -> s.aeronDirectoryName(dir).peerTimeoutMs(400)
+                capped(MigrationStrategy.POSTCOPY).andThen(s -> s.aeronDirectoryName(driver.directory).peerTimeoutMs(400)
                 .recoveryTimeoutMs(20_000)), true);
             cutter.join(5_000);
             assertTrue(loss.framesDropped > 0, "the link really was cut");
             assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
             assertTrue(reports[0].recoveries() >= 1 && reports[1].recoveries() >= 1,
                 "both sides recovered: " + reports[0] + " / " + reports[1]);
-        }
-        finally
-        {
-            CloseHelper.close(driver);
-            IoUtil.delete(new File(dir), true);
         }
     }
 
@@ -241,10 +226,8 @@ class PostCopySystemTest
     void shouldReportGuestLostWhenSourceNeverComesBack() throws Exception
     {
         final ToggleLoss loss = new ToggleLoss();
-        final String dir = new File(System.getProperty("java.io.tmpdir"),
-            "pagestream-lossy-source-" + UUID.randomUUID()).getAbsolutePath();
-        final MediaDriver driver = MediaDriver.launch(lossyDriverContext(dir, loss));
-        try (MigrationHarness harness = new MigrationHarness(busyGuest()))
+        try (LossyDriver driver = new LossyDriver(loss, loss, loss);
+            MigrationHarness harness = new MigrationHarness(busyGuest()))
         {
             final Thread cutter = new Thread(() -> cutLinkOnceInPostcopy(harness, loss, Long.MAX_VALUE / 2),
                 "link-cutter");
@@ -252,7 +235,7 @@ class PostCopySystemTest
             cutter.start();
             final MigrationReport[] reports = migrateWithTargetGuestRunning(harness,
                 t -> t.postcopyEnabled(true).peerTimeoutMs(300).recoveryTimeoutMs(1_500),
-                capped(MigrationStrategy.POSTCOPY).andThen(s -> s.aeronDirectoryName(dir).peerTimeoutMs(300)
+                capped(MigrationStrategy.POSTCOPY).andThen(s -> s.aeronDirectoryName(driver.directory).peerTimeoutMs(300)
                 .recoveryTimeoutMs(1_500)), true);
             final MigrationReport target = reports[1];
             assertEquals(MigrationResult.FAILED, target.result(), target.toString());
@@ -277,11 +260,6 @@ class PostCopySystemTest
             harness.targetGuest.vcpus().close();
             assertTrue(null != harness.targetGuest.vcpus().guestLost(), "the target's vCPUs stopped on the loss");
         }
-        finally
-        {
-            CloseHelper.close(driver);
-            IoUtil.delete(new File(dir), true);
-        }
     }
 
     private static void cutLinkOnceInPostcopy(final MigrationHarness harness, final ToggleLoss loss, final long cutMs)
@@ -305,20 +283,6 @@ class PostCopySystemTest
         {
             Thread.currentThread().interrupt();
         }
-    }
-
-    static MediaDriver.Context lossyDriverContext(final String dir, final ToggleLoss loss)
-    {
-        return new MediaDriver.Context()
-            .aeronDirectoryName(dir)
-            .dirDeleteOnStart(true)
-            .dirDeleteOnShutdown(true)
-            .threadingMode(ThreadingMode.SHARED)
-            .termBufferSparseFile(true)
-            .sendChannelEndpointSupplier((channel, status, context) ->
-                new DebugSendChannelEndpoint(channel, status, context, loss, loss))
-            .receiveChannelEndpointSupplier((channel, dispatcher, status, context) ->
-                new DebugReceiveChannelEndpoint(channel, dispatcher, status, context, loss, loss));
     }
 
     /**

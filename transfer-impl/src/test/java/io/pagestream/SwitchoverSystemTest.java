@@ -1,6 +1,5 @@
 package io.pagestream;
 
-import io.aeron.driver.MediaDriver;
 import io.pagestream.api.MigrationListener;
 import io.pagestream.api.MigrationPhase;
 import io.pagestream.api.MigrationReport;
@@ -8,13 +7,9 @@ import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationStrategy;
 import io.pagestream.synthetic.SyntheticGuest;
 import io.pagestream.synthetic.Workload;
-import org.agrona.CloseHelper;
-import org.agrona.IoUtil;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.File;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -36,25 +31,15 @@ class SwitchoverSystemTest
     void shouldNeverRunTheGuestOnBothHostsWhenTheLinkDiesDuringStopAndCopy() throws Exception
     {
         final PostCopySystemTest.ToggleLoss loss = new PostCopySystemTest.ToggleLoss();
-        final String dir = new File(System.getProperty("java.io.tmpdir"),
-            "pagestream-switchover-" + UUID.randomUUID()).getAbsolutePath();
         // Only the control direction dies: the target gets the whole switchover, the source never hears COMPLETE.
-        final MediaDriver driver = MediaDriver.launch(new MediaDriver.Context()
-            .aeronDirectoryName(dir)
-            .dirDeleteOnStart(true)
-            .dirDeleteOnShutdown(true)
-            .threadingMode(io.aeron.driver.ThreadingMode.SHARED)
-            .termBufferSparseFile(true)
-            .receiveChannelEndpointSupplier((channel, dispatcher, status, context) ->
-                new io.aeron.driver.ext.DebugReceiveChannelEndpoint(channel, dispatcher, status, context, loss,
-                (address, buffer, length) -> false)));
-        try (MigrationHarness harness = new MigrationHarness(new SyntheticGuest.Config().sizeBytes(32L << 20)
+        try (LossyDriver driver = new LossyDriver(LossyDriver.NO_LOSS, loss, LossyDriver.NO_LOSS);
+            MigrationHarness harness = new MigrationHarness(new SyntheticGuest.Config().sizeBytes(32L << 20)
             .workload(Workload.HOTSET).dirtyRatePagesPerSec(5_000).fillFraction(0.6)))
         {
             harness.sourceGuest.vcpus().start();
             final MigrationReport[] reports = harness.migrate(
                 t -> t.peerTimeoutMs(10_000),
-                s -> s.aeronDirectoryName(dir).strategy(MigrationStrategy.PRECOPY).switchoverTimeoutMs(500)
+                s -> s.aeronDirectoryName(driver.directory).strategy(MigrationStrategy.PRECOPY).switchoverTimeoutMs(500)
                     .peerTimeoutMs(10_000).listener(new MigrationListener()
                     {
                         public void onPhaseChange(final MigrationPhase previous, final MigrationPhase next)
@@ -88,11 +73,6 @@ class SwitchoverSystemTest
             assertNotEquals(MigrationPhase.COMPLETE, harness.target.readyToRun().get(5, TimeUnit.SECONDS));
             assertTrue(loss.framesDropped > 0);
             System.out.println("switchover cut: source " + source + "\n  target " + target);
-        }
-        finally
-        {
-            CloseHelper.close(driver);
-            IoUtil.delete(new File(dir), true);
         }
     }
 }
