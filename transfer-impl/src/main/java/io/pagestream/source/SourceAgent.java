@@ -468,8 +468,10 @@ public final class SourceAgent implements Agent, FragmentHandler
 
     private int checkPostcopyConditions()
     {
-        if (state == State.POSTCOPY && nowNs - lastPeerFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
+        if ((state == State.POSTCOPY || (state == State.RECOVER_HELLO && resumeAcked)) &&
+            nowNs - lastPeerFrameNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs()))
         {
+            // Also when a resume stalls half-way (the link died again): start over on fresh sessions.
             enterRecovery("no frame from the target for " + TimeUnit.NANOSECONDS.toMillis(nowNs - lastPeerFrameNs) +
                 " ms in post-copy");
             return 1;
