@@ -84,6 +84,11 @@ public final class PageApplier
         final int expectedRound,
         final PresentPages skipIfPresent)
     {
+        if (null != buffer.byteArray())
+        {
+            // Payloads are read by address, as Aeron's term buffers allow; a heap buffer has none.
+            throw new IllegalArgumentException("PageApplier needs a direct buffer, got one over a byte[]");
+        }
         final PageFlyweight page = pageFlyweight;
         page.wrapForRead(buffer, offset);
         page.validate(length, pageCount, pageSize);
