@@ -65,7 +65,7 @@ final class DefaultMigrationSource implements MigrationSource
                 CounterType.ADMIN_ACTIONS, CounterType.RATE_LIMITED, CounterType.DELTA_PAGES_SENT,
                 CounterType.LZ4_PAGES_SENT, CounterType.PAGE_CACHE_HITS, CounterType.PAGE_CACHE_MISSES,
                 CounterType.BYTES_SAVED, CounterType.URGENT_PAGES_SENT, CounterType.POSTCOPY_PAGES_SENT,
-                CounterType.PAGE_REQUESTS_RECEIVED, CounterType.RECOVERIES);
+                CounterType.PAGE_REQUESTS_RECEIVED, CounterType.RECOVERIES, CounterType.BAD_FRAME_TAGS);
             source.controlSubscription = aeron.addSubscription(
                 Channels.control(ctx.controlEndpoint()), ctx.controlStreamId());
             source.dataPublication = aeron.addExclusivePublication(

@@ -98,6 +98,65 @@ class AuthenticationSystemTest
     }
 
     @Test
+    @Timeout(60)
+    void shouldMigrateWithATagOnEveryFrame() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(busy()))
+        {
+            harness.sourceGuest.vcpus().start();
+            final MigrationReport[] reports = harness.migrate(
+                t -> t.frameAuthentication(true), s -> s.frameAuthentication(true), 30);
+            assertEquals(MigrationResult.COMPLETED, reports[0].result(), reports[0].toString());
+            assertEquals(MigrationResult.COMPLETED, reports[1].result(), reports[1].toString());
+            assertEquals(MemoryDigest.digest(harness.sourceGuest.memory()),
+                MemoryDigest.digest(harness.targetGuest.memory()));
+            assertEquals(0, PageStream.counter(harness.source, io.pagestream.status.CounterType.BAD_FRAME_TAGS));
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldRefuseWhenTheSidesDisagreeOnFrameAuthentication() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(busy()))
+        {
+            harness.sourceGuest.vcpus().start();
+            final MigrationReport[] reports = harness.migrate(t -> { }, s -> s.frameAuthentication(true), 30);
+            assertEquals(ErrorCode.MISSING_CAPABILITY, reports[1].errorCode(), reports[1].toString());
+            assertTrue(reports[1].reason().contains("frame authentication differs"), reports[1].reason());
+            assertSourceUntouched(harness);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldFailOnAFrameAlteredOnThePathAndKeepTheGuestOnTheSource() throws Exception
+    {
+        // Someone on the path flips one bit of one data frame; UDP and Aeron carry it on as if nothing happened.
+        final java.util.concurrent.atomic.AtomicInteger frames = new java.util.concurrent.atomic.AtomicInteger();
+        final io.aeron.driver.ext.LossGenerator tamper = (address, buffer, length) ->
+        {
+            if (length > 1000 && frames.incrementAndGet() == 200)
+            {
+                buffer.putByte(length - 1, (byte)(buffer.getByte(length - 1) ^ 1));
+            }
+            return false;
+        };
+        try (LossyDriver driver = new LossyDriver(tamper, LossyDriver.NO_LOSS, LossyDriver.NO_LOSS);
+            MigrationHarness harness = new MigrationHarness(busy()))
+        {
+            harness.sourceGuest.vcpus().start();
+            final MigrationReport[] reports = harness.migrate(t -> t.frameAuthentication(true),
+                s -> s.frameAuthentication(true).aeronDirectoryName(driver.directory), 30);
+            assertEquals(MigrationResult.FAILED, reports[1].result(), reports[1].toString());
+            assertEquals(ErrorCode.AUTHENTICATION_FAILED, reports[1].errorCode(), reports[1].reason());
+            assertTrue(reports[1].reason().contains("fails its tag"), reports[1].reason());
+            assertEquals(MigrationResult.FAILED, reports[0].result(), reports[0].toString());
+            assertSourceUntouched(harness);
+        }
+    }
+
+    @Test
     void shouldRefuseToRunWithoutAKeyUnlessThatIsChosenExplicitly()
     {
         final io.pagestream.api.MigrationException refused = org.junit.jupiter.api.Assertions.assertThrows(

@@ -210,9 +210,10 @@ class PostCopySystemTest
             cutter.setDaemon(true);
             cutter.start();
             final MigrationReport[] reports = migrateWithTargetGuestRunning(harness,
-                t -> t.postcopyEnabled(true).peerTimeoutMs(400).recoveryTimeoutMs(20_000),
+                // With a tag on every frame: the resume re-keys, and the urgent lane and requests are signed too.
+                t -> t.postcopyEnabled(true).peerTimeoutMs(400).recoveryTimeoutMs(20_000).frameAuthentication(true),
                 capped(MigrationStrategy.POSTCOPY).andThen(s -> s.aeronDirectoryName(driver.directory).peerTimeoutMs(400)
-                .recoveryTimeoutMs(20_000)), true);
+                .recoveryTimeoutMs(20_000).frameAuthentication(true)), true);
             cutter.join(5_000);
             assertTrue(loss.framesDropped > 0, "the link really was cut");
             assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);

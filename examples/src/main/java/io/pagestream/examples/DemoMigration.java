@@ -130,6 +130,11 @@ public final class DemoMigration implements Callable<Integer>
         "same file.")
     Path keyFile;
 
+    @Option(names = "--security", defaultValue = "handshake", description = "handshake (the key is proven " +
+        "before any page moves) or auth (also a MAC on every frame); without a key (--no-auth) neither applies " +
+        "(default ${DEFAULT-VALUE}).")
+    String security;
+
     @Option(names = "--no-auth", description = "Run without a secret key: only on a trusted network. Without " +
         "--key-file, the demo makes a fresh key for itself and the target it starts.")
     boolean noAuth;
@@ -205,6 +210,7 @@ public final class DemoMigration implements Callable<Integer>
                 .urgentEndpoint(urgent)
                 .secretKey(readKey())
                 .allowUnauthenticated(noAuth)
+                .frameAuthentication(frameMacs())
                 .peerTimeoutMs(peerTimeoutMs)
                 .recoveryTimeoutMs(recoveryTimeoutMs)
                 .postcopyEnabled(true)
@@ -308,6 +314,7 @@ public final class DemoMigration implements Callable<Integer>
                 .maxBandwidthBytesPerSec(bandwidthBytesPerSec)
                 .secretKey(readKey())
                 .allowUnauthenticated(noAuth)
+                .frameAuthentication(frameMacs())
                 .peerTimeoutMs(peerTimeoutMs)
                 .recoveryTimeoutMs(recoveryTimeoutMs)
                 .strategy(MigrationStrategy.parse(mode))
@@ -385,6 +392,20 @@ public final class DemoMigration implements Callable<Integer>
         }
     }
 
+    private boolean frameMacs()
+    {
+        switch (security.trim().toLowerCase(Locale.ROOT))
+        {
+            case "handshake":
+                return false;
+            case "auth":
+                return true;
+            default:
+                throw new CommandLine.ParameterException(new CommandLine(this), "--security must be handshake or " +
+                    "auth: " + security + " (per-frame encryption is not implemented yet)");
+        }
+    }
+
     private byte[] readKey() throws IOException
     {
         return null == keyFile ? null : Files.readAllBytes(keyFile);
@@ -432,6 +453,7 @@ public final class DemoMigration implements Callable<Integer>
         {
             command.add("--no-auth");
         }
+        command.add("--security=" + security);
         final Process process = new ProcessBuilder(command)
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .start();

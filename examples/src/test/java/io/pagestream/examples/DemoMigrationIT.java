@@ -103,6 +103,23 @@ class DemoMigrationIT
 
     @Test
     @Timeout(120)
+    void shouldMigrateWithATagOnEveryFrame() throws Exception
+    {
+        final Path report = Files.createTempFile("pagestream-demo-auth", ".json");
+        final Process demo = run(report, "--memory=128m", "--workload=hotset", "--security=auth");
+        assertTrue(demo.waitFor(100, TimeUnit.SECONDS), "demo finished");
+        final String json = Files.readString(report, StandardCharsets.UTF_8);
+        assertEquals(0, demo.exitValue(), json);
+        assertTrue(json.contains("\"verified\": true"), json);
+
+        final Process refused = run(Files.createTempFile("pagestream-demo-encrypt", ".json"), "--memory=64m",
+            "--security=encrypt");
+        assertTrue(refused.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, refused.exitValue(), "encryption is refused as not implemented, not silently ignored");
+    }
+
+    @Test
+    @Timeout(120)
     void shouldFailCleanlyWhenTheTargetIsNotThere() throws Exception
     {
         final Path report = Files.createTempFile("pagestream-demo-missing", ".json");

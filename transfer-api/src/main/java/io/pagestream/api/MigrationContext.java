@@ -45,6 +45,8 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public static final String SECRET_KEY_FILE_PROP_NAME = "pagestream.secret.key.file";
     /** Set to true to run without a secret key: an explicit choice for a trusted network, never the default. */
     public static final String ALLOW_UNAUTHENTICATED_PROP_NAME = "pagestream.allow.unauthenticated";
+    /** Set to true to authenticate every frame after the handshake (a MAC per frame); needs a secret key. */
+    public static final String FRAME_AUTHENTICATION_PROP_NAME = "pagestream.frame.authentication";
     /** Shortest secret key accepted, in bytes. */
     public static final int SECRET_KEY_MIN_LENGTH = 16;
     /** Threading mode, DEDICATED or INVOKER. */
@@ -65,6 +67,7 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     private IdleStrategy idleStrategy;
     private byte[] secretKey;
     private boolean allowUnauthenticated = Boolean.getBoolean(ALLOW_UNAUTHENTICATED_PROP_NAME);
+    private boolean frameAuthentication = Boolean.getBoolean(FRAME_AUTHENTICATION_PROP_NAME);
     private boolean driverOnAgentThread = Boolean.parseBoolean(
         System.getProperty(DRIVER_ON_AGENT_THREAD_PROP_NAME, "true"));
     private IdleStrategy driverIdleStrategy;
@@ -115,6 +118,7 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
         require(null != secretKey || allowUnauthenticated, "secretKey", null, "must be set (or a file named by " +
             SECRET_KEY_FILE_PROP_NAME + "); to run without authentication on a trusted network, choose it " +
             "explicitly with allowUnauthenticated(true)");
+        require(!frameAuthentication || null != secretKey, "frameAuthentication", true, "needs a secretKey");
         require(null == secretKey || secretKey.length >= SECRET_KEY_MIN_LENGTH, "secretKey",
             null == secretKey ? null : secretKey.length + " bytes", "must be at least " + SECRET_KEY_MIN_LENGTH +
             " bytes");
@@ -288,6 +292,28 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     {
         allowUnauthenticated = allowed;
         return self();
+    }
+
+    /**
+     * @param authenticate true to put a MAC on every frame after the handshake, in both directions: a truncated
+     *                     HMAC-SHA256 under a key derived for this session from the secret and both nonces, over a
+     *                     per-stream sequence, so a frame forged, altered, replayed or dropped by someone on the path
+     *                     fails the migration (page requests carry no sequence: replaying one only resends a page).
+     *                     Needs a secret key; both sides must choose the same. Costs throughput (see the README).
+     * @return this.
+     */
+    public T frameAuthentication(final boolean authenticate)
+    {
+        frameAuthentication = authenticate;
+        return self();
+    }
+
+    /**
+     * @return whether every frame after the handshake carries a MAC.
+     */
+    public boolean frameAuthentication()
+    {
+        return frameAuthentication;
     }
 
     /**

@@ -26,6 +26,7 @@ public final class HandshakeAuthenticator
 {
     private static final byte[] TARGET_LABEL = "pagestream/1 target".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] SOURCE_LABEL = "pagestream/1 source".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] FRAMES_LABEL = "pagestream/1 frames".getBytes(StandardCharsets.US_ASCII);
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Mac mac;
@@ -82,6 +83,17 @@ public final class HandshakeAuthenticator
     public byte[] sourceTag(final long migrationId, final byte[] sourceNonce, final byte[] targetNonce)
     {
         return tag(SOURCE_LABEL, migrationId, targetNonce, sourceNonce);
+    }
+
+    /**
+     * @param migrationId the session.
+     * @param sourceNonce from the HELLO.
+     * @param targetNonce from the HELLO_ACK.
+     * @return the key that signs this session's frames, fresh for every handshake.
+     */
+    public byte[] frameKey(final long migrationId, final byte[] sourceNonce, final byte[] targetNonce)
+    {
+        return tag(FRAMES_LABEL, migrationId, sourceNonce, targetNonce);
     }
 
     /**

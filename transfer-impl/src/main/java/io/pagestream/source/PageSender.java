@@ -263,10 +263,12 @@ public final class PageSender
             }
             return false;
         }
+        final int wireLength = null == frames.signer() ? frameLength :
+            frameLength + io.pagestream.security.FrameMac.TAG_LENGTH;
         int outcome;
         do
         {
-            outcome = frames.outcome(publication.tryClaim(frameLength, claim), frameLength);
+            outcome = frames.outcome(publication.tryClaim(wireLength, claim), wireLength);
         }
         while (outcome == Integer.MIN_VALUE);
 
@@ -309,7 +311,7 @@ public final class PageSender
         final long payload = writeHeader(round, frameLength, encoding, 0, pageSize, payloadLength);
         UnsafeAccess.UNSAFE.copyMemory(payloadAddress, payload, payloadLength);
         pageFlyweight.checksum(checksum);
-        claim.commit();
+        commit(frameLength);
         pageFrames = 1;
         pageBytes = frameLength;
         remember(round, snapshotAddress);
@@ -335,12 +337,23 @@ public final class PageSender
             {
                 remember(round, payload);
             }
-            claim.commit();
+            commit(frameLength);
             chunkOffset += length;
             pageFrames++;
             pageBytes += frameLength;
         }
         return true;
+    }
+
+    private void commit(final int frameLength)
+    {
+        final io.pagestream.security.FrameMac mac = frames.signer();
+        if (null != mac)
+        {
+            mac.sign(claim.buffer(), claim.offset(), frameLength);
+            mac.advance();
+        }
+        claim.commit();
     }
 
     private void remember(final int round, final long sentBytes)

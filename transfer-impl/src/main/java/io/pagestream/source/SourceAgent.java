@@ -191,6 +191,9 @@ public final class SourceAgent implements Agent, FragmentHandler
     private final byte[] targetTag = new byte[HelloAckFlyweight.TAG_LENGTH];
     private final io.pagestream.protocol.AuthFlyweight authFlyweight = new io.pagestream.protocol.AuthFlyweight();
     private String urgentChannel;
+    private byte[] frameKey;
+    private io.pagestream.security.FrameMac controlVerifier;
+    private io.pagestream.security.FrameMac requestVerifier;
     private long lastRequestNs;
     private final long faultQuietNs;
     private long retiredBytesSent;
@@ -385,7 +388,7 @@ public final class SourceAgent implements Agent, FragmentHandler
                     work += recoverConnect();
                     break;
                 case RECOVER_HELLO:
-                    work += sendUrgentPages() + resendResumeHello();
+                    work += resendResumeHello(); // urgent pages wait for the resumed, authenticated sessions
                     break;
                 case FAILING:
                     work += deliverError();
@@ -532,7 +535,8 @@ public final class SourceAgent implements Agent, FragmentHandler
             .regionCount(regions)
             .pageCount(pageCount)
             .capabilities((ctx.postcopyAllowed() ? Capabilities.POSTCOPY : 0) |
-                (committed ? Capabilities.RESUME : 0) | (null != auth ? Capabilities.AUTHENTICATED : 0))
+                (committed ? Capabilities.RESUME : 0) | (null != auth ? Capabilities.AUTHENTICATED : 0) |
+                (ctx.frameAuthentication() ? Capabilities.FRAME_MAC : 0))
             .timestampNs(nowNs)
             .controlStreamId(ctx.controlStreamId());
         helloFlyweight.nonce(sourceNonce);
@@ -569,6 +573,13 @@ public final class SourceAgent implements Agent, FragmentHandler
                 "different keys?); the guest keeps running here", true);
             return false;
         }
+        if (((targetCapabilities & Capabilities.FRAME_MAC) != 0) != ctx.frameAuthentication())
+        {
+            fail(ErrorCode.MISSING_CAPABILITY, "frame authentication differs: this source " +
+                ctx.frameAuthentication() + ", the target at " + ctx.targetEndpoint() + " " +
+                ((targetCapabilities & Capabilities.FRAME_MAC) != 0) + "; both sides must choose the same", true);
+            return false;
+        }
         final byte[] tag = auth.sourceTag(migrationId, sourceNonce, targetNonce);
         final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
         while (true)
@@ -579,6 +590,7 @@ public final class SourceAgent implements Agent, FragmentHandler
             final int outcome = frames.offer(io.pagestream.protocol.AuthFlyweight.LENGTH);
             if (outcome == FramePublisher.SENT)
             {
+                startFrameAuthentication();
                 return true;
             }
             if (outcome == FramePublisher.CLOSED || System.nanoTime() > deadlineNs)
@@ -606,13 +618,44 @@ public final class SourceAgent implements Agent, FragmentHandler
         authFlyweight.wrap(frames.scratch(), 0);
         authFlyweight.writeHeader(FrameType.AUTH, io.pagestream.protocol.AuthFlyweight.LENGTH, migrationId);
         authFlyweight.tag(auth.sourceTag(migrationId, sourceNonce, targetNonce));
-        return frames.offer(io.pagestream.protocol.AuthFlyweight.LENGTH) == FramePublisher.SENT;
+        if (frames.offer(io.pagestream.protocol.AuthFlyweight.LENGTH) != FramePublisher.SENT)
+        {
+            return false;
+        }
+        startFrameAuthentication(); // a fresh key for the new sessions
+        return true;
+    }
+
+    /**
+     * With frame authentication, every frame from here on is signed (data stream, urgent lane) or verified (control
+     * stream), under a key fresh for this handshake.
+     */
+    private void startFrameAuthentication()
+    {
+        if (!ctx.frameAuthentication())
+        {
+            return;
+        }
+        frameKey = auth.frameKey(migrationId, sourceNonce, targetNonce);
+        frames.signer(new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_DATA));
+        if (null != urgentFrames)
+        {
+            urgentFrames.signer(
+                new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_URGENT));
+        }
+        controlVerifier = new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_CONTROL);
+        requestVerifier = new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_REQUEST);
     }
 
     private void openUrgentLane()
     {
         urgentPublication = aeron.addExclusivePublication(urgentChannel, ctx.urgentStreamId());
         urgentFrames = new FramePublisher(urgentPublication, null, null);
+        if (null != frameKey && !committed)
+        {
+            urgentFrames.signer(
+                new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_URGENT));
+        }
         urgentSender.retarget(urgentFrames);
     }
 
@@ -1134,6 +1177,8 @@ public final class SourceAgent implements Agent, FragmentHandler
         zeroRunLength = 0;
         currentPage = -1;
         resumeAcked = false;
+        controlVerifier = null;
+        requestVerifier = null;
         io.pagestream.security.HandshakeAuthenticator.refresh(sourceNonce); // a fresh challenge for this resume
         state = State.RECOVER_CONNECT;
     }
@@ -1239,11 +1284,26 @@ public final class SourceAgent implements Agent, FragmentHandler
         }
     }
 
-    private void onControlFrame(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    private void onControlFrame(
+        final DirectBuffer buffer, final int offset, final int taggedLength, final Header header)
     {
         if ((header.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED)
         {
             throw new MigrationException(ErrorCode.MALFORMED_FRAME, "fragmented control frame from the target");
+        }
+        int length = taggedLength;
+        if (null != controlVerifier)
+        {
+            final io.pagestream.security.FrameMac verifier =
+                buffer.getByte(offset + FrameFlyweight.TYPE_OFFSET) == FrameType.PAGE_REQUEST ? requestVerifier :
+                controlVerifier;
+            if (!verifier.verify(buffer, offset, taggedLength))
+            {
+                // The control subscription takes any publisher: a frame that fails its tag is dropped, not obeyed.
+                counters.get(CounterType.BAD_FRAME_TAGS).incrementOrdered();
+                return;
+            }
+            length = taggedLength - io.pagestream.security.FrameMac.TAG_LENGTH;
         }
         headerFlyweight.wrapForRead(buffer, offset);
         headerFlyweight.validateHeader(length);

@@ -40,6 +40,8 @@ public enum CounterType
     PAGE_REQUESTS_RECEIVED(7016, "pagestream: page requests received"),
     /** Either side: post-copy link losses recovered by reconnecting. */
     RECOVERIES(7017, "pagestream: post-copy recoveries"),
+    /** Source: control frames dropped because their frame tag did not verify. */
+    BAD_FRAME_TAGS(7018, "pagestream: frames with a bad tag"),
     /** Target: page frames applied. */
     PAGE_FRAMES_RECEIVED(7101, "pagestream: page frames received"),
     /** Target: bytes received. */

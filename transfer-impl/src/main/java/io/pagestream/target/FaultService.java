@@ -46,8 +46,12 @@ public final class FaultService
     private final AtomicCounter requestsCounter;
     /** Last request per slot, packed as (time in units of 2^16 ns) << 40 | pageIndex, to rate-limit polling. */
     private final AtomicLongArray recentRequests = new AtomicLongArray(RECENT_SLOTS);
-    private final ThreadLocal<UnsafeBuffer> requestBuffers = ThreadLocal.withInitial(
-        () -> new UnsafeBuffer(ByteBuffer.allocateDirect(PageRequestFlyweight.LENGTH)));
+    private final ThreadLocal<UnsafeBuffer> requestBuffers = ThreadLocal.withInitial(() -> new UnsafeBuffer(
+        ByteBuffer.allocateDirect(PageRequestFlyweight.LENGTH + io.pagestream.security.FrameMac.TAG_LENGTH)));
+    private final ThreadLocal<io.pagestream.security.FrameMac[]> signers =
+        ThreadLocal.withInitial(() -> new io.pagestream.security.FrameMac[1]);
+    private final ThreadLocal<byte[][]> signerKeys = ThreadLocal.withInitial(() -> new byte[1][]);
+    private volatile byte[] requestKey;
     private final ThreadLocal<PageRequestFlyweight> requestFlyweights = ThreadLocal.withInitial(
         PageRequestFlyweight::new);
 
@@ -79,6 +83,16 @@ public final class FaultService
     {
         migrationId = sessionId;
         requestPublication = publication;
+    }
+
+    /**
+     * Agent: sign page requests with this key from now on (frame authentication).
+     *
+     * @param frameKey the session's frame key.
+     */
+    public void signing(final byte[] frameKey)
+    {
+        requestKey = frameKey;
     }
 
     /**
@@ -194,7 +208,22 @@ public final class FaultService
         request.wrap(buffer, 0);
         request.writeHeader(FrameType.PAGE_REQUEST, PageRequestFlyweight.LENGTH, migrationId);
         request.pageIndex(pageIndex).timestampNs(nowNs);
-        if (publication.offer(buffer, 0, PageRequestFlyweight.LENGTH) > 0)
+        int length = PageRequestFlyweight.LENGTH;
+        final byte[] key = requestKey;
+        if (null != key)
+        {
+            final io.pagestream.security.FrameMac[] signer = signers.get();
+            final byte[][] signerKey = signerKeys.get();
+            if (signerKey[0] != key)
+            {
+                // Once per thread per session: a vCPU thread signs its own requests.
+                signer[0] = new io.pagestream.security.FrameMac(key, io.pagestream.security.FrameMac.LANE_REQUEST);
+                signerKey[0] = key;
+            }
+            signer[0].sign(buffer, 0, length);
+            length += io.pagestream.security.FrameMac.TAG_LENGTH;
+        }
+        if (publication.offer(buffer, 0, length) > 0)
         {
             requestsCounter.incrementOrdered();
         }

@@ -150,6 +150,9 @@ public final class TargetAgent implements Agent, FragmentHandler
     private final byte[] receivedTag = new byte[HelloAckFlyweight.TAG_LENGTH];
     private byte[] targetNonce = new byte[HelloFlyweight.NONCE_LENGTH];
     private byte[] targetTag;
+    private byte[] frameKey;
+    private io.pagestream.security.FrameMac dataVerifier;
+    private io.pagestream.security.FrameMac urgentVerifier;
 
     private PageBitmap pending;
     private int pendingMapNextWord;
@@ -428,6 +431,8 @@ public final class TargetAgent implements Agent, FragmentHandler
     {
         // The guest keeps running; vCPUs touching missing pages wait. A new source session will resume us.
         faults.requestPublication(null, migrationId);
+        dataVerifier = null;
+        urgentVerifier = null;
         CloseHelper.quietCloseAll(requestPublication, controlPublication);
         requestPublication = null;
         controlPublication = null;
@@ -446,8 +451,9 @@ public final class TargetAgent implements Agent, FragmentHandler
     }
 
     /** {@inheritDoc} */
-    public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    public void onFragment(final DirectBuffer buffer, final int offset, final int taggedLength, final Header header)
     {
+        int length = taggedLength;
         if (state != State.AWAIT_HELLO && state != State.AWAIT_AUTH && state != State.RECEIVING &&
             state != State.POSTCOPY && state != State.RECOVERING && state != State.AWAIT_COMMIT &&
             !(state == State.SEND_COMPLETE && !postcopy))
@@ -467,6 +473,15 @@ public final class TargetAgent implements Agent, FragmentHandler
             {
                 throw new MigrationException(ErrorCode.MALFORMED_FRAME,
                     "fragmented message of " + length + " bytes; every frame must fit one Aeron frame");
+            }
+            if (pinned && null != dataVerifier)
+            {
+                if (!dataVerifier.verify(buffer, offset, taggedLength))
+                {
+                    throw new MigrationException(ErrorCode.AUTHENTICATION_FAILED, "frame of " + taggedLength +
+                        " bytes on the data stream fails its tag: altered, forged, replayed or out of order");
+                }
+                length = taggedLength - io.pagestream.security.FrameMac.TAG_LENGTH;
             }
             headerFlyweight.wrapForRead(buffer, offset);
             headerFlyweight.validateHeader(length);
@@ -599,6 +614,13 @@ public final class TargetAgent implements Agent, FragmentHandler
         {
             targetNonce = io.pagestream.security.HandshakeAuthenticator.newNonce();
             targetTag = auth.targetTag(migrationId, sourceNonce, targetNonce);
+            final boolean sourceMacs = (helloFlyweight.capabilities() & Capabilities.FRAME_MAC) != 0;
+            if (null == pendingHelloError && sourceMacs != ctx.frameAuthentication())
+            {
+                pendingHelloError = new MigrationException(ErrorCode.MISSING_CAPABILITY, "frame authentication " +
+                    "differs: the source " + sourceMacs + ", this target " + ctx.frameAuthentication() +
+                    "; both sides must choose the same");
+            }
             if (null == pendingHelloError && (helloFlyweight.capabilities() & Capabilities.AUTHENTICATED) == 0)
             {
                 pendingHelloError = new MigrationException(ErrorCode.MISSING_CAPABILITY, "the source offered no " +
@@ -696,6 +718,7 @@ public final class TargetAgent implements Agent, FragmentHandler
             {
                 return 0;
             }
+            signControl();
             lastFrameNs = nowNs;
             if (null != auth)
             {
@@ -714,6 +737,7 @@ public final class TargetAgent implements Agent, FragmentHandler
         {
             return 0;
         }
+        signControl();
         lastFrameNs = nowNs;
         if (null != auth)
         {
@@ -723,6 +747,21 @@ public final class TargetAgent implements Agent, FragmentHandler
         state = State.RECEIVING;
         lifecycle.phase(MigrationPhase.BULK);
         return 1;
+    }
+
+    /**
+     * With frame authentication, every control frame after the (unsigned) HELLO_ACK is signed, under this
+     * handshake's key; page requests from the vCPU threads too.
+     */
+    private void signControl()
+    {
+        if (!ctx.frameAuthentication())
+        {
+            return;
+        }
+        frameKey = auth.frameKey(migrationId, sourceNonce, targetNonce);
+        control.signer(new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_CONTROL));
+        faults.signing(frameKey);
     }
 
     private void startMissingMap()
@@ -760,6 +799,13 @@ public final class TargetAgent implements Agent, FragmentHandler
             throw new MigrationException(ErrorCode.AUTHENTICATION_FAILED, "the source failed authentication: its " +
                 "AUTH tag does not match this target's secret key (the two sides hold different keys?)");
         }
+        if (ctx.frameAuthentication())
+        {
+            // Every data and urgent frame from here on must carry a tag under this handshake's key.
+            dataVerifier = new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_DATA);
+            urgentVerifier = new io.pagestream.security.FrameMac(frameKey,
+                io.pagestream.security.FrameMac.LANE_URGENT);
+        }
         if (resuming)
         {
             startMissingMap();
@@ -777,7 +823,8 @@ public final class TargetAgent implements Agent, FragmentHandler
             .status(0)
             .targetVersion(FrameFlyweight.PROTOCOL_VERSION)
             .capabilities((ctx.postcopyEnabled() ? Capabilities.POSTCOPY : 0) |
-                (null != auth ? Capabilities.AUTHENTICATED : 0))
+                (null != auth ? Capabilities.AUTHENTICATED : 0) |
+                (ctx.frameAuthentication() ? Capabilities.FRAME_MAC : 0))
             .echoTimestampNs(helloTimestampNs)
             .urgentPort(Integer.parseInt(ctx.urgentEndpoint().substring(ctx.urgentEndpoint().lastIndexOf(':') + 1)))
             .proof(targetNonce, targetTag);
@@ -1110,18 +1157,29 @@ public final class TargetAgent implements Agent, FragmentHandler
         return missing;
     }
 
-    private void onUrgentFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    private void onUrgentFragment(
+        final DirectBuffer buffer, final int offset, final int taggedLength, final Header header)
     {
         if (state != State.POSTCOPY)
         {
             return;
         }
+        int length = taggedLength;
         try
         {
             if ((header.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED)
             {
                 throw new MigrationException(ErrorCode.MALFORMED_FRAME,
                     "fragmented message of " + length + " bytes on the urgent lane");
+            }
+            if (ctx.frameAuthentication())
+            {
+                if (null == urgentVerifier || !urgentVerifier.verify(buffer, offset, taggedLength))
+                {
+                    foreignCounter.incrementOrdered(); // not from our source: the urgent lane is not pinned
+                    return;
+                }
+                length = taggedLength - io.pagestream.security.FrameMac.TAG_LENGTH;
             }
             headerFlyweight.wrapForRead(buffer, offset);
             headerFlyweight.validateHeader(length);

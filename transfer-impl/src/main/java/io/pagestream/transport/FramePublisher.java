@@ -29,6 +29,7 @@ public final class FramePublisher
     private final AtomicCounter backPressure;
     private final AtomicCounter adminActions;
     private long bytesSent;
+    private io.pagestream.security.FrameMac signer;
 
     /**
      * @param publication  to offer to.
@@ -53,11 +54,29 @@ public final class FramePublisher
     }
 
     /**
-     * @return the largest frame that travels unfragmented.
+     * @return the largest frame that travels unfragmented, leaving room for a frame tag.
      */
     public int maxFrameLength()
     {
-        return publication.maxPayloadLength();
+        return publication.maxPayloadLength() - io.pagestream.security.FrameMac.TAG_LENGTH;
+    }
+
+    /**
+     * Sign every frame from now on (frame authentication, after the handshake).
+     *
+     * @param frameMac for this stream, or null to stop signing.
+     */
+    public void signer(final io.pagestream.security.FrameMac frameMac)
+    {
+        signer = frameMac;
+    }
+
+    /**
+     * @return the signer, or null when frames go unsigned.
+     */
+    public io.pagestream.security.FrameMac signer()
+    {
+        return signer;
     }
 
     /**
@@ -84,11 +103,21 @@ public final class FramePublisher
      */
     public int offer(final int length)
     {
+        final io.pagestream.security.FrameMac mac = signer;
+        final int wireLength = null == mac ? length : length + io.pagestream.security.FrameMac.TAG_LENGTH;
+        if (null != mac)
+        {
+            mac.sign(scratch, 0, length);
+        }
         for (int i = 0; i <= ADMIN_RETRIES; i++)
         {
-            final int outcome = outcome(publication.offer(scratch, 0, length), length);
+            final int outcome = outcome(publication.offer(scratch, 0, wireLength), wireLength);
             if (outcome != Integer.MIN_VALUE)
             {
+                if (outcome == SENT && null != mac)
+                {
+                    mac.advance();
+                }
                 return outcome;
             }
         }
@@ -106,6 +135,12 @@ public final class FramePublisher
      */
     public int offer(final int headerLength, final DirectBuffer body, final int bodyOffset, final int bodyLength)
     {
+        if (null != signer)
+        {
+            // A signed frame is one piece: gather it in the scratch buffer (device state only, once per migration).
+            scratch.putBytes(headerLength, body, bodyOffset, bodyLength);
+            return offer(headerLength + bodyLength);
+        }
         for (int i = 0; i <= ADMIN_RETRIES; i++)
         {
             final long result = publication.offer(scratch, 0, headerLength, body, bodyOffset, bodyLength, null);
