@@ -1292,6 +1292,15 @@ public final class SourceAgent implements Agent, FragmentHandler
             throw new MigrationException(ErrorCode.MALFORMED_FRAME, "fragmented control frame from the target");
         }
         int length = taggedLength;
+        if (null == controlVerifier && null != frameKey && committed &&
+            (buffer.getByte(offset + FrameFlyweight.TYPE_OFFSET) != FrameType.HELLO_ACK ||
+            taggedLength != HelloAckFlyweight.LENGTH))
+        {
+            // Recovering with frame authentication: until the resumed session is authenticated, only its unsigned
+            // HELLO_ACK is of use; signed frames still arriving from the old session are dropped.
+            counters.get(CounterType.BAD_FRAME_TAGS).incrementOrdered();
+            return;
+        }
         if (null != controlVerifier)
         {
             final io.pagestream.security.FrameMac verifier =
