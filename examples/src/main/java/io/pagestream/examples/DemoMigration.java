@@ -162,6 +162,7 @@ public final class DemoMigration implements Callable<Integer>
     /** {@inheritDoc} */
     public Integer call() throws Exception
     {
+        frameMacs(); // a bad --security is a usage error before anything starts
         if (null == keyFile && !noAuth)
         {
             if ("target".equalsIgnoreCase(role) || null != targetEndpoint)
