@@ -116,6 +116,56 @@ class AuthenticationSystemTest
 
     @Test
     @Timeout(60)
+    void shouldMigrateWithEveryFrameEncrypted() throws Exception
+    {
+        // Guest memory must not cross the wire readable: capture the data frames and look for a page's bytes.
+        final byte[] marker = "PAGESTREAM-SECRET-MARKER-0123456789".getBytes(StandardCharsets.US_ASCII);
+        final java.util.concurrent.atomic.AtomicInteger sightings = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicLong inspected = new java.util.concurrent.atomic.AtomicLong();
+        final io.aeron.driver.ext.LossGenerator sniffer = (address, buffer, length) ->
+        {
+            inspected.incrementAndGet();
+            for (int i = 0; i + marker.length <= length; i++)
+            {
+                int j = 0;
+                while (j < marker.length && buffer.getByte(i + j) == marker[j])
+                {
+                    j++;
+                }
+                if (j == marker.length)
+                {
+                    sightings.incrementAndGet();
+                    break;
+                }
+            }
+            return false;
+        };
+        try (LossyDriver driver = new LossyDriver(sniffer, LossyDriver.NO_LOSS, LossyDriver.NO_LOSS);
+            MigrationHarness harness = new MigrationHarness(new SyntheticGuest.Config().sizeBytes(8L << 20)
+                .workload(Workload.IDLE).fillFraction(0.0)))
+        {
+            for (long p = 0; p < harness.sourceGuest.memory().pageCount(); p += 7)
+            {
+                final long address = harness.sourceGuest.memory().pageAddress(p) + 100;
+                for (int i = 0; i < marker.length; i++)
+                {
+                    org.agrona.UnsafeAccess.UNSAFE.putByte(address + i, marker[i]);
+                }
+            }
+            final MigrationReport[] reports = harness.migrate(t -> t.frameEncryption(true),
+                s -> s.frameEncryption(true).aeronDirectoryName(driver.directory)
+                .compression(io.pagestream.api.Compression.NONE), 30);
+            assertEquals(MigrationResult.COMPLETED, reports[0].result(), reports[0].toString());
+            assertEquals(MigrationResult.COMPLETED, reports[1].result(), reports[1].toString());
+            assertEquals(MemoryDigest.digest(harness.sourceGuest.memory()),
+                MemoryDigest.digest(harness.targetGuest.memory()));
+            assertTrue(inspected.get() > 100, "frames were inspected: " + inspected.get());
+            assertEquals(0, sightings.get(), "guest bytes seen in the clear on the wire");
+        }
+    }
+
+    @Test
+    @Timeout(60)
     void shouldRefuseWhenTheSidesDisagreeOnFrameAuthentication() throws Exception
     {
         try (MigrationHarness harness = new MigrationHarness(busy()))
@@ -123,7 +173,7 @@ class AuthenticationSystemTest
             harness.sourceGuest.vcpus().start();
             final MigrationReport[] reports = harness.migrate(t -> { }, s -> s.frameAuthentication(true), 30);
             assertEquals(ErrorCode.MISSING_CAPABILITY, reports[1].errorCode(), reports[1].toString());
-            assertTrue(reports[1].reason().contains("frame authentication differs"), reports[1].reason());
+            assertTrue(reports[1].reason().contains("frame authentication/encryption differ"), reports[1].reason());
             assertSourceUntouched(harness);
         }
     }
@@ -138,7 +188,8 @@ class AuthenticationSystemTest
         {
             if (length > 1000 && frames.incrementAndGet() == 200)
             {
-                buffer.putByte(length - 1, (byte)(buffer.getByte(length - 1) ^ 1));
+                // Inside the page payload: past Aeron's 32-byte data header and our 48-byte page header.
+                buffer.putByte(32 + 48 + 100, (byte)(buffer.getByte(32 + 48 + 100) ^ 1));
             }
             return false;
         };

@@ -210,10 +210,10 @@ class PostCopySystemTest
             cutter.setDaemon(true);
             cutter.start();
             final MigrationReport[] reports = migrateWithTargetGuestRunning(harness,
-                // With a tag on every frame: the resume re-keys, and the urgent lane and requests are signed too.
-                t -> t.postcopyEnabled(true).peerTimeoutMs(400).recoveryTimeoutMs(20_000).frameAuthentication(true),
+                // Every frame encrypted and tagged: the resume re-keys, the urgent lane is sealed, requests signed.
+                t -> t.postcopyEnabled(true).peerTimeoutMs(400).recoveryTimeoutMs(20_000).frameEncryption(true),
                 capped(MigrationStrategy.POSTCOPY).andThen(s -> s.aeronDirectoryName(driver.directory).peerTimeoutMs(400)
-                .recoveryTimeoutMs(20_000).frameAuthentication(true)), true);
+                .recoveryTimeoutMs(20_000).frameEncryption(true)), true);
             cutter.join(5_000);
             assertTrue(loss.framesDropped > 0, "the link really was cut");
             assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
@@ -318,7 +318,27 @@ class PostCopySystemTest
         harness.sourceGuest.vcpus().start();
         Thread.sleep(100);
         harness.startSource(sourceCustomise);
-        final MigrationReport sourceReport = harness.source.completion().get(100, TimeUnit.SECONDS);
+        final MigrationReport sourceReport;
+        try
+        {
+            sourceReport = harness.source.completion().get(100, TimeUnit.SECONDS);
+        }
+        catch (final java.util.concurrent.TimeoutException ex)
+        {
+            // Say where both sides stood, with every counter that moved, before failing.
+            System.out.println("timed out: source " + harness.source.progress() + "; target " +
+                harness.target.progress());
+            for (final io.pagestream.status.CounterType c : io.pagestream.status.CounterType.values())
+            {
+                final long atSource = PageStream.counter(harness.source, c);
+                final long atTarget = PageStream.counter(harness.target, c);
+                if (atSource != 0 || atTarget != 0)
+                {
+                    System.out.println("  " + c + ": source " + atSource + ", target " + atTarget);
+                }
+            }
+            throw ex;
+        }
         final MigrationReport targetReport = target.completion().get(100, TimeUnit.SECONDS);
         return new MigrationReport[]{ sourceReport, targetReport };
     }

@@ -131,8 +131,8 @@ public final class DemoMigration implements Callable<Integer>
     Path keyFile;
 
     @Option(names = "--security", defaultValue = "handshake", description = "handshake (the key is proven " +
-        "before any page moves) or auth (also a MAC on every frame); without a key (--no-auth) neither applies " +
-        "(default ${DEFAULT-VALUE}).")
+        "before any page moves), auth (also a MAC on every frame) or encrypt (every frame AES-GCM sealed); " +
+        "without a key (--no-auth) none applies (default ${DEFAULT-VALUE}).")
     String security;
 
     @Option(names = "--no-auth", description = "Run without a secret key: only on a trusted network. Without " +
@@ -212,6 +212,7 @@ public final class DemoMigration implements Callable<Integer>
                 .secretKey(readKey())
                 .allowUnauthenticated(noAuth)
                 .frameAuthentication(frameMacs())
+                .frameEncryption(frameSeals())
                 .peerTimeoutMs(peerTimeoutMs)
                 .recoveryTimeoutMs(recoveryTimeoutMs)
                 .postcopyEnabled(true)
@@ -316,6 +317,7 @@ public final class DemoMigration implements Callable<Integer>
                 .secretKey(readKey())
                 .allowUnauthenticated(noAuth)
                 .frameAuthentication(frameMacs())
+                .frameEncryption(frameSeals())
                 .peerTimeoutMs(peerTimeoutMs)
                 .recoveryTimeoutMs(recoveryTimeoutMs)
                 .strategy(MigrationStrategy.parse(mode))
@@ -400,11 +402,17 @@ public final class DemoMigration implements Callable<Integer>
             case "handshake":
                 return false;
             case "auth":
+            case "encrypt":
                 return true;
             default:
-                throw new CommandLine.ParameterException(new CommandLine(this), "--security must be handshake or " +
-                    "auth: " + security + " (per-frame encryption is not implemented yet)");
+                throw new CommandLine.ParameterException(new CommandLine(this), "--security must be handshake, " +
+                    "auth or encrypt: " + security);
         }
+    }
+
+    private boolean frameSeals()
+    {
+        return frameMacs() && "encrypt".equalsIgnoreCase(security.trim());
     }
 
     private byte[] readKey() throws IOException

@@ -112,10 +112,17 @@ class DemoMigrationIT
         assertEquals(0, demo.exitValue(), json);
         assertTrue(json.contains("\"verified\": true"), json);
 
-        final Process refused = run(Files.createTempFile("pagestream-demo-encrypt", ".json"), "--memory=64m",
-            "--security=encrypt");
+        final Path sealed = Files.createTempFile("pagestream-demo-encrypt", ".json");
+        final Process encrypted = run(sealed, "--memory=128m", "--workload=hotset", "--security=encrypt");
+        assertTrue(encrypted.waitFor(100, TimeUnit.SECONDS), "demo finished");
+        final String sealedJson = Files.readString(sealed, StandardCharsets.UTF_8);
+        assertEquals(0, encrypted.exitValue(), sealedJson);
+        assertTrue(sealedJson.contains("\"verified\": true"), sealedJson);
+
+        final Process refused = run(Files.createTempFile("pagestream-demo-bad", ".json"), "--memory=64m",
+            "--security=rot13");
         assertTrue(refused.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(2, refused.exitValue(), "encryption is refused as not implemented, not silently ignored");
+        assertEquals(2, refused.exitValue(), "an unknown level is a usage error");
     }
 
     @Test

@@ -11,6 +11,8 @@ public final class Capabilities
     public static final long AUTHENTICATED = 1L << 1;
     /** HELLO and HELLO_ACK: every frame after the handshake carries a MAC; both sides must agree. */
     public static final long FRAME_MAC = 1L << 2;
+    /** HELLO and HELLO_ACK: every frame after the handshake is encrypted (AES-GCM); both sides must agree. */
+    public static final long FRAME_ENCRYPTION = 1L << 3;
     /**
      * HELLO only: this hello resumes a post-copy migration on a new Aeron session after the link was lost; the target
      * answers with its MISSING_MAP.

@@ -7,18 +7,21 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
 /**
- * A per-frame tag: the first {@value #TAG_LENGTH} bytes of HMAC-SHA256(sessionKey, lane | sequence | frame), appended
- * after the frame. The sequence counts the frames of one lane (one Aeron session, delivered in order), so a frame
- * replayed, dropped or moved within the stream fails; lanes without order (page requests from many vCPU threads) use
- * no sequence, and a replayed request only makes the source send a page again.
+ * A per-frame trailer: a 16-byte tag, the first bytes of HMAC-SHA256(sessionKey, lane | sequence | frame) (or, when
+ * encrypting, the AES-GCM tag), then the 8-byte sequence it was made with. Every signing takes a fresh sequence, so a
+ * nonce is never reused even when an offer is refused and the frame rebuilt; the receiver accepts only growing
+ * sequences within a stream (one Aeron session, delivered in order), so a frame replayed or moved back fails. Lanes
+ * without order (page requests from many vCPU threads) use sequence 0, and a replayed request only makes the source
+ * send a page again.
  * <p>
  * HMAC is computed over two {@link MessageDigest}s with precomputed pad blocks, and the frame is first copied into a
  * reusable array, so signing and verifying allocate nothing. Threading: one thread per instance.
  */
 public final class FrameMac
 {
-    /** Bytes of tag after each frame. */
-    public static final int TAG_LENGTH = 16;
+    /** Bytes after each frame: the 16-byte tag, then the 8-byte sequence it was made with. */
+    public static final int TAG_LENGTH = 24;
+    private static final int MAC_LENGTH = 16;
     /** Lane: the data stream, source to target. */
     public static final byte LANE_DATA = 1;
     /** Lane: the urgent stream, source to target. */
@@ -36,17 +39,35 @@ public final class FrameMac
     private final byte[] header = new byte[9];
     private final byte[] inner = new byte[32];
     private final byte[] tag = new byte[32];
-    private final byte[] received = new byte[TAG_LENGTH];
+    private final byte[] received = new byte[MAC_LENGTH];
     private final byte[] copy = new byte[MAX_FRAME];
     private final byte lane;
     private final boolean sequenced;
     private long sequence;
+    private long nextExpected;
+    private final javax.crypto.Cipher cipher;
+    private final javax.crypto.spec.SecretKeySpec aesKey;
+    private final byte[] iv = new byte[12];
+    private final byte[] sealed;
+    private final org.agrona.concurrent.UnsafeBuffer plaintext;
 
     /**
      * @param sessionKey 32 bytes derived for this session.
      * @param lane       one of the {@code LANE_*} values.
      */
     public FrameMac(final byte[] sessionKey, final byte lane)
+    {
+        this(sessionKey, lane, false);
+    }
+
+    /**
+     * @param sessionKey 32 bytes derived for this session.
+     * @param lane       one of the {@code LANE_*} values.
+     * @param encrypt    true to seal frames with AES-256-GCM instead of only tagging them: the 16-byte header stays
+     *                   in the clear as associated data, the body is encrypted, the GCM tag takes the tag's place,
+     *                   and the nonce is lane and sequence, unique per key. Not for {@link #LANE_REQUEST}.
+     */
+    public FrameMac(final byte[] sessionKey, final byte lane, final boolean encrypt)
     {
         try
         {
@@ -68,11 +89,52 @@ public final class FrameMac
         }
         this.lane = lane;
         this.sequenced = lane != LANE_REQUEST;
+        if (encrypt && !sequenced)
+        {
+            throw new IllegalArgumentException("encryption needs a sequenced lane for unique nonces");
+        }
+        if (encrypt)
+        {
+            try
+            {
+                cipher = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+            }
+            catch (final java.security.GeneralSecurityException ex)
+            {
+                throw new IllegalStateException("AES/GCM unavailable", ex);
+            }
+            aesKey = new javax.crypto.spec.SecretKeySpec(sessionKey, 0, 32, "AES");
+            sealed = new byte[MAX_FRAME + TAG_LENGTH];
+            plaintext = new org.agrona.concurrent.UnsafeBuffer(
+                java.nio.ByteBuffer.allocateDirect(MAX_FRAME + TAG_LENGTH));
+        }
+        else
+        {
+            cipher = null;
+            aesKey = null;
+            sealed = null;
+            plaintext = null;
+        }
+    }
+
+    /** @return true if this instance seals (encrypts) frames. */
+    public boolean encrypts()
+    {
+        return null != cipher;
     }
 
     /**
-     * Append the tag of {@code [offset, offset + length)} at {@code offset + length}, for the current sequence; call
-     * {@link #advance()} once the frame is really sent (a refused offer is signed again, with the same sequence).
+     * @return after a successful {@link #verify} by an encrypting instance: the opened frame, header and plaintext
+     * body, at offset 0 (a direct buffer, reused by the next call).
+     */
+    public org.agrona.DirectBuffer plaintext()
+    {
+        return plaintext;
+    }
+
+    /**
+     * Append the trailer (tag and sequence) of {@code [offset, offset + length)} at {@code offset + length}; when
+     * encrypting, the body after the 16-byte header is sealed in place. Each call takes the next sequence.
      *
      * @param buffer holding the frame, with {@value #TAG_LENGTH} bytes of room after it.
      * @param offset of the frame.
@@ -80,19 +142,74 @@ public final class FrameMac
      */
     public void sign(final MutableDirectBuffer buffer, final int offset, final int length)
     {
-        compute(buffer, offset, length);
-        buffer.putBytes(offset + length, tag, 0, TAG_LENGTH);
+        final long seq = sequenced ? sequence++ : 0; // every attempt a fresh sequence: a nonce is never reused
+        if (null != cipher)
+        {
+            seal(buffer, offset, length, seq);
+        }
+        else
+        {
+            compute(buffer, offset, length, seq);
+            buffer.putBytes(offset + length, tag, 0, MAC_LENGTH);
+        }
+        buffer.putLong(offset + length + MAC_LENGTH, seq, java.nio.ByteOrder.LITTLE_ENDIAN);
     }
 
-    /**
-     * The frame last signed was sent: the next one takes the next sequence.
-     */
-    public void advance()
+    private void nonce(final long seq)
     {
-        if (sequenced)
+        iv[0] = lane;
+        for (int i = 0; i < 8; i++)
         {
-            sequence++;
+            iv[4 + i] = (byte)(seq >>> (8 * i));
         }
+    }
+
+    private void seal(final MutableDirectBuffer buffer, final int offset, final int length, final long seq)
+    {
+        final int header = Math.min(16, length);
+        buffer.getBytes(offset, copy, 0, length);
+        nonce(seq);
+        try
+        {
+            // JCE allocates a parameter spec and cipher state per frame: the one allocation on this path.
+            cipher.init(javax.crypto.Cipher.ENCRYPT_MODE, aesKey, new javax.crypto.spec.GCMParameterSpec(128, iv));
+            cipher.updateAAD(copy, 0, header);
+            final int sealedLength = cipher.doFinal(copy, header, length - header, sealed, 0);
+            buffer.putBytes(offset + header, sealed, 0, sealedLength);
+        }
+        catch (final java.security.GeneralSecurityException ex)
+        {
+            throw new IllegalStateException("AES-GCM seal failed", ex);
+        }
+    }
+
+    private boolean open(final DirectBuffer buffer, final int offset, final int taggedLength, final long seq)
+    {
+        final int header = 16;
+        final int sealedLength = taggedLength - 8; // ciphertext and GCM tag, without the sequence
+        if (sealedLength < header + MAC_LENGTH || sealedLength > MAX_FRAME + MAC_LENGTH)
+        {
+            return false;
+        }
+        buffer.getBytes(offset, copy, 0, sealedLength);
+        nonce(seq);
+        try
+        {
+            cipher.init(javax.crypto.Cipher.DECRYPT_MODE, aesKey, new javax.crypto.spec.GCMParameterSpec(128, iv));
+            cipher.updateAAD(copy, 0, header);
+            final int opened = cipher.doFinal(copy, header, sealedLength - header, sealed, 0);
+            plaintext.putBytes(0, copy, 0, header);
+            plaintext.putBytes(header, sealed, 0, opened);
+        }
+        catch (final javax.crypto.AEADBadTagException ex)
+        {
+            return false;
+        }
+        catch (final java.security.GeneralSecurityException ex)
+        {
+            throw new IllegalStateException("AES-GCM open failed", ex);
+        }
+        return true;
     }
 
     /**
@@ -110,28 +227,37 @@ public final class FrameMac
         {
             return false;
         }
-        compute(buffer, offset, length);
-        buffer.getBytes(offset + length, received, 0, TAG_LENGTH);
-        int diff = 0;
-        for (int i = 0; i < TAG_LENGTH; i++)
+        final long seq = buffer.getLong(offset + length + MAC_LENGTH, java.nio.ByteOrder.LITTLE_ENDIAN);
+        if (sequenced ? seq < nextExpected : seq != 0)
         {
-            diff |= received[i] ^ tag[i];
+            return false; // replayed or moved back: sequences only grow within a stream (gaps are refused offers)
         }
-        if (diff != 0)
+        final boolean ok;
+        if (null != cipher)
         {
-            return false;
+            ok = open(buffer, offset, taggedLength, seq);
         }
-        if (sequenced)
+        else
         {
-            sequence++;
+            compute(buffer, offset, length, seq);
+            buffer.getBytes(offset + length, received, 0, MAC_LENGTH);
+            int diff = 0;
+            for (int i = 0; i < MAC_LENGTH; i++)
+            {
+                diff |= received[i] ^ tag[i];
+            }
+            ok = diff == 0;
         }
-        return true;
+        if (ok && sequenced)
+        {
+            nextExpected = seq + 1;
+        }
+        return ok;
     }
 
-    private void compute(final DirectBuffer buffer, final int offset, final int length)
+    private void compute(final DirectBuffer buffer, final int offset, final int length, final long seq)
     {
         header[0] = lane;
-        final long seq = sequenced ? sequence : 0;
         for (int i = 0; i < 8; i++)
         {
             header[1 + i] = (byte)(seq >>> (8 * i));

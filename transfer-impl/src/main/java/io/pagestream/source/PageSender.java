@@ -351,7 +351,6 @@ public final class PageSender
         if (null != mac)
         {
             mac.sign(claim.buffer(), claim.offset(), frameLength);
-            mac.advance();
         }
         claim.commit();
     }

@@ -536,7 +536,8 @@ public final class SourceAgent implements Agent, FragmentHandler
             .pageCount(pageCount)
             .capabilities((ctx.postcopyAllowed() ? Capabilities.POSTCOPY : 0) |
                 (committed ? Capabilities.RESUME : 0) | (null != auth ? Capabilities.AUTHENTICATED : 0) |
-                (ctx.frameAuthentication() ? Capabilities.FRAME_MAC : 0))
+                (ctx.frameAuthentication() ? Capabilities.FRAME_MAC : 0) |
+                (ctx.frameEncryption() ? Capabilities.FRAME_ENCRYPTION : 0))
             .timestampNs(nowNs)
             .controlStreamId(ctx.controlStreamId());
         helloFlyweight.nonce(sourceNonce);
@@ -573,11 +574,14 @@ public final class SourceAgent implements Agent, FragmentHandler
                 "different keys?); the guest keeps running here", true);
             return false;
         }
-        if (((targetCapabilities & Capabilities.FRAME_MAC) != 0) != ctx.frameAuthentication())
+        if (((targetCapabilities & Capabilities.FRAME_MAC) != 0) != ctx.frameAuthentication() ||
+            ((targetCapabilities & Capabilities.FRAME_ENCRYPTION) != 0) != ctx.frameEncryption())
         {
-            fail(ErrorCode.MISSING_CAPABILITY, "frame authentication differs: this source " +
-                ctx.frameAuthentication() + ", the target at " + ctx.targetEndpoint() + " " +
-                ((targetCapabilities & Capabilities.FRAME_MAC) != 0) + "; both sides must choose the same", true);
+            fail(ErrorCode.MISSING_CAPABILITY, "frame authentication/encryption differ: this source " +
+                ctx.frameAuthentication() + "/" + ctx.frameEncryption() + ", the target at " + ctx.targetEndpoint() +
+                " " + ((targetCapabilities & Capabilities.FRAME_MAC) != 0) + "/" +
+                ((targetCapabilities & Capabilities.FRAME_ENCRYPTION) != 0) + "; both sides must choose the same",
+                true);
             return false;
         }
         final byte[] tag = auth.sourceTag(migrationId, sourceNonce, targetNonce);
@@ -637,13 +641,16 @@ public final class SourceAgent implements Agent, FragmentHandler
             return;
         }
         frameKey = auth.frameKey(migrationId, sourceNonce, targetNonce);
-        frames.signer(new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_DATA));
+        frames.signer(new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_DATA,
+            ctx.frameEncryption()));
         if (null != urgentFrames)
         {
             urgentFrames.signer(
-                new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_URGENT));
+                new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_URGENT,
+                ctx.frameEncryption()));
         }
-        controlVerifier = new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_CONTROL);
+        controlVerifier = new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_CONTROL,
+            ctx.frameEncryption());
         requestVerifier = new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_REQUEST);
     }
 
@@ -654,7 +661,8 @@ public final class SourceAgent implements Agent, FragmentHandler
         if (null != frameKey && !committed)
         {
             urgentFrames.signer(
-                new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_URGENT));
+                new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_URGENT,
+                ctx.frameEncryption()));
         }
         urgentSender.retarget(urgentFrames);
     }
@@ -1285,8 +1293,10 @@ public final class SourceAgent implements Agent, FragmentHandler
     }
 
     private void onControlFrame(
-        final DirectBuffer buffer, final int offset, final int taggedLength, final Header header)
+        final DirectBuffer termBuffer, final int termOffset, final int taggedLength, final Header header)
     {
+        DirectBuffer buffer = termBuffer;
+        int offset = termOffset;
         if ((header.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED)
         {
             throw new MigrationException(ErrorCode.MALFORMED_FRAME, "fragmented control frame from the target");
@@ -1313,6 +1323,11 @@ public final class SourceAgent implements Agent, FragmentHandler
                 return;
             }
             length = taggedLength - io.pagestream.security.FrameMac.TAG_LENGTH;
+            if (verifier.encrypts())
+            {
+                buffer = verifier.plaintext();
+                offset = 0;
+            }
         }
         headerFlyweight.wrapForRead(buffer, offset);
         headerFlyweight.validateHeader(length);

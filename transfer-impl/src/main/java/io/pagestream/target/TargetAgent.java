@@ -451,8 +451,11 @@ public final class TargetAgent implements Agent, FragmentHandler
     }
 
     /** {@inheritDoc} */
-    public void onFragment(final DirectBuffer buffer, final int offset, final int taggedLength, final Header header)
+    public void onFragment(
+        final DirectBuffer termBuffer, final int termOffset, final int taggedLength, final Header header)
     {
+        DirectBuffer buffer = termBuffer;
+        int offset = termOffset;
         int length = taggedLength;
         if (state != State.AWAIT_HELLO && state != State.AWAIT_AUTH && state != State.RECEIVING &&
             state != State.POSTCOPY && state != State.RECOVERING && state != State.AWAIT_COMMIT &&
@@ -482,6 +485,11 @@ public final class TargetAgent implements Agent, FragmentHandler
                         " bytes on the data stream fails its tag: altered, forged, replayed or out of order");
                 }
                 length = taggedLength - io.pagestream.security.FrameMac.TAG_LENGTH;
+                if (dataVerifier.encrypts())
+                {
+                    buffer = dataVerifier.plaintext();
+                    offset = 0;
+                }
             }
             headerFlyweight.wrapForRead(buffer, offset);
             headerFlyweight.validateHeader(length);
@@ -615,11 +623,13 @@ public final class TargetAgent implements Agent, FragmentHandler
             targetNonce = io.pagestream.security.HandshakeAuthenticator.newNonce();
             targetTag = auth.targetTag(migrationId, sourceNonce, targetNonce);
             final boolean sourceMacs = (helloFlyweight.capabilities() & Capabilities.FRAME_MAC) != 0;
-            if (null == pendingHelloError && sourceMacs != ctx.frameAuthentication())
+            final boolean sourceSeals = (helloFlyweight.capabilities() & Capabilities.FRAME_ENCRYPTION) != 0;
+            if (null == pendingHelloError &&
+                (sourceMacs != ctx.frameAuthentication() || sourceSeals != ctx.frameEncryption()))
             {
-                pendingHelloError = new MigrationException(ErrorCode.MISSING_CAPABILITY, "frame authentication " +
-                    "differs: the source " + sourceMacs + ", this target " + ctx.frameAuthentication() +
-                    "; both sides must choose the same");
+                pendingHelloError = new MigrationException(ErrorCode.MISSING_CAPABILITY, "frame authentication/" +
+                    "encryption differ: the source " + sourceMacs + "/" + sourceSeals + ", this target " +
+                    ctx.frameAuthentication() + "/" + ctx.frameEncryption() + "; both sides must choose the same");
             }
             if (null == pendingHelloError && (helloFlyweight.capabilities() & Capabilities.AUTHENTICATED) == 0)
             {
@@ -760,7 +770,8 @@ public final class TargetAgent implements Agent, FragmentHandler
             return;
         }
         frameKey = auth.frameKey(migrationId, sourceNonce, targetNonce);
-        control.signer(new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_CONTROL));
+        control.signer(new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_CONTROL,
+            ctx.frameEncryption()));
         faults.signing(frameKey);
     }
 
@@ -802,9 +813,10 @@ public final class TargetAgent implements Agent, FragmentHandler
         if (ctx.frameAuthentication())
         {
             // Every data and urgent frame from here on must carry a tag under this handshake's key.
-            dataVerifier = new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_DATA);
+            dataVerifier = new io.pagestream.security.FrameMac(frameKey, io.pagestream.security.FrameMac.LANE_DATA,
+                ctx.frameEncryption());
             urgentVerifier = new io.pagestream.security.FrameMac(frameKey,
-                io.pagestream.security.FrameMac.LANE_URGENT);
+                io.pagestream.security.FrameMac.LANE_URGENT, ctx.frameEncryption());
         }
         if (resuming)
         {
@@ -824,7 +836,8 @@ public final class TargetAgent implements Agent, FragmentHandler
             .targetVersion(FrameFlyweight.PROTOCOL_VERSION)
             .capabilities((ctx.postcopyEnabled() ? Capabilities.POSTCOPY : 0) |
                 (null != auth ? Capabilities.AUTHENTICATED : 0) |
-                (ctx.frameAuthentication() ? Capabilities.FRAME_MAC : 0))
+                (ctx.frameAuthentication() ? Capabilities.FRAME_MAC : 0) |
+                (ctx.frameEncryption() ? Capabilities.FRAME_ENCRYPTION : 0))
             .echoTimestampNs(helloTimestampNs)
             .urgentPort(Integer.parseInt(ctx.urgentEndpoint().substring(ctx.urgentEndpoint().lastIndexOf(':') + 1)))
             .proof(targetNonce, targetTag);
@@ -1158,8 +1171,10 @@ public final class TargetAgent implements Agent, FragmentHandler
     }
 
     private void onUrgentFragment(
-        final DirectBuffer buffer, final int offset, final int taggedLength, final Header header)
+        final DirectBuffer termBuffer, final int termOffset, final int taggedLength, final Header header)
     {
+        DirectBuffer buffer = termBuffer;
+        int offset = termOffset;
         if (state != State.POSTCOPY)
         {
             return;
@@ -1180,6 +1195,11 @@ public final class TargetAgent implements Agent, FragmentHandler
                     return;
                 }
                 length = taggedLength - io.pagestream.security.FrameMac.TAG_LENGTH;
+                if (urgentVerifier.encrypts())
+                {
+                    buffer = urgentVerifier.plaintext();
+                    offset = 0;
+                }
             }
             headerFlyweight.wrapForRead(buffer, offset);
             headerFlyweight.validateHeader(length);

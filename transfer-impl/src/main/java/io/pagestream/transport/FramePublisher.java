@@ -114,10 +114,6 @@ public final class FramePublisher
             final int outcome = outcome(publication.offer(scratch, 0, wireLength), wireLength);
             if (outcome != Integer.MIN_VALUE)
             {
-                if (outcome == SENT && null != mac)
-                {
-                    mac.advance();
-                }
                 return outcome;
             }
         }
