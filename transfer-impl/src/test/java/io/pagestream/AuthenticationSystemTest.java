@@ -208,6 +208,61 @@ class AuthenticationSystemTest
     }
 
     @Test
+    @Timeout(60)
+    void shouldRefuseASourceOfferingAnotherVirtualMachine() throws Exception
+    {
+        final java.util.UUID expected = java.util.UUID.randomUUID();
+        final java.util.UUID offered = java.util.UUID.randomUUID();
+        try (MigrationHarness harness = new MigrationHarness(busy()))
+        {
+            harness.sourceGuest.vcpus().start();
+            final MigrationReport[] reports = harness.migrate(t -> t.vmId(expected), s -> s.vmId(offered), 30);
+            assertEquals(ErrorCode.WRONG_VM, reports[1].errorCode(), reports[1].toString());
+            assertTrue(reports[1].reason().contains(offered.toString()) &&
+                reports[1].reason().contains(expected.toString()), reports[1].reason());
+            assertEquals(ErrorCode.WRONG_VM, reports[0].errorCode(), reports[0].toString());
+            assertSourceUntouched(harness);
+        }
+        try (MigrationHarness harness = new MigrationHarness(busy()))
+        {
+            final MigrationReport[] reports = harness.migrate(t -> t.vmId(expected), s -> s.vmId(expected), 30);
+            assertEquals(MigrationResult.COMPLETED, reports[0].result(), reports[0].toString());
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldNameAnUnsupportedProtocolVersionWhenNoUsableHelloCame() throws Exception
+    {
+        final String targetEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
+        final String controlEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
+        try (SyntheticGuest guest = SyntheticGuest.createTarget(new SyntheticGuest.Config().sizeBytes(4096L * 4096)
+            .workload(Workload.IDLE));
+            MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
+                .guestMemory(guest.memory()).deviceState(guest.deviceState()).listenEndpoint(targetEndpoint)
+                .urgentEndpoint("127.0.0.1:" + MigrationHarness.freeUdpPort()).secretKey(KEY)
+                .handshakeTimeoutMs(1_500));
+            HostileFrameSystemTest.FakeSource future =
+                new HostileFrameSystemTest.FakeSource(targetEndpoint, controlEndpoint))
+        {
+            // A source of a later protocol version: its hello cannot be parsed here, so it is refused, counted and
+            // named when the wait ends, rather than obeyed.
+            future.awaitConnected();
+            final HelloFlyweight hello = new HelloFlyweight();
+            hello.wrap(future.buffer, 0);
+            final int length = HelloFlyweight.frameLength(1, controlEndpoint.length());
+            hello.writeHeader(FrameType.HELLO, length, 0x5EED5EED5EEDL);
+            hello.pageSize(4096).regionCount(1).pageCount(4096).controlStreamId(1002).regionLength(0, 4096L * 4096)
+                .controlEndpoint(controlEndpoint);
+            future.buffer.putByte(io.pagestream.protocol.FrameFlyweight.VERSION_OFFSET, (byte)9);
+            future.send(length);
+            final MigrationReport report = target.completion().get(20, TimeUnit.SECONDS);
+            assertEquals(ErrorCode.TIMEOUT, report.errorCode(), report.toString());
+            assertTrue(report.reason().contains("protocol version=9"), report.reason());
+        }
+    }
+
+    @Test
     void shouldRefuseToRunWithoutAKeyUnlessThatIsChosenExplicitly()
     {
         final io.pagestream.api.MigrationException refused = org.junit.jupiter.api.Assertions.assertThrows(

@@ -104,6 +104,44 @@ class FailureAndControlSystemTest
         }
     }
 
+    @Test
+    @Timeout(60)
+    void shouldCancelInSetupAndLetTheSameTargetTakeTheNextSource() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(idleGuest(16L << 20)))
+        {
+            final long digestBefore = MemoryDigest.digest(harness.sourceGuest.memory());
+            harness.startTarget(t -> { });
+            // Cancelled before the handshake can finish: the source never paused or tracked anything.
+            final MigrationSource first = PageStream.launchSource(harness.sourceContext());
+            first.cancel();
+            final MigrationReport cancelled = first.completion().get(30, TimeUnit.SECONDS);
+            first.close();
+            assertEquals(MigrationResult.CANCELLED, cancelled.result(), cancelled.toString());
+            assertTrue(cancelled.reason().contains("SETUP"), cancelled.reason());
+            assertFalse(harness.sourceGuest.vcpus().isPaused());
+            assertFalse(harness.sourceGuest.dirtyLog().isTracking());
+
+            // The target is either still waiting for a hello or was told; a new source then migrates to it, or to a
+            // fresh one if the target had been told and ended.
+            final MigrationReport[] reports;
+            if (harness.target.completion().isDone())
+            {
+                harness.target.close();
+                reports = harness.migrate(t -> { }, s -> { }, 30);
+            }
+            else
+            {
+                harness.startSource(s -> { });
+                reports = new MigrationReport[]{ harness.source.completion().get(30, TimeUnit.SECONDS),
+                    harness.target.completion().get(30, TimeUnit.SECONDS) };
+            }
+            assertEquals(MigrationResult.COMPLETED, reports[0].result(), reports[0].toString());
+            assertEquals(MigrationResult.COMPLETED, reports[1].result(), reports[1].toString());
+            assertEquals(digestBefore, MemoryDigest.digest(harness.targetGuest.memory()));
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = MigrationPhase.class, names = { "BULK", "ITERATE", "STOP_AND_COPY" })
     @Timeout(120)

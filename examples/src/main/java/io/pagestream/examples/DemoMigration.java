@@ -130,9 +130,9 @@ public final class DemoMigration implements Callable<Integer>
         "same file.")
     Path keyFile;
 
-    @Option(names = "--security", defaultValue = "handshake", description = "handshake (the key is proven " +
-        "before any page moves), auth (also a MAC on every frame) or encrypt (every frame AES-GCM sealed); " +
-        "without a key (--no-auth) none applies (default ${DEFAULT-VALUE}).")
+    @Option(names = "--security", defaultValue = "none", description = "Per-frame protection after the " +
+        "handshake: none (the key is still proven in the handshake), auth (a MAC on every frame) or encrypt " +
+        "(every frame AES-GCM sealed); auth and encrypt need the key, so not --no-auth (default ${DEFAULT-VALUE}).")
     String security;
 
     @Option(names = "--no-auth", description = "Run without a secret key: only on a trusted network. Without " +
@@ -399,13 +399,14 @@ public final class DemoMigration implements Callable<Integer>
     {
         switch (security.trim().toLowerCase(Locale.ROOT))
         {
+            case "none":
             case "handshake":
                 return false;
             case "auth":
             case "encrypt":
                 return true;
             default:
-                throw new CommandLine.ParameterException(new CommandLine(this), "--security must be handshake, " +
+                throw new CommandLine.ParameterException(new CommandLine(this), "--security must be none, " +
                     "auth or encrypt: " + security);
         }
     }

@@ -54,7 +54,9 @@ public enum ErrorCode
      */
     GUEST_LOST(22),
     /** The peer failed the handshake's challenge: it does not hold the migration's secret key. */
-    AUTHENTICATION_FAILED(23);
+    AUTHENTICATION_FAILED(23),
+    /** The source offered a different virtual machine than the one this target was set up to receive. */
+    WRONG_VM(24);
 
     private static final ErrorCode[] BY_VALUE;
 

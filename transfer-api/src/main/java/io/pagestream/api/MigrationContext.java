@@ -68,6 +68,7 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
         System.getProperty(THREADING_MODE_PROP_NAME, THREADING_MODE_DEFAULT.name()));
     private IdleStrategy idleStrategy;
     private byte[] secretKey;
+    private java.util.UUID vmId;
     private boolean allowUnauthenticated = Boolean.getBoolean(ALLOW_UNAUTHENTICATED_PROP_NAME);
     private boolean frameAuthentication = Boolean.getBoolean(FRAME_AUTHENTICATION_PROP_NAME);
     private boolean frameEncryption = Boolean.getBoolean(FRAME_ENCRYPTION_PROP_NAME);
@@ -287,6 +288,25 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     {
         secretKey = null == key ? null : key.clone();
         return self();
+    }
+
+    /**
+     * @param id the virtual machine's UUID. On the source it is sent in the HELLO; on the target, if set, a HELLO
+     *           naming another VM (or none) is refused with {@link ErrorCode#WRONG_VM} on both sides.
+     * @return this.
+     */
+    public T vmId(final java.util.UUID id)
+    {
+        vmId = id;
+        return self();
+    }
+
+    /**
+     * @return the virtual machine's UUID, or null if unset.
+     */
+    public java.util.UUID vmId()
+    {
+        return vmId;
     }
 
     /**

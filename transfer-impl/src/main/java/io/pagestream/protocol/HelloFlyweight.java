@@ -29,6 +29,8 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  *  +---------------------------------------------------------------+
  *  |                 Source Nonce (128 bits)                     ...
  *  +---------------------------------------------------------------+
+ *  |            VM UUID (128 bits, zero if none)                 ...
+ *  +---------------------------------------------------------------+
  *  |           Region Lengths in bytes (64 each, Region Count)   ...
  *  +---------------------------------------------------------------+
  *  |           Control Endpoint (ASCII host:port)                ...
@@ -55,8 +57,10 @@ public final class HelloFlyweight extends FrameFlyweight
     public static final int NONCE_OFFSET = CONTROL_ENDPOINT_LENGTH_OFFSET + 4;
     /** Length of a handshake nonce. */
     public static final int NONCE_LENGTH = 16;
+    /** Offset of the VM's UUID: most significant half, then least significant half. */
+    public static final int VM_ID_OFFSET = NONCE_OFFSET + NONCE_LENGTH;
     /** Offset of the first region length. */
-    public static final int REGION_LENGTHS_OFFSET = NONCE_OFFSET + NONCE_LENGTH;
+    public static final int REGION_LENGTHS_OFFSET = VM_ID_OFFSET + 16;
     /** Most regions a hello may describe. */
     public static final int MAX_REGIONS = 256;
     /** Longest control endpoint. */
@@ -161,6 +165,25 @@ public final class HelloFlyweight extends FrameFlyweight
     {
         buffer.putBytes(offset + NONCE_OFFSET, nonce, 0, NONCE_LENGTH);
         return this;
+    }
+
+    /**
+     * @param id the VM's UUID, or null for none (zeros).
+     * @return this.
+     */
+    public HelloFlyweight vmId(final java.util.UUID id)
+    {
+        buffer.putLong(offset + VM_ID_OFFSET, null == id ? 0 : id.getMostSignificantBits(), LITTLE_ENDIAN);
+        buffer.putLong(offset + VM_ID_OFFSET + 8, null == id ? 0 : id.getLeastSignificantBits(), LITTLE_ENDIAN);
+        return this;
+    }
+
+    /** @return the VM's UUID, or null if the source named none. Allocates; once per hello. */
+    public java.util.UUID vmId()
+    {
+        final long msb = buffer.getLong(offset + VM_ID_OFFSET, LITTLE_ENDIAN);
+        final long lsb = buffer.getLong(offset + VM_ID_OFFSET + 8, LITTLE_ENDIAN);
+        return msb == 0 && lsb == 0 ? null : new java.util.UUID(msb, lsb);
     }
 
     /** @param dst receives the {@link #NONCE_LENGTH} nonce bytes. */

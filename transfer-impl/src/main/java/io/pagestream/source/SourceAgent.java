@@ -512,7 +512,8 @@ public final class SourceAgent implements Agent, FragmentHandler
         {
             fail(ErrorCode.TARGET_UNREACHABLE, "target at " + ctx.targetEndpoint() +
                 " did not answer the hello within connectTimeoutMs=" + ctx.connectTimeoutMs() +
-                " (is its control path to " + ctx.controlEndpoint() + " open?)", false);
+                " (is its control path to " + ctx.controlEndpoint() + " open? does it speak protocol version " +
+                FrameFlyweight.PROTOCOL_VERSION + "? a target refuses hellos of other versions)", false);
             return 1;
         }
         if (nowNs - lastHelloNs > HELLO_RESEND_NS)
@@ -541,6 +542,7 @@ public final class SourceAgent implements Agent, FragmentHandler
             .timestampNs(nowNs)
             .controlStreamId(ctx.controlStreamId());
         helloFlyweight.nonce(sourceNonce);
+        helloFlyweight.vmId(ctx.vmId());
         for (int i = 0; i < regions; i++)
         {
             helloFlyweight.regionLength(i, memory.regionLengthBytes(i));

@@ -151,6 +151,8 @@ public final class TargetAgent implements Agent, FragmentHandler
     private byte[] targetNonce = new byte[HelloFlyweight.NONCE_LENGTH];
     private byte[] targetTag;
     private byte[] frameKey;
+    private int refusedVersion;
+    private long refusedHellos;
     private io.pagestream.security.FrameMac dataVerifier;
     private io.pagestream.security.FrameMac urgentVerifier;
 
@@ -382,7 +384,9 @@ public final class TargetAgent implements Agent, FragmentHandler
             nowNs - startNs > TimeUnit.MILLISECONDS.toNanos(ctx.handshakeTimeoutMs()))
         {
             fail(ErrorCode.TIMEOUT, "no hello from a source on " + ctx.listenEndpoint() + " within handshakeTimeoutMs=" +
-                ctx.handshakeTimeoutMs());
+                ctx.handshakeTimeoutMs() + (0 == refusedVersion ? "" : "; refused " + refusedHellos +
+                " hello(s) of protocol version=" + refusedVersion + ", this build speaks " +
+                FrameFlyweight.PROTOCOL_VERSION));
             return 1;
         }
         if ((state == State.AWAIT_COMMIT || (state == State.SEND_COMPLETE && !postcopy)) &&
@@ -532,6 +536,14 @@ public final class TargetAgent implements Agent, FragmentHandler
             }
             else
             {
+                // Anyone can reach an unpinned target: a bad frame is dropped, not obeyed; a hello of another
+                // protocol version is remembered so that a timeout can name it.
+                if (ex.errorCode() == ErrorCode.UNSUPPORTED_VERSION && length > FrameFlyweight.TYPE_OFFSET &&
+                    buffer.getByte(offset + FrameFlyweight.TYPE_OFFSET) == FrameType.HELLO)
+                {
+                    refusedVersion = buffer.getByte(offset + FrameFlyweight.VERSION_OFFSET) & 0xFF;
+                    refusedHellos++;
+                }
                 foreignCounter.incrementOrdered();
             }
         }
@@ -617,6 +629,11 @@ public final class TargetAgent implements Agent, FragmentHandler
             new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "resume hello for migration " +
             Long.toHexString(helloFlyweight.sessionId()) + ", which this target never ran in post-copy") :
             checkLayout();
+        if (null == pendingHelloError && null != ctx.vmId() && !ctx.vmId().equals(helloFlyweight.vmId()))
+        {
+            pendingHelloError = new MigrationException(ErrorCode.WRONG_VM, "vmId=" + helloFlyweight.vmId() +
+                " in HELLO, this target expects " + ctx.vmId());
+        }
         helloFlyweight.getNonce(sourceNonce);
         if (null != auth)
         {

@@ -51,15 +51,17 @@ class FlyweightLayoutTest
             nonce[i] = (byte)(0xA0 + i);
         }
         f.nonce(nonce);
+        f.vmId(new java.util.UUID(0x1122334455667788L, 0x99AABBCCDDEEFF00L));
         f.regionLength(0, 4096L * 1000).regionLength(1, 4096L * 2000).controlEndpoint("127.0.0.1:4040");
 
         final ByteBuffer e = expected(FrameType.HELLO, length);
         e.putInt(4096).putInt(2).putLong(3000).putLong(5).putLong(77).putInt(1002).putInt(14).put(nonce)
-            .putLong(4096L * 1000).putLong(4096L * 2000).put("127.0.0.1:4040".getBytes());
+            .putLong(0x1122334455667788L).putLong(0x99AABBCCDDEEFF00L).putLong(4096L * 1000).putLong(4096L * 2000).put("127.0.0.1:4040".getBytes());
         assertArrayEquals(e.array(), written(length));
 
         f.validate(length);
         assertEquals("127.0.0.1:4040", f.controlEndpoint());
+        assertEquals(new java.util.UUID(0x1122334455667788L, 0x99AABBCCDDEEFF00L), f.vmId());
         assertEquals(3000L, f.pageCount());
         assertEquals(4096L * 2000, f.regionLength(1));
     }
