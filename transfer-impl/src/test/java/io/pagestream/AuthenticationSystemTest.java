@@ -68,7 +68,7 @@ class AuthenticationSystemTest
             assertTrue(reports[0].reason().contains("failed authentication"), reports[0].reason());
             assertEquals(MigrationResult.FAILED, reports[1].result(), reports[1].toString());
             assertEquals(ErrorCode.AUTHENTICATION_FAILED, reports[1].errorCode(), reports[1].reason());
-            assertSourceUntouched(harness);
+            harness.assertGuestRunsOnSource();
             assertEquals(0, PageStream.counter(harness.target, io.pagestream.status.CounterType.PAGE_FRAMES_RECEIVED));
         }
     }
@@ -84,7 +84,7 @@ class AuthenticationSystemTest
                 t -> t.secretKey(null).allowUnauthenticated(true), s -> s.secretKey(KEY), 30);
             assertEquals(ErrorCode.MISSING_CAPABILITY, reports[0].errorCode(), reports[0].toString());
             assertTrue(reports[0].reason().contains("holds no secret key"), reports[0].reason());
-            assertSourceUntouched(harness);
+            harness.assertGuestRunsOnSource();
         }
         try (MigrationHarness harness = new MigrationHarness(busy()))
         {
@@ -93,7 +93,7 @@ class AuthenticationSystemTest
                 t -> t.secretKey(KEY), s -> s.secretKey(null).allowUnauthenticated(true), 30);
             assertEquals(ErrorCode.MISSING_CAPABILITY, reports[1].errorCode(), reports[1].toString());
             assertTrue(reports[0].reason().contains("accepts authenticated sources only"), reports[0].reason());
-            assertSourceUntouched(harness);
+            harness.assertGuestRunsOnSource();
         }
     }
 
@@ -174,7 +174,7 @@ class AuthenticationSystemTest
             final MigrationReport[] reports = harness.migrate(t -> { }, s -> s.frameAuthentication(true), 30);
             assertEquals(ErrorCode.MISSING_CAPABILITY, reports[1].errorCode(), reports[1].toString());
             assertTrue(reports[1].reason().contains("frame authentication/encryption differ"), reports[1].reason());
-            assertSourceUntouched(harness);
+            harness.assertGuestRunsOnSource();
         }
     }
 
@@ -203,7 +203,7 @@ class AuthenticationSystemTest
             assertEquals(ErrorCode.AUTHENTICATION_FAILED, reports[1].errorCode(), reports[1].reason());
             assertTrue(reports[1].reason().contains("fails its tag"), reports[1].reason());
             assertEquals(MigrationResult.FAILED, reports[0].result(), reports[0].toString());
-            assertSourceUntouched(harness);
+            harness.assertGuestRunsOnSource();
         }
     }
 
@@ -221,7 +221,7 @@ class AuthenticationSystemTest
             assertTrue(reports[1].reason().contains(offered.toString()) &&
                 reports[1].reason().contains(expected.toString()), reports[1].reason());
             assertEquals(ErrorCode.WRONG_VM, reports[0].errorCode(), reports[0].toString());
-            assertSourceUntouched(harness);
+            harness.assertGuestRunsOnSource();
         }
         try (MigrationHarness harness = new MigrationHarness(busy()))
         {
@@ -341,14 +341,5 @@ class AuthenticationSystemTest
             assertEquals(ErrorCode.AUTHENTICATION_FAILED.value(), attacker.awaitErrorCode(5_000));
             assertEquals(0, PageStream.counter(target, io.pagestream.status.CounterType.PAGE_FRAMES_RECEIVED));
         }
-    }
-
-    private static void assertSourceUntouched(final MigrationHarness harness) throws InterruptedException
-    {
-        assertFalse(harness.sourceGuest.vcpus().isPaused(), "the guest keeps running on the source");
-        assertFalse(harness.sourceGuest.dirtyLog().isTracking());
-        final long written = harness.sourceGuest.vcpus().pagesWritten();
-        Thread.sleep(50);
-        assertTrue(harness.sourceGuest.vcpus().pagesWritten() > written, "and really runs");
     }
 }

@@ -78,6 +78,18 @@ final class MigrationHarness implements AutoCloseable
             .errorHandler(this::onError);
     }
 
+    /**
+     * The source's guest is running as if no migration had been tried: not paused, not tracked, and writing.
+     */
+    void assertGuestRunsOnSource() throws InterruptedException
+    {
+        org.junit.jupiter.api.Assertions.assertFalse(sourceGuest.vcpus().isPaused(), "the guest runs on the source");
+        org.junit.jupiter.api.Assertions.assertFalse(sourceGuest.dirtyLog().isTracking(), "dirty tracking stopped");
+        final long written = sourceGuest.vcpus().pagesWritten();
+        Thread.sleep(50);
+        org.junit.jupiter.api.Assertions.assertTrue(sourceGuest.vcpus().pagesWritten() > written, "and really runs");
+    }
+
     synchronized void onError(final Throwable t)
     {
         errors.add(t);

@@ -566,10 +566,7 @@ public final class SourceAgent implements Agent, FragmentHandler
                 "(capabilities=" + targetCapabilities + "); this source migrates to authenticated targets only", true);
             return false;
         }
-        helloAckFlyweight.getNonce(targetNonce);
-        helloAckFlyweight.getTag(targetTag);
-        if (!io.pagestream.security.HandshakeAuthenticator.matches(
-            auth.targetTag(migrationId, sourceNonce, targetNonce), targetTag))
+        if (!targetProvedKey())
         {
             fail(ErrorCode.AUTHENTICATION_FAILED, "the target at " + ctx.targetEndpoint() + " failed " +
                 "authentication: its HELLO_ACK tag does not match this source's secret key (the two sides hold " +
@@ -586,14 +583,10 @@ public final class SourceAgent implements Agent, FragmentHandler
                 true);
             return false;
         }
-        final byte[] tag = auth.sourceTag(migrationId, sourceNonce, targetNonce);
         final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
         while (true)
         {
-            authFlyweight.wrap(frames.scratch(), 0);
-            authFlyweight.writeHeader(FrameType.AUTH, io.pagestream.protocol.AuthFlyweight.LENGTH, migrationId);
-            authFlyweight.tag(tag);
-            final int outcome = frames.offer(io.pagestream.protocol.AuthFlyweight.LENGTH);
+            final int outcome = offerAuth();
             if (outcome == FramePublisher.SENT)
             {
                 startFrameAuthentication();
@@ -610,26 +603,41 @@ public final class SourceAgent implements Agent, FragmentHandler
 
     /**
      * A resuming target proves the key again over the fresh nonce of this resume hello, and is answered with AUTH;
-     * a wrong answer is ignored (counted), as it cannot come from our target.
+     * a wrong answer is ignored (the resume hello is sent again), as it cannot come from our target.
      */
     private boolean resumeAuthenticated(final long targetCapabilities)
     {
-        helloAckFlyweight.getNonce(targetNonce);
-        helloAckFlyweight.getTag(targetTag);
-        if ((targetCapabilities & Capabilities.AUTHENTICATED) == 0 || !io.pagestream.security.HandshakeAuthenticator
-            .matches(auth.targetTag(migrationId, sourceNonce, targetNonce), targetTag))
-        {
-            return false;
-        }
-        authFlyweight.wrap(frames.scratch(), 0);
-        authFlyweight.writeHeader(FrameType.AUTH, io.pagestream.protocol.AuthFlyweight.LENGTH, migrationId);
-        authFlyweight.tag(auth.sourceTag(migrationId, sourceNonce, targetNonce));
-        if (frames.offer(io.pagestream.protocol.AuthFlyweight.LENGTH) != FramePublisher.SENT)
+        if ((targetCapabilities & Capabilities.AUTHENTICATED) == 0 || !targetProvedKey() ||
+            offerAuth() != FramePublisher.SENT)
         {
             return false;
         }
         startFrameAuthentication(); // a fresh key for the new sessions
         return true;
+    }
+
+    /**
+     * @return true if the HELLO_ACK just read answers our nonce under the secret key.
+     */
+    private boolean targetProvedKey()
+    {
+        helloAckFlyweight.getNonce(targetNonce);
+        helloAckFlyweight.getTag(targetTag);
+        return io.pagestream.security.HandshakeAuthenticator.matches(
+            auth.targetTag(migrationId, sourceNonce, targetNonce), targetTag);
+    }
+
+    /**
+     * Answer the target's nonce: an unsigned AUTH frame on the data stream, ahead of every page.
+     *
+     * @return the offer's outcome.
+     */
+    private int offerAuth()
+    {
+        authFlyweight.wrap(frames.scratch(), 0);
+        authFlyweight.writeHeader(FrameType.AUTH, io.pagestream.protocol.AuthFlyweight.LENGTH, migrationId);
+        authFlyweight.tag(auth.sourceTag(migrationId, sourceNonce, targetNonce));
+        return frames.offer(io.pagestream.protocol.AuthFlyweight.LENGTH);
     }
 
     /**

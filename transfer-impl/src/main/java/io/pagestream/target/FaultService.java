@@ -46,14 +46,8 @@ public final class FaultService
     private final AtomicCounter requestsCounter;
     /** Last request per slot, packed as (time in units of 2^16 ns) << 40 | pageIndex, to rate-limit polling. */
     private final AtomicLongArray recentRequests = new AtomicLongArray(RECENT_SLOTS);
-    private final ThreadLocal<UnsafeBuffer> requestBuffers = ThreadLocal.withInitial(() -> new UnsafeBuffer(
-        ByteBuffer.allocateDirect(PageRequestFlyweight.LENGTH + io.pagestream.security.FrameMac.TAG_LENGTH)));
-    private final ThreadLocal<io.pagestream.security.FrameMac[]> signers =
-        ThreadLocal.withInitial(() -> new io.pagestream.security.FrameMac[1]);
-    private final ThreadLocal<byte[][]> signerKeys = ThreadLocal.withInitial(() -> new byte[1][]);
+    private final ThreadLocal<Requester> requesters = ThreadLocal.withInitial(Requester::new);
     private volatile byte[] requestKey;
-    private final ThreadLocal<PageRequestFlyweight> requestFlyweights = ThreadLocal.withInitial(
-        PageRequestFlyweight::new);
 
     private volatile Publication requestPublication;
     private volatile long migrationId;
@@ -103,6 +97,16 @@ public final class FaultService
     public void guestLost(final String reason)
     {
         lostReason = reason;
+    }
+
+    /**
+     * @param pageIndex of a guest page.
+     * @return true if its current contents are present (acquire).
+     */
+    public boolean isPresent(final long pageIndex)
+    {
+        checkRange(pageIndex);
+        return present.get(pageIndex);
     }
 
     /**
@@ -203,8 +207,9 @@ public final class FaultService
         {
             return; // Reconnecting: the retry loop sends it once a publication exists again.
         }
-        final UnsafeBuffer buffer = requestBuffers.get();
-        final PageRequestFlyweight request = requestFlyweights.get();
+        final Requester requester = requesters.get();
+        final UnsafeBuffer buffer = requester.buffer;
+        final PageRequestFlyweight request = requester.request;
         request.wrap(buffer, 0);
         request.writeHeader(FrameType.PAGE_REQUEST, PageRequestFlyweight.LENGTH, migrationId);
         request.pageIndex(pageIndex).timestampNs(nowNs);
@@ -212,15 +217,14 @@ public final class FaultService
         final byte[] key = requestKey;
         if (null != key)
         {
-            final io.pagestream.security.FrameMac[] signer = signers.get();
-            final byte[][] signerKey = signerKeys.get();
-            if (signerKey[0] != key)
+            if (requester.signerKey != key)
             {
                 // Once per thread per session: a vCPU thread signs its own requests.
-                signer[0] = new io.pagestream.security.FrameMac(key, io.pagestream.security.FrameMac.LANE_REQUEST);
-                signerKey[0] = key;
+                requester.signer = new io.pagestream.security.FrameMac(key,
+                    io.pagestream.security.FrameMac.LANE_REQUEST);
+                requester.signerKey = key;
             }
-            signer[0].sign(buffer, 0, length);
+            requester.signer.sign(buffer, 0, length);
             length += io.pagestream.security.FrameMac.TAG_LENGTH;
         }
         if (publication.offer(buffer, 0, length) > 0)
@@ -252,5 +256,18 @@ public final class FaultService
     {
         final long h = x * 0x9E3779B97F4A7C15L;
         return h ^ (h >>> 29);
+    }
+
+    /**
+     * What one vCPU thread needs to send its requests: a frame buffer, its flyweight, and a signer for the current
+     * session's key. One per thread, made on the thread's first fault.
+     */
+    private static final class Requester
+    {
+        final UnsafeBuffer buffer = new UnsafeBuffer(
+            ByteBuffer.allocateDirect(PageRequestFlyweight.LENGTH + io.pagestream.security.FrameMac.TAG_LENGTH));
+        final PageRequestFlyweight request = new PageRequestFlyweight();
+        io.pagestream.security.FrameMac signer;
+        byte[] signerKey;
     }
 }

@@ -143,7 +143,6 @@ public final class TargetAgent implements Agent, FragmentHandler
     private Publication requestPublication;
     private FramePublisher control;
     private MigrationException pendingHelloError;
-    private boolean sourceWantsPostcopy;
     private final io.pagestream.security.HandshakeAuthenticator auth;
     private final io.pagestream.protocol.AuthFlyweight authFlyweight = new io.pagestream.protocol.AuthFlyweight();
     private final byte[] sourceNonce = new byte[HelloFlyweight.NONCE_LENGTH];
@@ -247,11 +246,7 @@ public final class TargetAgent implements Agent, FragmentHandler
      */
     public boolean isPageReceived(final long pageIndex)
     {
-        if (pageIndex < 0 || pageIndex >= pageCount)
-        {
-            throw new IndexOutOfBoundsException("pageIndex=" + pageIndex + " pageCount=" + pageCount);
-        }
-        return present.get(pageIndex);
+        return faults.isPresent(pageIndex);
     }
 
     /** @return the fault path for the hypervisor's vCPU threads. Any thread. */
@@ -620,11 +615,6 @@ public final class TargetAgent implements Agent, FragmentHandler
         helloFlyweight.validate(length);
 
         migrationId = helloFlyweight.sessionId();
-        pinnedSessionId = aeronSessionId;
-        helloTimestampNs = helloFlyweight.timestampNs();
-        helloNs = nowNs;
-        lastFrameNs = nowNs;
-        sourceWantsPostcopy = (helloFlyweight.capabilities() & Capabilities.POSTCOPY) != 0;
         pendingHelloError = (helloFlyweight.capabilities() & Capabilities.RESUME) != 0 ?
             new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "resume hello for migration " +
             Long.toHexString(helloFlyweight.sessionId()) + ", which this target never ran in post-copy") :
@@ -634,11 +624,8 @@ public final class TargetAgent implements Agent, FragmentHandler
             pendingHelloError = new MigrationException(ErrorCode.WRONG_VM, "vmId=" + helloFlyweight.vmId() +
                 " in HELLO, this target expects " + ctx.vmId());
         }
-        helloFlyweight.getNonce(sourceNonce);
         if (null != auth)
         {
-            targetNonce = io.pagestream.security.HandshakeAuthenticator.newNonce();
-            targetTag = auth.targetTag(migrationId, sourceNonce, targetNonce);
             final boolean sourceMacs = (helloFlyweight.capabilities() & Capabilities.FRAME_MAC) != 0;
             final boolean sourceSeals = (helloFlyweight.capabilities() & Capabilities.FRAME_ENCRYPTION) != 0;
             if (null == pendingHelloError &&
@@ -655,12 +642,7 @@ public final class TargetAgent implements Agent, FragmentHandler
                     "secret key and accepts authenticated sources only");
             }
         }
-
-        final String controlChannel = Channels.control(helloFlyweight.controlEndpoint());
-        controlPublication = aeron.addExclusivePublication(controlChannel, helloFlyweight.controlStreamId());
-        control = new FramePublisher(controlPublication, null, null);
-        requestPublication = aeron.addPublication(controlChannel, helloFlyweight.controlStreamId());
-        state = State.CONNECT_CONTROL;
+        acceptHello(aeronSessionId);
     }
 
     private void onResumeHello(final DirectBuffer buffer, final int offset, final int length, final int aeronSessionId)
@@ -672,6 +654,15 @@ public final class TargetAgent implements Agent, FragmentHandler
             foreignCounter.incrementOrdered(); // Not the source we lost; keep waiting for it.
             return;
         }
+        acceptHello(aeronSessionId);
+    }
+
+    /**
+     * Both kinds of hello, once judged: pin the session that sent it, answer its nonce with a fresh challenge of
+     * ours (with a key), and open the control stream back to it.
+     */
+    private void acceptHello(final int aeronSessionId)
+    {
         pinnedSessionId = aeronSessionId;
         helloTimestampNs = helloFlyweight.timestampNs();
         helloNs = nowNs;
@@ -727,7 +718,6 @@ public final class TargetAgent implements Agent, FragmentHandler
                 if (nowNs - helloNs > CONTROL_CONNECT_NS)
                 {
                     enterRecovery("control stream to the resuming source never connected");
-                    state = State.RECOVERING;
                     return 1;
                 }
                 return 0;

@@ -96,7 +96,9 @@ public final class FramePublisher
     }
 
     /**
-     * Offer the first {@code length} bytes of the scratch buffer.
+     * Offer the first {@code length} bytes of the scratch buffer. With a signer, the frame is signed (or sealed in
+     * place) under a fresh sequence first, so after a refused offer the caller rebuilds the frame before offering it
+     * again, as every caller does.
      *
      * @param length of the frame.
      * @return {@link #SENT}, {@link #RETRY} or {@link #CLOSED}.
