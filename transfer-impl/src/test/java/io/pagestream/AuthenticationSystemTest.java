@@ -149,7 +149,7 @@ class AuthenticationSystemTest
                 final long address = harness.sourceGuest.memory().pageAddress(p) + 100;
                 for (int i = 0; i < marker.length; i++)
                 {
-                    org.agrona.UnsafeAccess.UNSAFE.putByte(address + i, marker[i]);
+                    org.agrona.UnsafeApi.putByte(address + i, marker[i]);
                 }
             }
             final MigrationReport[] reports = harness.migrate(t -> t.frameEncryption(true),

@@ -366,13 +366,13 @@ class FailureAndControlSystemTest
         {
             final long lastPage = harness.sourceGuest.memory().pageCount() - 1;
             // Mark the last page, beyond 4 GiB, so indexing past int range is checked by content.
-            org.agrona.UnsafeAccess.UNSAFE.putLong(harness.sourceGuest.memory().pageAddress(lastPage) + 8, 0xFEEDL);
+            org.agrona.UnsafeApi.putLong(harness.sourceGuest.memory().pageAddress(lastPage) + 8, 0xFEEDL);
 
             final MigrationReport[] reports = harness.migrate(t -> { }, s -> { }, 240);
             assertEquals(MigrationResult.COMPLETED, reports[0].result(), reports[0].toString());
             assertEquals(MigrationResult.COMPLETED, reports[1].result(), reports[1].toString());
             assertTrue(reports[0].zeroPages() > reports[0].rawPages() * 50, reports[0].toString());
-            assertEquals(0xFEEDL, org.agrona.UnsafeAccess.UNSAFE.getLong(
+            assertEquals(0xFEEDL, org.agrona.UnsafeApi.getLong(
                 harness.targetGuest.memory().pageAddress(lastPage) + 8));
             assertEquals(MemoryDigest.digest(harness.sourceGuest.memory()),
                 MemoryDigest.digest(harness.targetGuest.memory()));

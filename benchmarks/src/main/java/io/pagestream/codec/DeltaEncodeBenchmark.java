@@ -1,7 +1,7 @@
 package io.pagestream.codec;
 
 import org.agrona.BufferUtil;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 import io.pagestream.bench.BenchmarkDefaults;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -66,9 +66,9 @@ public class DeltaEncodeBenchmark extends BenchmarkDefaults
         oldPage = BufferUtil.address(memory);
         newPage = oldPage + PAGE;
         out = newPage + PAGE;
-        final long base = UnsafeAccess.UNSAFE.arrayBaseOffset(byte[].class);
-        UnsafeAccess.UNSAFE.copyMemory(oldArray, base, null, oldPage, PAGE);
-        UnsafeAccess.UNSAFE.copyMemory(newArray, base, null, newPage, PAGE);
+        final long base = UnsafeApi.arrayBaseOffset(byte[].class);
+        UnsafeApi.copyMemory(oldArray, base, null, oldPage, PAGE);
+        UnsafeApi.copyMemory(newArray, base, null, newPage, PAGE);
     }
 
     /** @return encoded length. */

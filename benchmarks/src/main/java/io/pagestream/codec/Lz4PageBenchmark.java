@@ -2,7 +2,7 @@ package io.pagestream.codec;
 
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.synthetic.SyntheticGuest;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 import io.pagestream.bench.BenchmarkDefaults;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
@@ -39,7 +39,7 @@ public class Lz4PageBenchmark extends BenchmarkDefaults
         for (int i = 0; i < PAGES; i++)
         {
             lengths[i] = codec.compress(memory.pageAddress(i), codec.maxCompressedLength());
-            UnsafeAccess.UNSAFE.copyMemory(codec.outputAddress(), compressed.pageAddress(2L * i), lengths[i]);
+            UnsafeApi.copyMemory(codec.outputAddress(), compressed.pageAddress(2L * i), lengths[i]);
             total += lengths[i];
         }
         System.out.printf("%nLZ4 ratio on these pages: %.2f%n", (double)PAGES * PAGE / total);
@@ -86,8 +86,8 @@ public class Lz4PageBenchmark extends BenchmarkDefaults
     {
         for (int i = 0; i < PAGES; i++)
         {
-            UnsafeAccess.UNSAFE.copyMemory(memory.pageAddress(i), codec.outputAddress(), PAGE);
+            UnsafeApi.copyMemory(memory.pageAddress(i), codec.outputAddress(), PAGE);
         }
-        return UnsafeAccess.UNSAFE.getByte(codec.outputAddress() + 5);
+        return UnsafeApi.getByte(codec.outputAddress() + 5);
     }
 }

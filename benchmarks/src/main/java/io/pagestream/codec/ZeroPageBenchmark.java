@@ -1,7 +1,7 @@
 package io.pagestream.codec;
 
 import org.agrona.BufferUtil;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 import io.pagestream.bench.BenchmarkDefaults;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
@@ -73,8 +73,8 @@ public class ZeroPageBenchmark extends BenchmarkDefaults
         final int first = advance();
         for (int i = first; i < first + BATCH; i++)
         {
-            UnsafeAccess.UNSAFE.copyMemory(sourceAddress + (long)i * PAGE, destinationAddress + (long)i * PAGE, PAGE);
+            UnsafeApi.copyMemory(sourceAddress + (long)i * PAGE, destinationAddress + (long)i * PAGE, PAGE);
         }
-        return UnsafeAccess.UNSAFE.getByte(destinationAddress + 17);
+        return UnsafeApi.getByte(destinationAddress + 17);
     }
 }

@@ -15,7 +15,7 @@ import io.pagestream.target.PageApplier;
 import io.pagestream.transport.BandwidthLimiter;
 import io.pagestream.transport.FramePublisher;
 import org.agrona.CloseHelper;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import io.pagestream.bench.BenchmarkDefaults;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -61,7 +61,7 @@ public class PageStreamingBenchmark extends BenchmarkDefaults
     private final FragmentHandler rawHandler = (buffer, offset, length, header) ->
     {
         final long pageIndex = buffer.getLong(offset, java.nio.ByteOrder.LITTLE_ENDIAN);
-        UnsafeAccess.UNSAFE.copyMemory(buffer.addressOffset() + offset + 8,
+        UnsafeApi.copyMemory(buffer.addressOffset() + offset + 8,
             targetMemory.pageAddress(pageIndex), PAGE_SIZE);
         received++;
     };
@@ -119,7 +119,7 @@ public class PageStreamingBenchmark extends BenchmarkDefaults
             x ^= x << 13;
             x ^= x >>> 7;
             x ^= x << 17;
-            UnsafeAccess.UNSAFE.putLong(sourceMemory.regionAddress(0) + a, x);
+            UnsafeApi.putLong(sourceMemory.regionAddress(0) + a, x);
         }
         final FramePublisher frames = new FramePublisher(publication, null, null);
         sender = new PageSender(frames, sourceMemory, 1L, new BandwidthLimiter(0, mtu, System.nanoTime()), null,
@@ -151,7 +151,7 @@ public class PageStreamingBenchmark extends BenchmarkDefaults
                 subscription.poll(rawHandler, 64);
             }
             claim.buffer().putLong(claim.offset(), i, java.nio.ByteOrder.LITTLE_ENDIAN);
-            UnsafeAccess.UNSAFE.copyMemory(sourceMemory.pageAddress(i),
+            UnsafeApi.copyMemory(sourceMemory.pageAddress(i),
                 claim.buffer().addressOffset() + claim.offset() + 8, PAGE_SIZE);
             claim.commit();
         }

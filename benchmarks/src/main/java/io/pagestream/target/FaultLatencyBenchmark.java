@@ -50,7 +50,7 @@ import java.util.concurrent.locks.LockSupport;
  * <li><b>bulk uncapped</b>: post-copy with the background push uncapped, as fast as the CPUs move it (on this
  * two-core host both "hosts" then share the cores).</li>
  * </ol>
- * Run: {@code java --add-opens java.base/sun.nio.ch=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar
+ * Run: {@code java --add-opens java.base/jdk.internal.misc=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED --enable-native-access=ALL-UNNAMED -cp benchmarks/target/benchmarks.jar
  * io.pagestream.target.FaultLatencyBenchmark [migrations per case, default 3]}.
  */
 public final class FaultLatencyBenchmark

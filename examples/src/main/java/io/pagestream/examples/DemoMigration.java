@@ -41,8 +41,14 @@ import java.util.concurrent.TimeUnit;
     description = "Live-migrate a synthetic guest between two processes over Aeron UDP and verify the result.")
 public final class DemoMigration implements Callable<Integer>
 {
-    private static final String JVM_OPENS = "java.base/sun.nio.ch=ALL-UNNAMED java.base/java.util.zip=ALL-UNNAMED " +
-        "java.base/jdk.internal.util=ALL-UNNAMED";
+    /** What a JVM running PageStream needs (the README's list): the target process gets the same. */
+    private static final List<String> JVM_FLAGS = List.of(
+        "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED",
+        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+        "--add-opens", "java.base/java.util.zip=ALL-UNNAMED",
+        "--add-opens", "java.base/jdk.internal.util=ALL-UNNAMED",
+        "--enable-native-access=ALL-UNNAMED",
+        "--sun-misc-unsafe-memory-access=allow");
 
     @Option(names = "--memory", defaultValue = "1g", description = "Guest memory size (default ${DEFAULT-VALUE}).")
     String memory;
@@ -437,11 +443,7 @@ public final class DemoMigration implements Callable<Integer>
     {
         final List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
-        for (final String open : JVM_OPENS.split(" "))
-        {
-            command.add("--add-opens");
-            command.add(open);
-        }
+        command.addAll(JVM_FLAGS);
         command.add("-Xmx3g");
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));

@@ -1,6 +1,6 @@
 package io.pagestream.codec;
 
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
@@ -88,7 +88,7 @@ public final class Checksums
         if (null != array)
         {
             final CRC32C crc = new CRC32C();
-            crc.update(array, (int)(buffer.addressOffset() - UnsafeAccess.UNSAFE.arrayBaseOffset(byte[].class)) +
+            crc.update(array, (int)(buffer.addressOffset() - UnsafeApi.arrayBaseOffset(byte[].class)) +
                 offset, length);
             return (int)crc.getValue();
         }
@@ -104,8 +104,8 @@ public final class Checksums
         while (done < length)
         {
             final int n = Math.min(FALLBACK_CHUNK, length - done);
-            UnsafeAccess.UNSAFE.copyMemory(
-                null, address + done, scratch, UnsafeAccess.UNSAFE.arrayBaseOffset(byte[].class), n);
+            UnsafeApi.copyMemory(
+                null, address + done, scratch, UnsafeApi.arrayBaseOffset(byte[].class), n);
             crc.update(scratch, 0, n);
             done += n;
         }

@@ -1,7 +1,7 @@
 package io.pagestream.codec;
 
 import org.agrona.BufferUtil;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 import java.nio.ByteBuffer;
 
@@ -49,25 +49,25 @@ public final class CodecWarmup
             x ^= x << 13;
             x ^= x >>> 7;
             x ^= x << 17;
-            UnsafeAccess.UNSAFE.putLong(oldPage + i, (x & 3) == 0 ? x : x & 0xFFFF);
+            UnsafeApi.putLong(oldPage + i, (x & 3) == 0 ? x : x & 0xFFFF);
         }
         for (int i = 0; i < iterations; i++)
         {
-            UnsafeAccess.UNSAFE.copyMemory(oldPage, newPage, size);
+            UnsafeApi.copyMemory(oldPage, newPage, size);
             x ^= x << 13;
             x ^= x >>> 7;
             x ^= x << 17;
-            UnsafeAccess.UNSAFE.putLong(newPage + (((x >>> 33) % (size / 8)) << 3), x);
-            UnsafeAccess.UNSAFE.putByte(newPage + size - 1, (byte)i);
+            UnsafeApi.putLong(newPage + (((x >>> 33) % (size / 8)) << 3), x);
+            UnsafeApi.putByte(newPage + size - 1, (byte)i);
 
             final int length = DeltaCodec.encode(oldPage, newPage, size, encoded, size);
-            UnsafeAccess.UNSAFE.copyMemory(oldPage, target, size);
+            UnsafeApi.copyMemory(oldPage, target, size);
             DeltaCodec.validate(encoded, length, size, i);
             DeltaCodec.apply(encoded, length, target);
             check(Checksums.crc32c(target, size) == Checksums.crc32c(newPage, size), "delta", i);
 
             final int compressed = lz4.compress(newPage, lz4.maxCompressedLength());
-            UnsafeAccess.UNSAFE.copyMemory(lz4.outputAddress(), encoded, compressed);
+            UnsafeApi.copyMemory(lz4.outputAddress(), encoded, compressed);
             final long decoded = lz4.decompress(encoded, compressed, i);
             check(NativeMismatch.mismatch(decoded, newPage, size) < 0, "lz4", i);
             check(!ZeroPages.isZero(newPage, size), "zero-page check", i);

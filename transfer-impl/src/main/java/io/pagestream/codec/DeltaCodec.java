@@ -2,8 +2,7 @@ package io.pagestream.codec;
 
 import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationException;
-import org.agrona.UnsafeAccess;
-import sun.misc.Unsafe;
+import org.agrona.UnsafeApi;
 
 /**
  * Delta encoding of a page against the version last sent, in the format QEMU's XBZRLE uses so the two can be
@@ -20,7 +19,6 @@ import sun.misc.Unsafe;
  */
 public final class DeltaCodec
 {
-    private static final Unsafe UNSAFE = UnsafeAccess.UNSAFE;
     private static final long ONES = 0x0101010101010101L;
     private static final long HIGHS = 0x8080808080808080L;
 
@@ -59,10 +57,10 @@ public final class DeltaCodec
             if ((zrun | nzrun) < 0x80 && nzrun <= 16 && o + 18 <= maxOut && start + 16 <= length)
             {
                 // The common case between scattered writes: one-byte lengths, a short run copied as two words.
-                UNSAFE.putByte(out + o, (byte)zrun);
-                UNSAFE.putByte(out + o + 1, (byte)nzrun);
-                UNSAFE.putLong(out + o + 2, UNSAFE.getLong(newPage + start));
-                UNSAFE.putLong(out + o + 10, UNSAFE.getLong(newPage + start + 8));
+                UnsafeApi.putByte(out + o, (byte)zrun);
+                UnsafeApi.putByte(out + o + 1, (byte)nzrun);
+                UnsafeApi.putLong(out + o + 2, UnsafeApi.getLong(newPage + start));
+                UnsafeApi.putLong(out + o + 10, UnsafeApi.getLong(newPage + start + 8));
                 o += 2 + nzrun;
                 continue;
             }
@@ -75,19 +73,19 @@ public final class DeltaCodec
             if (nzrun <= 16 && o + 16 <= maxOut && start + 16 <= length)
             {
                 // Two word copies cover any short run; the bytes past it are overwritten by what follows or ignored.
-                UNSAFE.putLong(out + o, UNSAFE.getLong(newPage + start));
-                UNSAFE.putLong(out + o + 8, UNSAFE.getLong(newPage + start + 8));
+                UnsafeApi.putLong(out + o, UnsafeApi.getLong(newPage + start));
+                UnsafeApi.putLong(out + o + 8, UnsafeApi.getLong(newPage + start + 8));
             }
             else if (nzrun <= 16)
             {
                 for (int k = 0; k < nzrun; k++)
                 {
-                    UNSAFE.putByte(out + o + k, UNSAFE.getByte(newPage + start + k));
+                    UnsafeApi.putByte(out + o + k, UnsafeApi.getByte(newPage + start + k));
                 }
             }
             else
             {
-                UNSAFE.copyMemory(newPage + start, out + o, nzrun);
+                UnsafeApi.copyMemory(newPage + start, out + o, nzrun);
             }
             o += nzrun;
         }
@@ -106,10 +104,10 @@ public final class DeltaCodec
         // Four words per step: one branch per 32 bytes while nothing changed, as a vector unit would.
         while (i + 32 <= inlineEnd)
         {
-            final long x0 = UNSAFE.getLong(oldPage + i) ^ UNSAFE.getLong(newPage + i);
-            final long x1 = UNSAFE.getLong(oldPage + i + 8) ^ UNSAFE.getLong(newPage + i + 8);
-            final long x2 = UNSAFE.getLong(oldPage + i + 16) ^ UNSAFE.getLong(newPage + i + 16);
-            final long x3 = UNSAFE.getLong(oldPage + i + 24) ^ UNSAFE.getLong(newPage + i + 24);
+            final long x0 = UnsafeApi.getLong(oldPage + i) ^ UnsafeApi.getLong(newPage + i);
+            final long x1 = UnsafeApi.getLong(oldPage + i + 8) ^ UnsafeApi.getLong(newPage + i + 8);
+            final long x2 = UnsafeApi.getLong(oldPage + i + 16) ^ UnsafeApi.getLong(newPage + i + 16);
+            final long x3 = UnsafeApi.getLong(oldPage + i + 24) ^ UnsafeApi.getLong(newPage + i + 24);
             if ((x0 | x1 | x2 | x3) != 0)
             {
                 if (x0 != 0)
@@ -130,7 +128,7 @@ public final class DeltaCodec
         }
         while (i + 8 <= inlineEnd)
         {
-            final long x = UNSAFE.getLong(oldPage + i) ^ UNSAFE.getLong(newPage + i);
+            final long x = UnsafeApi.getLong(oldPage + i) ^ UnsafeApi.getLong(newPage + i);
             if (x != 0)
             {
                 return i + (Long.numberOfTrailingZeros(x) >>> 3);
@@ -150,7 +148,7 @@ public final class DeltaCodec
         int i = from;
         while (i + 8 <= length)
         {
-            final long x = UNSAFE.getLong(oldPage + i) ^ UNSAFE.getLong(newPage + i);
+            final long x = UnsafeApi.getLong(oldPage + i) ^ UnsafeApi.getLong(newPage + i);
             // Bytes of x that are zero are unchanged; the lowest set bit of this mask marks the first of them exactly.
             final long zeroBytes = (x - ONES) & ~x & HIGHS;
             if (zeroBytes != 0)
@@ -159,7 +157,7 @@ public final class DeltaCodec
             }
             i += 8;
         }
-        while (i < length && UNSAFE.getByte(oldPage + i) != UNSAFE.getByte(newPage + i))
+        while (i < length && UnsafeApi.getByte(oldPage + i) != UnsafeApi.getByte(newPage + i))
         {
             i++;
         }
@@ -228,7 +226,7 @@ public final class DeltaCodec
             i += (int)(nzrunField & 7);
             final long nzrun = nzrunField >>> 3;
             p += (int)(zrunField >>> 3);
-            UNSAFE.copyMemory(in + i, page + p, nzrun);
+            UnsafeApi.copyMemory(in + i, page + p, nzrun);
             p += (int)nzrun;
             i += (int)nzrun;
         }
@@ -249,10 +247,10 @@ public final class DeltaCodec
         int v = value;
         while (v >= 0x80)
         {
-            UNSAFE.putByte(out + o++, (byte)(v | 0x80));
+            UnsafeApi.putByte(out + o++, (byte)(v | 0x80));
             v >>>= 7;
         }
-        UNSAFE.putByte(out + o++, (byte)v);
+        UnsafeApi.putByte(out + o++, (byte)v);
         return o;
     }
 
@@ -270,7 +268,7 @@ public final class DeltaCodec
             {
                 throw bad(pageIndex, i, "length field runs past the end of the payload");
             }
-            final int b = UNSAFE.getByte(in + i++) & 0xFF;
+            final int b = UnsafeApi.getByte(in + i++) & 0xFF;
             value |= (long)(b & 0x7F) << shift;
             if ((b & 0x80) == 0)
             {

@@ -7,7 +7,7 @@ import net.jpountz.lz4.LZ4Exception;
 import net.jpountz.lz4.LZ4Factory;
 import net.jpountz.lz4.LZ4SafeDecompressor;
 import org.agrona.BufferUtil;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 import java.nio.ByteBuffer;
 
@@ -77,7 +77,7 @@ public final class Lz4PageCodec
      */
     public int compress(final long page, final int maxOut)
     {
-        UnsafeAccess.UNSAFE.copyMemory(page, inputAddress, pageSize);
+        UnsafeApi.copyMemory(page, inputAddress, pageSize);
         final int length = compressor.compress(input, 0, pageSize, output, 0, maxCompressedLength);
         return length <= maxOut ? length : -1;
     }
@@ -104,7 +104,7 @@ public final class Lz4PageCodec
             throw new MigrationException(ErrorCode.BAD_LENGTH, "LZ4 payloadLength=" + payloadLength +
                 " for pageIndex=" + pageIndex + " outside 1.." + maxCompressedLength);
         }
-        UnsafeAccess.UNSAFE.copyMemory(payload, inputAddress, payloadLength);
+        UnsafeApi.copyMemory(payload, inputAddress, payloadLength);
         final int length;
         try
         {

@@ -1,6 +1,6 @@
 package io.pagestream.codec;
 
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
@@ -78,7 +78,7 @@ public final class NativeMismatch
         int i = from;
         for (; i + 8 <= length; i += 8)
         {
-            final long x = UnsafeAccess.UNSAFE.getLong(a + i) ^ UnsafeAccess.UNSAFE.getLong(b + i);
+            final long x = UnsafeApi.getLong(a + i) ^ UnsafeApi.getLong(b + i);
             if (x != 0)
             {
                 return i + (Long.numberOfTrailingZeros(x) >>> 3);
@@ -86,7 +86,7 @@ public final class NativeMismatch
         }
         for (; i < length; i++)
         {
-            if (UnsafeAccess.UNSAFE.getByte(a + i) != UnsafeAccess.UNSAFE.getByte(b + i))
+            if (UnsafeApi.getByte(a + i) != UnsafeApi.getByte(b + i))
             {
                 return i;
             }

@@ -1,7 +1,6 @@
 package io.pagestream.codec;
 
-import org.agrona.UnsafeAccess;
-import sun.misc.Unsafe;
+import org.agrona.UnsafeApi;
 
 /**
  * Zero-page detection on native memory. Non-zero pages usually differ in their first or last word and return at once.
@@ -12,7 +11,6 @@ import sun.misc.Unsafe;
  */
 public final class ZeroPages
 {
-    private static final Unsafe UNSAFE = UnsafeAccess.UNSAFE;
 
     private ZeroPages()
     {
@@ -25,7 +23,7 @@ public final class ZeroPages
      */
     public static boolean isZero(final long address, final int length)
     {
-        if (UNSAFE.getLong(address) != 0 || UNSAFE.getLong(address + length - 8) != 0)
+        if (UnsafeApi.getLong(address) != 0 || UnsafeApi.getLong(address + length - 8) != 0)
         {
             return false;
         }
@@ -36,8 +34,8 @@ public final class ZeroPages
             for (int o = block; o < end; o += 64)
             {
                 final long p = address + o;
-                or |= UNSAFE.getLong(p) | UNSAFE.getLong(p + 8) | UNSAFE.getLong(p + 16) | UNSAFE.getLong(p + 24) |
-                    UNSAFE.getLong(p + 32) | UNSAFE.getLong(p + 40) | UNSAFE.getLong(p + 48) | UNSAFE.getLong(p + 56);
+                or |= UnsafeApi.getLong(p) | UnsafeApi.getLong(p + 8) | UnsafeApi.getLong(p + 16) | UnsafeApi.getLong(p + 24) |
+                    UnsafeApi.getLong(p + 32) | UnsafeApi.getLong(p + 40) | UnsafeApi.getLong(p + 48) | UnsafeApi.getLong(p + 56);
             }
             if (or != 0)
             {

@@ -2,7 +2,7 @@ package io.pagestream.source;
 
 import io.pagestream.api.PageCachePolicy;
 import org.agrona.BufferUtil;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 import org.agrona.collections.Long2LongHashMap;
 
 import java.nio.ByteBuffer;
@@ -162,7 +162,7 @@ public final class PageCache
         {
             return false;
         }
-        UnsafeAccess.UNSAFE.copyMemory(source, baseAddress + slot * pageSize, pageSize);
+        UnsafeApi.copyMemory(source, baseAddress + slot * pageSize, pageSize);
         return true;
     }
 
@@ -224,7 +224,7 @@ public final class PageCache
         {
             pushFront(slot);
         }
-        UnsafeAccess.UNSAFE.copyMemory(source, baseAddress + (long)slot * pageSize, pageSize);
+        UnsafeApi.copyMemory(source, baseAddress + (long)slot * pageSize, pageSize);
     }
 
     /**

@@ -15,7 +15,7 @@ import io.pagestream.transport.BandwidthLimiter;
 import io.pagestream.transport.FramePublisher;
 import org.agrona.BufferUtil;
 import org.agrona.MutableDirectBuffer;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 import org.agrona.concurrent.status.AtomicCounter;
 
 /**
@@ -214,7 +214,7 @@ public final class PageSender
         }
 
         final long pageAddress = memory.pageAddress(pageIndex);
-        UnsafeAccess.UNSAFE.copyMemory(pageAddress, snapshotAddress, pageSize);
+        UnsafeApi.copyMemory(pageAddress, snapshotAddress, pageSize);
         fromSnapshot = true;
         checksum = Checksums.crc32c(snapshotAddress, pageSize);
 
@@ -309,7 +309,7 @@ public final class PageSender
             return false;
         }
         final long payload = writeHeader(round, frameLength, encoding, 0, pageSize, payloadLength);
-        UnsafeAccess.UNSAFE.copyMemory(payloadAddress, payload, payloadLength);
+        UnsafeApi.copyMemory(payloadAddress, payload, payloadLength);
         pageFlyweight.checksum(checksum);
         commit(frameLength);
         pageFrames = 1;
@@ -330,7 +330,7 @@ public final class PageSender
                 return false;
             }
             final long payload = writeHeader(round, frameLength, PageEncoding.RAW, chunkOffset, length, length);
-            UnsafeAccess.UNSAFE.copyMemory(pageAddress + chunkOffset, payload, length);
+            UnsafeApi.copyMemory(pageAddress + chunkOffset, payload, length);
             // Checksum the copy, not guest memory: the guest may be writing the page right now.
             pageFlyweight.checksum(Checksums.crc32c(payload, length));
             if (length == pageSize)

@@ -1,7 +1,7 @@
 package io.pagestream.synthetic;
 
 import io.pagestream.api.guest.GuestMemory;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 import java.util.zip.CRC32C;
 
@@ -14,7 +14,7 @@ import java.util.zip.CRC32C;
 public final class MemoryDigest
 {
     private static final int BLOCK = 1 << 20;
-    private static final long ARRAY_BASE = UnsafeAccess.UNSAFE.arrayBaseOffset(byte[].class);
+    private static final long ARRAY_BASE = UnsafeApi.arrayBaseOffset(byte[].class);
 
     private MemoryDigest()
     {
@@ -37,7 +37,7 @@ public final class MemoryDigest
             for (long done = 0; done < length; done += BLOCK)
             {
                 final int n = (int)Math.min(BLOCK, length - done);
-                UnsafeAccess.UNSAFE.copyMemory(null, base + done, block, ARRAY_BASE, n);
+                UnsafeApi.copyMemory(null, base + done, block, ARRAY_BASE, n);
                 crc.reset();
                 crc.update(block, 0, n);
                 h = mix(h ^ (crc.getValue() << 32 | (blockIndex++ & 0xFFFFFFFFL)));
@@ -64,8 +64,8 @@ public final class MemoryDigest
         final byte[] pb = new byte[pageSize];
         for (long p = 0; p < a.pageCount(); p++)
         {
-            UnsafeAccess.UNSAFE.copyMemory(null, a.pageAddress(p), pa, ARRAY_BASE, pageSize);
-            UnsafeAccess.UNSAFE.copyMemory(null, b.pageAddress(p), pb, ARRAY_BASE, pageSize);
+            UnsafeApi.copyMemory(null, a.pageAddress(p), pa, ARRAY_BASE, pageSize);
+            UnsafeApi.copyMemory(null, b.pageAddress(p), pb, ARRAY_BASE, pageSize);
             if (!java.util.Arrays.equals(pa, pb))
             {
                 return p;

@@ -3,7 +3,7 @@ package io.pagestream.synthetic;
 import io.pagestream.api.guest.GuestMemory;
 import org.agrona.BufferUtil;
 import org.agrona.CloseHelper;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 import java.nio.ByteBuffer;
 
@@ -120,7 +120,7 @@ public final class SyntheticGuest implements AutoCloseable
             if ((h & 1) == 0)
             {
                 final long from = Long.remainderUnsigned(h >>> 8, textLength - pageSize) & ~7L;
-                UnsafeAccess.UNSAFE.copyMemory(textAddress + from, address, pageSize);
+                UnsafeApi.copyMemory(textAddress + from, address, pageSize);
             }
             else
             {
@@ -146,7 +146,7 @@ public final class SyntheticGuest implements AutoCloseable
         {
             r = xorshift(r);
             final int words = 4 + (int)(r & 3) * 2;
-            UnsafeAccess.UNSAFE.putLong(address + offset, 0x0000000100000000L | (words << 3));
+            UnsafeApi.putLong(address + offset, 0x0000000100000000L | (words << 3));
             for (int w = 1; w < words; w++)
             {
                 r = xorshift(r);
@@ -158,7 +158,7 @@ public final class SyntheticGuest implements AutoCloseable
                     case 2: value = 0; break;
                     default: value = heapBase + ((r >>> 8) & 0xFFF0) + (offset & ~15L); break;
                 }
-                UnsafeAccess.UNSAFE.putLong(address + offset + 8L * w, value);
+                UnsafeApi.putLong(address + offset + 8L * w, value);
             }
             offset += words * 8;
         }

@@ -2,7 +2,7 @@ package io.pagestream.synthetic;
 
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.api.guest.VcpuControl;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -162,11 +162,11 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
             for (int i = vcpu.journalLength - 3; i >= 0; i -= 3)
             {
                 final long address = log[i];
-                if (UnsafeAccess.UNSAFE.getLong(address) != log[i + 2])
+                if (UnsafeApi.getLong(address) != log[i + 2])
                 {
                     mismatches++;
                 }
-                UnsafeAccess.UNSAFE.putLong(address, log[i + 1]);
+                UnsafeApi.putLong(address, log[i + 1]);
             }
             vcpu.journalLength = 0;
         }
@@ -301,9 +301,9 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
                 final long wordAddress = address + ((long)((int)(r >>> 33) % words) << 3);
                 if (journalled)
                 {
-                    record(wordAddress, UnsafeAccess.UNSAFE.getLong(wordAddress), r | 1);
+                    record(wordAddress, UnsafeApi.getLong(wordAddress), r | 1);
                 }
-                UnsafeAccess.UNSAFE.putLong(wordAddress, r | 1);
+                UnsafeApi.putLong(wordAddress, r | 1);
             }
             dirtyLog.markDirty(pageIndex);
         }

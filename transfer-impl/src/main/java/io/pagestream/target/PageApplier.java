@@ -10,7 +10,7 @@ import io.pagestream.codec.Lz4PageCodec;
 import io.pagestream.source.PageBitmap;
 import io.pagestream.protocol.PageFlyweight;
 import org.agrona.DirectBuffer;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 /**
  * Applies PAGE frames from the subscription's term buffer straight into guest memory. Every field is validated
@@ -117,14 +117,14 @@ public final class PageApplier
                     " differs from decodedLength=" + decodedLength + " in RAW frame for pageIndex=" + pageIndex);
             }
             verify(pageIndex, chunkOffset, payloadAddress, payloadLength, page.checksum());
-            UnsafeAccess.UNSAFE.copyMemory(payloadAddress, pageAddress + chunkOffset, payloadLength);
+            UnsafeApi.copyMemory(payloadAddress, pageAddress + chunkOffset, payloadLength);
         }
         else if (encoding == PageEncoding.LZ4.code())
         {
             requireWholePage(pageIndex, chunkOffset, decodedLength, "LZ4");
             final long decoded = lz4.decompress(payloadAddress, payloadLength, pageIndex);
             verify(pageIndex, 0, decoded, pageSize, page.checksum());
-            UnsafeAccess.UNSAFE.copyMemory(decoded, pageAddress, pageSize);
+            UnsafeApi.copyMemory(decoded, pageAddress, pageSize);
         }
         else if (encoding == PageEncoding.DELTA.code())
         {

@@ -45,7 +45,7 @@ import org.agrona.BufferUtil;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.ErrorHandler;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
@@ -904,7 +904,7 @@ public final class TargetAgent implements Agent, FragmentHandler
                 // Only missing pages: a present one may have been written by the running guest since.
                 if (!present.get(pageIndex))
                 {
-                    UnsafeAccess.UNSAFE.setMemory(memory.pageAddress(pageIndex), pageSize, (byte)0);
+                    UnsafeApi.setMemory(memory.pageAddress(pageIndex), pageSize, (byte)0);
                     received.set(pageIndex);
                     present.set(pageIndex);
                     zeroPages++;
@@ -924,7 +924,7 @@ public final class TargetAgent implements Agent, FragmentHandler
             // Fresh memory is already zero; a page that held data before must be cleared.
             if (!zeroed || received.get(pageIndex))
             {
-                UnsafeAccess.UNSAFE.setMemory(memory.pageAddress(pageIndex), pageSize, (byte)0);
+                UnsafeApi.setMemory(memory.pageAddress(pageIndex), pageSize, (byte)0);
             }
         }
         pagesReceivedCount += received.setRange(first, count);

@@ -5,7 +5,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 import java.util.Random;
 
@@ -53,10 +53,10 @@ class Lz4PageCodecProperties
             final int length = codec.compress(source, codec.maxCompressedLength());
             assertThat(length).isPositive();
             final long compressed = NativePages.copyOf(new byte[length]);
-            UnsafeAccess.UNSAFE.copyMemory(codec.outputAddress(), compressed, length);
+            UnsafeApi.copyMemory(codec.outputAddress(), compressed, length);
             final long decoded = codec.decompress(compressed, length, 3);
             final byte[] back = new byte[PAGE];
-            UnsafeAccess.UNSAFE.copyMemory(null, decoded, back, UnsafeAccess.UNSAFE.arrayBaseOffset(byte[].class), PAGE);
+            UnsafeApi.copyMemory(null, decoded, back, UnsafeApi.arrayBaseOffset(byte[].class), PAGE);
             assertThat(back).isEqualTo(page);
             NativePages.free(compressed);
             if (kind == 1 || kind == 2)
@@ -104,7 +104,7 @@ class Lz4PageCodecProperties
             final int length = bigCodec.compress(source, bigCodec.maxCompressedLength());
             assertThat(length).isLessThan(bigPage / 100);
             final long compressed = NativePages.copyOf(new byte[length]);
-            UnsafeAccess.UNSAFE.copyMemory(bigCodec.outputAddress(), compressed, length);
+            UnsafeApi.copyMemory(bigCodec.outputAddress(), compressed, length);
             try
             {
                 codec.decompress(compressed, length, 5);

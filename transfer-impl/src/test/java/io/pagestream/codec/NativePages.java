@@ -1,6 +1,6 @@
 package io.pagestream.codec;
 
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 /**
  * Native memory for codec tests: pages between guard pages filled with a pattern, so a test can prove a decoder
@@ -9,7 +9,7 @@ import org.agrona.UnsafeAccess;
 final class NativePages implements AutoCloseable
 {
     static final int PAGE = 4096;
-    private static final long BASE = UnsafeAccess.UNSAFE.arrayBaseOffset(byte[].class);
+    private static final long BASE = UnsafeApi.arrayBaseOffset(byte[].class);
     private static final byte GUARD = (byte)0xA5;
 
     private final long raw;
@@ -17,42 +17,42 @@ final class NativePages implements AutoCloseable
 
     NativePages()
     {
-        raw = UnsafeAccess.UNSAFE.allocateMemory(3L * PAGE + 64);
+        raw = UnsafeApi.allocateMemory(3L * PAGE + 64);
         final long aligned = (raw + 63) & ~63L;
-        UnsafeAccess.UNSAFE.setMemory(aligned, 3L * PAGE, GUARD);
+        UnsafeApi.setMemory(aligned, 3L * PAGE, GUARD);
         page = aligned + PAGE;
     }
 
     void write(final byte[] bytes)
     {
-        UnsafeAccess.UNSAFE.copyMemory(bytes, BASE, null, page, bytes.length);
+        UnsafeApi.copyMemory(bytes, BASE, null, page, bytes.length);
     }
 
     byte[] read()
     {
         final byte[] bytes = new byte[PAGE];
-        UnsafeAccess.UNSAFE.copyMemory(null, page, bytes, BASE, PAGE);
+        UnsafeApi.copyMemory(null, page, bytes, BASE, PAGE);
         return bytes;
     }
 
     static long copyOf(final byte[] bytes)
     {
-        final long address = UnsafeAccess.UNSAFE.allocateMemory(Math.max(1, bytes.length));
-        UnsafeAccess.UNSAFE.copyMemory(bytes, BASE, null, address, bytes.length);
+        final long address = UnsafeApi.allocateMemory(Math.max(1, bytes.length));
+        UnsafeApi.copyMemory(bytes, BASE, null, address, bytes.length);
         return address;
     }
 
     static void free(final long address)
     {
-        UnsafeAccess.UNSAFE.freeMemory(address);
+        UnsafeApi.freeMemory(address);
     }
 
     boolean guardsIntact()
     {
         for (int i = 0; i < PAGE; i++)
         {
-            if (UnsafeAccess.UNSAFE.getByte(page - PAGE + i) != GUARD ||
-                UnsafeAccess.UNSAFE.getByte(page + PAGE + i) != GUARD)
+            if (UnsafeApi.getByte(page - PAGE + i) != GUARD ||
+                UnsafeApi.getByte(page + PAGE + i) != GUARD)
             {
                 return false;
             }
@@ -62,6 +62,6 @@ final class NativePages implements AutoCloseable
 
     public void close()
     {
-        UnsafeAccess.UNSAFE.freeMemory(raw);
+        UnsafeApi.freeMemory(raw);
     }
 }

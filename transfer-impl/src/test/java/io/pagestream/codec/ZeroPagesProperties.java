@@ -3,7 +3,7 @@ package io.pagestream.codec;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -19,17 +19,17 @@ class ZeroPagesProperties
         @ForAll @IntRange(min = 1, max = 255) final int value)
     {
         final int length = blocks * 64;
-        final long page = UnsafeAccess.UNSAFE.allocateMemory(length);
+        final long page = UnsafeApi.allocateMemory(length);
         try
         {
-            UnsafeAccess.UNSAFE.setMemory(page, length, (byte)0);
+            UnsafeApi.setMemory(page, length, (byte)0);
             assertThat(ZeroPages.isZero(page, length)).isTrue();
-            UnsafeAccess.UNSAFE.putByte(page + position % length, (byte)value);
+            UnsafeApi.putByte(page + position % length, (byte)value);
             assertThat(ZeroPages.isZero(page, length)).isFalse();
         }
         finally
         {
-            UnsafeAccess.UNSAFE.freeMemory(page);
+            UnsafeApi.freeMemory(page);
         }
     }
 
@@ -37,18 +37,18 @@ class ZeroPagesProperties
     void aPageOfOneRepeatedNonZeroWordIsNotZero(@ForAll final long word, @ForAll @IntRange(min = 1, max = 64) final int blocks)
     {
         final int length = blocks * 64;
-        final long page = UnsafeAccess.UNSAFE.allocateMemory(length);
+        final long page = UnsafeApi.allocateMemory(length);
         try
         {
             for (int i = 0; i < length; i += 8)
             {
-                UnsafeAccess.UNSAFE.putLong(page + i, word);
+                UnsafeApi.putLong(page + i, word);
             }
             assertThat(ZeroPages.isZero(page, length)).isEqualTo(word == 0);
         }
         finally
         {
-            UnsafeAccess.UNSAFE.freeMemory(page);
+            UnsafeApi.freeMemory(page);
         }
     }
 }

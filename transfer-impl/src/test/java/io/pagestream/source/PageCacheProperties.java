@@ -6,7 +6,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 import org.agrona.BufferUtil;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 import java.nio.ByteBuffer;
 import java.util.HashMap;
@@ -39,8 +39,8 @@ class PageCacheProperties
             {
                 case 0:
                     version++;
-                    UnsafeAccess.UNSAFE.putLong(address + 8 * (pageIndex % 512), version);
-                    UnsafeAccess.UNSAFE.putLong(address, version);
+                    UnsafeApi.putLong(address + 8 * (pageIndex % 512), version);
+                    UnsafeApi.putLong(address, version);
                     final boolean room = cache.size() < slots;
                     cache.put(pageIndex, address);
                     lastPut.put(pageIndex, version);
@@ -59,7 +59,7 @@ class PageCacheProperties
                     if (found != 0)
                     {
                         assertThat(lastPut).containsKey(pageIndex);
-                        assertThat(UnsafeAccess.UNSAFE.getLong(found)).isEqualTo(lastPut.get(pageIndex));
+                        assertThat(UnsafeApi.getLong(found)).isEqualTo(lastPut.get(pageIndex));
                     }
             }
             assertThat(cache.size()).isLessThanOrEqualTo(slots);

@@ -34,7 +34,7 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 import org.agrona.CloseHelper;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -104,11 +104,11 @@ class MalformedFrameProperties
         @ForAll final Mutation mutation,
         @ForAll final long seed) throws Exception
     {
-        final long raw = UnsafeAccess.UNSAFE.allocateMemory((PAGES + 3L) * PAGE);
+        final long raw = UnsafeApi.allocateMemory((PAGES + 3L) * PAGE);
         final long guardBefore = (raw + PAGE - 1) & -(long)PAGE;
         final long guestAddress = guardBefore + PAGE;
-        UnsafeAccess.UNSAFE.setMemory(guardBefore, (PAGES + 2L) * PAGE, GUARD);
-        UnsafeAccess.UNSAFE.setMemory(guestAddress, (long)PAGES * PAGE, (byte)0);
+        UnsafeApi.setMemory(guardBefore, (PAGES + 2L) * PAGE, GUARD);
+        UnsafeApi.setMemory(guestAddress, (long)PAGES * PAGE, (byte)0);
         final GuestMemory memory = GuestMemory.wrap(PAGE, new long[]{ guestAddress }, new long[]{ (long)PAGES * PAGE });
         final Aeron aeron = transport.aeron();
         final CompletableFuture<MigrationReport> completion = new CompletableFuture<>();
@@ -153,12 +153,12 @@ class MalformedFrameProperties
             assertThat(agent.progress().phase()).isEqualTo(MigrationPhase.FAILED);
             for (long a = guardBefore; a < guardBefore + PAGE; a++)
             {
-                assertThat(UnsafeAccess.UNSAFE.getByte(a)).isEqualTo(GUARD);
-                assertThat(UnsafeAccess.UNSAFE.getByte(a + (PAGES + 1L) * PAGE)).isEqualTo(GUARD);
+                assertThat(UnsafeApi.getByte(a)).isEqualTo(GUARD);
+                assertThat(UnsafeApi.getByte(a + (PAGES + 1L) * PAGE)).isEqualTo(GUARD);
             }
             for (long a = guestAddress; a < guestAddress + (long)PAGES * PAGE; a += 8)
             {
-                assertThat(UnsafeAccess.UNSAFE.getLong(a)).as("guest memory untouched").isZero();
+                assertThat(UnsafeApi.getLong(a)).as("guest memory untouched").isZero();
             }
             // Failing builds an exception, a message and a report (tens of KiB, more on first use while classes load);
             // nothing proportional to a claimed length (up to 2 GiB here) may be allocated.
@@ -167,7 +167,7 @@ class MalformedFrameProperties
         }
         finally
         {
-            UnsafeAccess.UNSAFE.freeMemory(raw);
+            UnsafeApi.freeMemory(raw);
         }
     }
 

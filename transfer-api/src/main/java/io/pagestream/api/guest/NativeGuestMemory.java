@@ -2,7 +2,7 @@ package io.pagestream.api.guest;
 
 import org.agrona.BufferUtil;
 import org.agrona.IoUtil;
-import org.agrona.UnsafeAccess;
+import org.agrona.UnsafeApi;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -129,13 +129,13 @@ public final class NativeGuestMemory implements GuestMemory
             {
                 final long length = Math.min(regionBytes, remaining);
                 // Over-allocate by a page so the region can be aligned to the page size.
-                final long raw = UnsafeAccess.UNSAFE.allocateMemory(length + pageSizeBytes);
+                final long raw = UnsafeApi.allocateMemory(length + pageSizeBytes);
                 made++;
                 addresses[i] = raw;
                 lengths[i] = length;
                 if (length + pageSizeBytes < EXPLICIT_CLEAR_BELOW_BYTES)
                 {
-                    UnsafeAccess.UNSAFE.setMemory(raw, length + pageSizeBytes, (byte)0);
+                    UnsafeApi.setMemory(raw, length + pageSizeBytes, (byte)0);
                 }
                 remaining -= length;
             }
@@ -144,7 +144,7 @@ public final class NativeGuestMemory implements GuestMemory
         {
             for (int i = 0; i < made; i++)
             {
-                UnsafeAccess.UNSAFE.freeMemory(addresses[i]);
+                UnsafeApi.freeMemory(addresses[i]);
             }
             throw ex;
         }
@@ -285,7 +285,7 @@ public final class NativeGuestMemory implements GuestMemory
         {
             for (final long address : allocatedAddresses)
             {
-                UnsafeAccess.UNSAFE.freeMemory(address);
+                UnsafeApi.freeMemory(address);
             }
         }
         if (null != mappings)
