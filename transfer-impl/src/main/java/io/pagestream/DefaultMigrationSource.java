@@ -1,7 +1,6 @@
 package io.pagestream;
 
 import io.aeron.Aeron;
-import io.aeron.ExclusivePublication;
 import io.aeron.Subscription;
 import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationException;
@@ -9,11 +8,14 @@ import io.pagestream.api.MigrationProgress;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationSource;
 import io.pagestream.protocol.HelloFlyweight;
-import io.pagestream.source.SourceAgent;
+import io.pagestream.sending.SourceConductor;
 import io.pagestream.status.CounterType;
 import io.pagestream.status.MigrationCounters;
+import io.pagestream.transport.AeronLinks;
 import io.pagestream.transport.AeronTransport;
 import io.pagestream.transport.Channels;
+import io.pagestream.transport.FramePublisher;
+import io.pagestream.transport.FrameSink;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentInvoker;
 
@@ -29,8 +31,8 @@ final class DefaultMigrationSource implements MigrationSource
     private AeronTransport transport;
     private MigrationCounters counters;
     private Subscription controlSubscription;
-    private ExclusivePublication dataPublication;
-    private SourceAgent agent;
+    private FrameSink[] lanes;
+    private SourceConductor agent;
     private AgentHost host;
     private boolean closed;
     private long warmupNs;
@@ -65,15 +67,20 @@ final class DefaultMigrationSource implements MigrationSource
                 CounterType.ADMIN_ACTIONS, CounterType.RATE_LIMITED, CounterType.DELTA_PAGES_SENT,
                 CounterType.LZ4_PAGES_SENT, CounterType.PAGE_CACHE_HITS, CounterType.PAGE_CACHE_MISSES,
                 CounterType.BYTES_SAVED, CounterType.URGENT_PAGES_SENT, CounterType.POSTCOPY_PAGES_SENT,
-                CounterType.PAGE_REQUESTS_RECEIVED, CounterType.RECOVERIES, CounterType.BAD_FRAME_TAGS);
+                CounterType.PAGE_REQUESTS_RECEIVED, CounterType.RECOVERIES, CounterType.BAD_FRAME_TAGS,
+                CounterType.SOURCE_STATE, CounterType.DATA_LANES);
             source.controlSubscription = aeron.addSubscription(
                 Channels.control(ctx.controlEndpoint()), ctx.controlStreamId());
-            source.dataPublication = aeron.addExclusivePublication(
-                Channels.dataPublication(ctx.targetEndpoint(), ctx.mtuLength(), ctx.termLength(),
-                ctx.socketBufferLength()),
-                ctx.dataStreamId());
-            source.agent = new SourceAgent(ctx, aeron, source.dataPublication,
-                source.controlSubscription, source.counters, source.completion, System.nanoTime());
+            final String dataChannel = Channels.dataPublication(ctx.targetEndpoint(), ctx.mtuLength(),
+                ctx.termLength(), ctx.socketBufferLength());
+            source.lanes = new FrameSink[ctx.dataLanes()];
+            for (int i = 0; i < source.lanes.length; i++)
+            {
+                source.lanes[i] = new FramePublisher(aeron.addExclusivePublication(dataChannel, ctx.dataStreamId() + i),
+                    source.counters.get(CounterType.BACK_PRESSURE), source.counters.get(CounterType.ADMIN_ACTIONS));
+            }
+            source.agent = new SourceConductor(ctx, new AeronLinks(aeron), source.lanes,
+                source.controlSubscription, source.counters, source.completion);
             source.host = new AgentHost(ctx, source.agent, source.transport.dutyCycle());
             return source;
         }
@@ -134,6 +141,11 @@ final class DefaultMigrationSource implements MigrationSource
         }
         closed = true;
         // The host closes the agent first, which reverts the guest if the migration is still running.
-        CloseHelper.closeAll(host, dataPublication, controlSubscription, counters, transport);
+        CloseHelper.closeAll(host);
+        if (null != lanes)
+        {
+            CloseHelper.closeAll(lanes);
+        }
+        CloseHelper.closeAll(controlSubscription, counters, transport);
     }
 }

@@ -7,7 +7,8 @@ import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationTarget;
 import io.pagestream.status.CounterType;
 import io.pagestream.status.MigrationCounters;
-import io.pagestream.target.TargetAgent;
+import io.pagestream.receiving.TargetConductor;
+import io.pagestream.transport.AeronLinks;
 import io.pagestream.transport.AeronTransport;
 import io.pagestream.transport.Channels;
 import org.agrona.CloseHelper;
@@ -27,7 +28,7 @@ final class DefaultMigrationTarget implements MigrationTarget
     private MigrationCounters counters;
     private Subscription dataSubscription;
     private Subscription urgentSubscription;
-    private TargetAgent agent;
+    private TargetConductor agent;
     private AgentHost host;
     private boolean closed;
 
@@ -49,15 +50,16 @@ final class DefaultMigrationTarget implements MigrationTarget
             target.counters = new MigrationCounters(aeron, 0,
                 CounterType.PAGE_FRAMES_RECEIVED, CounterType.BYTES_RECEIVED, CounterType.ZERO_PAGES_RECEIVED,
                 CounterType.FOREIGN_FRAMES_DROPPED, CounterType.BAD_FRAMES, CounterType.FAULTS,
-                CounterType.PAGE_REQUESTS_SENT, CounterType.DUPLICATE_PAGES_SKIPPED, CounterType.RECOVERIES);
+                CounterType.PAGE_REQUESTS_SENT, CounterType.DUPLICATE_PAGES_SKIPPED, CounterType.RECOVERIES,
+                CounterType.TARGET_STATE);
             target.dataSubscription = aeron.addSubscription(
                 Channels.dataSubscription(ctx.listenEndpoint(), ctx.socketBufferLength(), ctx.receiverWindowLength()),
                 ctx.dataStreamId());
             target.urgentSubscription = aeron.addSubscription(
                 Channels.dataSubscription(ctx.urgentEndpoint(), ctx.socketBufferLength(), Channels.URGENT_WINDOW_LENGTH),
                 ctx.urgentStreamId());
-            target.agent = new TargetAgent(ctx, aeron, target.dataSubscription, target.urgentSubscription,
-                target.counters, target.completion, System.nanoTime());
+            target.agent = new TargetConductor(ctx, new AeronLinks(aeron), target.dataSubscription,
+                target.urgentSubscription, target.counters, target.completion);
             target.host = new AgentHost(ctx, target.agent, target.transport.dutyCycle());
             return target;
         }

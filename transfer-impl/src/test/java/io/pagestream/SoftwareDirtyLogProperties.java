@@ -1,6 +1,6 @@
 package io.pagestream;
 
-import io.pagestream.source.PageBitmap;
+import io.pagestream.pages.PageBitmap;
 import io.pagestream.synthetic.SoftwareDirtyLog;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;

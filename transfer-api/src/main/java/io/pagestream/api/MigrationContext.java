@@ -77,6 +77,7 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     private IdleStrategy driverIdleStrategy;
     private ErrorHandler errorHandler;
     private MigrationListener listener;
+    private org.agrona.concurrent.NanoClock nanoClock;
 
     @SuppressWarnings("unchecked")
     private T self()
@@ -144,6 +145,10 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
         if (null == errorHandler)
         {
             errorHandler = Throwable::printStackTrace;
+        }
+        if (null == nanoClock)
+        {
+            nanoClock = org.agrona.concurrent.SystemNanoClock.INSTANCE;
         }
         if (null == listener)
         {
@@ -542,5 +547,24 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public MigrationListener listener()
     {
         return listener;
+    }
+
+    /**
+     * @param clock every time PageStream reads for this migration (timeouts, rates, downtime, fault latency), in
+     *              nanoseconds; tests inject a clock they move by hand.
+     * @return this.
+     */
+    public T nanoClock(final org.agrona.concurrent.NanoClock clock)
+    {
+        nanoClock = clock;
+        return self();
+    }
+
+    /**
+     * @return the clock; {@link org.agrona.concurrent.SystemNanoClock} unless set.
+     */
+    public org.agrona.concurrent.NanoClock nanoClock()
+    {
+        return nanoClock;
     }
 }

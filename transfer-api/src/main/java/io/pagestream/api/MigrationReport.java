@@ -34,6 +34,7 @@ public final class MigrationReport
     private final long urgentPages;
     private final double maxThrottle;
     private final int recoveries;
+    private final int lanes;
     private final String lastDecision;
 
     private MigrationReport(final Builder b)
@@ -67,6 +68,7 @@ public final class MigrationReport
         urgentPages = b.urgentPages;
         maxThrottle = b.maxThrottle;
         recoveries = b.recoveries;
+        lanes = b.lanes;
         lastDecision = b.lastDecision;
     }
 
@@ -251,6 +253,14 @@ public final class MigrationReport
     }
 
     /**
+     * @return data lanes the pages travelled on (1 unless the source asked for more).
+     */
+    public int lanes()
+    {
+        return lanes;
+    }
+
+    /**
      * @return the policy's last decision with the figures behind it (source side), e.g. why it switched to
      * post-copy or gave up; empty if no round ended.
      */
@@ -287,6 +297,7 @@ public final class MigrationReport
                 ", urgentPages=" + urgentPages + ", faults=" + faults + ", faultP50Us=" + faultP50Us +
                 ", faultP99Us=" + faultP99Us + ", faultMaxUs=" + faultMaxUs + ", recoveries=" + recoveries : "") +
             (maxThrottle > 0 ? ", maxThrottle=" + maxThrottle : "") +
+            (lanes > 1 ? ", lanes=" + lanes : "") +
             '}';
     }
 
@@ -324,6 +335,7 @@ public final class MigrationReport
         private long urgentPages;
         private double maxThrottle;
         private int recoveries;
+        private int lanes = 1;
         private String lastDecision = "";
 
         /** @param v result. @return this. */
@@ -495,6 +507,13 @@ public final class MigrationReport
         public Builder maxThrottle(final double v)
         {
             maxThrottle = v;
+            return this;
+        }
+
+        /** @param v data lanes the pages travelled on. @return this. */
+        public Builder lanes(final int v)
+        {
+            lanes = v;
             return this;
         }
 

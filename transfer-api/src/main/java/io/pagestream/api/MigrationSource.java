@@ -122,6 +122,12 @@ public interface MigrationSource extends AutoCloseable
         public static final String PAGE_CACHE_POLICY_PROP_NAME = "pagestream.page.cache.policy";
         /** Default eviction policy. */
         public static final PageCachePolicy PAGE_CACHE_POLICY_DEFAULT = PageCachePolicy.CLOCK;
+        /** Data lanes: publications the pages are partitioned between, each its own Aeron stream. */
+        public static final String DATA_LANES_PROP_NAME = "pagestream.data.lanes";
+        /** Default data lanes. */
+        public static final int DATA_LANES_DEFAULT = 1;
+        /** Most data lanes a migration may use. */
+        public static final int MAX_DATA_LANES = 16;
 
         private GuestMemory guestMemory;
         private DirtyPageLog dirtyPageLog;
@@ -149,6 +155,7 @@ public interface MigrationSource extends AutoCloseable
         private long pageCacheBytes = Long.getLong(PAGE_CACHE_BYTES_PROP_NAME, 0);
         private PageCachePolicy pageCachePolicy = PageCachePolicy.valueOf(System.getProperty(
             PAGE_CACHE_POLICY_PROP_NAME, PAGE_CACHE_POLICY_DEFAULT.name()).toUpperCase(java.util.Locale.ROOT));
+        private int dataLanes = Integer.getInteger(DATA_LANES_PROP_NAME, DATA_LANES_DEFAULT);
 
         /** {@inheritDoc} */
         public Context conclude()
@@ -179,6 +186,10 @@ public interface MigrationSource extends AutoCloseable
             require(connectTimeoutMs > 0, "connectTimeoutMs", connectTimeoutMs, "must be positive");
             require(switchoverTimeoutMs > 0, "switchoverTimeoutMs", switchoverTimeoutMs, "must be positive");
             require(null != compression, "compression", null, "must be set");
+            require(dataLanes >= 1 && dataLanes <= MAX_DATA_LANES, "dataLanes", dataLanes,
+                "must be from 1 to " + MAX_DATA_LANES);
+            require(dataStreamId() + dataLanes - 1 >= dataStreamId(), "dataLanes", dataLanes,
+                "lane stream ids dataStreamId..dataStreamId+dataLanes-1 overflow");
             require(null != pageCachePolicy, "pageCachePolicy", null, "must be set");
             require(pageCacheBytes >= 0 && pageCacheBytes <= (1L << 31) - (1L << 20), "pageCacheBytes",
                 pageCacheBytes, "must be from 0 (default) to 2 GiB - 1 MiB");
@@ -210,6 +221,25 @@ public interface MigrationSource extends AutoCloseable
                 migrationId = new java.security.SecureRandom().nextLong();
             }
             return this;
+        }
+
+        /**
+         * @param lanes data lanes (1 to {@value #MAX_DATA_LANES}): publications the pages are partitioned between
+         *              in 2 MiB stripes, each its own Aeron stream ({@code dataStreamId + lane}) with its own sender
+         *              state, so a lane's loss or back-pressure never holds the others up. Control frames travel on
+         *              lane 0. All lanes run on the source's agent thread.
+         * @return this.
+         */
+        public Context dataLanes(final int lanes)
+        {
+            dataLanes = lanes;
+            return this;
+        }
+
+        /** @return data lanes. */
+        public int dataLanes()
+        {
+            return dataLanes;
         }
 
         /** @param memory the guest's RAM. @return this. */

@@ -35,7 +35,14 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  *  +---------------------------------------------------------------+
  *  |           Control Endpoint (ASCII host:port)                ...
  *  +---------------------------------------------------------------+
+ *  |        Lane Count (only with more than one data lane)         |
+ *  +---------------------------------------------------------------+
+ *  |     Aeron Session Ids of lanes 1 .. Lane Count - 1 (32 each)...
+ *  +---------------------------------------------------------------+
  * </pre>
+ * The hello travels on data lane 0, whose Aeron session the target pins; with more lanes the trailing block names
+ * the session of each other lane (stream {@code dataStreamId + lane}), which the target pins likewise. Without the
+ * block the source uses one lane.
  */
 public final class HelloFlyweight extends FrameFlyweight
 {
@@ -65,6 +72,8 @@ public final class HelloFlyweight extends FrameFlyweight
     public static final int MAX_REGIONS = 256;
     /** Longest control endpoint. */
     public static final int MAX_ENDPOINT_LENGTH = 255;
+    /** Most data lanes a hello may name. */
+    public static final int MAX_LANES = 16;
 
     /**
      * @param regionCount     regions described.
@@ -74,6 +83,58 @@ public final class HelloFlyweight extends FrameFlyweight
     public static int frameLength(final int regionCount, final int endpointLength)
     {
         return REGION_LENGTHS_OFFSET + regionCount * 8 + endpointLength;
+    }
+
+    /**
+     * @param regionCount    regions described.
+     * @param endpointLength bytes of the control endpoint.
+     * @param laneCount      data lanes, 1 for none beyond lane 0.
+     * @return the frame length with the lane block (none for one lane).
+     */
+    public static int frameLength(final int regionCount, final int endpointLength, final int laneCount)
+    {
+        return frameLength(regionCount, endpointLength) + (laneCount <= 1 ? 0 : 4 + 4 * (laneCount - 1));
+    }
+
+    /**
+     * Write the lane block; call after {@link #controlEndpoint(String)}, only with more than one lane.
+     *
+     * @param laneCount  data lanes.
+     * @param sessionIds Aeron session id of each lane; index 0 (lane 0) is not written.
+     * @return this.
+     */
+    public HelloFlyweight lanes(final int laneCount, final int[] sessionIds)
+    {
+        final int at = offset + laneBlockOffset();
+        buffer.putInt(at, laneCount, LITTLE_ENDIAN);
+        for (int i = 1; i < laneCount; i++)
+        {
+            buffer.putInt(at + 4 * i, sessionIds[i], LITTLE_ENDIAN);
+        }
+        return this;
+    }
+
+    /**
+     * @param frameLength bytes of the validated frame.
+     * @return data lanes the source uses.
+     */
+    public int laneCount(final int frameLength)
+    {
+        return frameLength == laneBlockOffset() ? 1 : buffer.getInt(offset + laneBlockOffset(), LITTLE_ENDIAN);
+    }
+
+    /**
+     * @param lane a lane from 1 to {@code laneCount - 1}.
+     * @return its Aeron session id.
+     */
+    public int laneSessionId(final int lane)
+    {
+        return buffer.getInt(offset + laneBlockOffset() + 4 * lane, LITTLE_ENDIAN);
+    }
+
+    private int laneBlockOffset()
+    {
+        return frameLength(regionCount(), controlEndpointLength());
     }
 
     /** @param v page size. @return this. */
@@ -251,7 +312,17 @@ public final class HelloFlyweight extends FrameFlyweight
         {
             throw badField("controlEndpointLength", endpointLength, "must be from 3 to " + MAX_ENDPOINT_LENGTH);
         }
-        requireLength(receivedLength, frameLength(regions, endpointLength), true);
+        final int baseLength = frameLength(regions, endpointLength);
+        if (receivedLength != baseLength)
+        {
+            requireLength(receivedLength, baseLength + 4, false);
+            final int lanes = buffer.getInt(offset + baseLength, LITTLE_ENDIAN);
+            if (lanes < 2 || lanes > MAX_LANES)
+            {
+                throw badField("laneCount", lanes, "must be from 2 to " + MAX_LANES + " when the lane block is present");
+            }
+            requireLength(receivedLength, frameLength(regions, endpointLength, lanes), true);
+        }
         final int pageSize = pageSize();
         if (pageSize < 4096 || Integer.bitCount(pageSize) != 1)
         {

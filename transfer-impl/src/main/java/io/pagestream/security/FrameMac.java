@@ -30,6 +30,17 @@ public final class FrameMac
     public static final byte LANE_CONTROL = 3;
     /** Lane: page requests, target to source, from vCPU threads; no sequence. */
     public static final byte LANE_REQUEST = 4;
+    /** First lane byte of data lanes after lane 0, which keeps {@link #LANE_DATA}. */
+    public static final byte LANE_DATA_EXTRA = 0x10;
+
+    /**
+     * @param laneIndex a data lane, from 0.
+     * @return its lane byte: each data lane signs under its own, so no two lanes share a nonce under one key.
+     */
+    public static byte dataLane(final int laneIndex)
+    {
+        return laneIndex == 0 ? LANE_DATA : (byte)(LANE_DATA_EXTRA + laneIndex);
+    }
     private static final int BLOCK = 64;
     private static final int MAX_FRAME = 64 * 1024;
 

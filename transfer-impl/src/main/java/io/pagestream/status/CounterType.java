@@ -42,6 +42,10 @@ public enum CounterType
     RECOVERIES(7017, "pagestream: post-copy recoveries"),
     /** Source: control frames dropped because their frame tag did not verify. */
     BAD_FRAME_TAGS(7018, "pagestream: frames with a bad tag"),
+    /** Source: the conductor's state, as {@code SourceState.code()} (1 handshake ... 7 done), like Aeron's own state counters. */
+    SOURCE_STATE(7019, "pagestream: source state"),
+    /** Source: data lanes in use. */
+    DATA_LANES(7020, "pagestream: data lanes"),
     /** Target: page frames applied. */
     PAGE_FRAMES_RECEIVED(7101, "pagestream: page frames received"),
     /** Target: bytes received. */
@@ -57,7 +61,9 @@ public enum CounterType
     /** Target: page requests sent. */
     PAGE_REQUESTS_SENT(7107, "pagestream: page requests sent"),
     /** Target: post-copy page frames dropped because the page was already present. */
-    DUPLICATE_PAGES_SKIPPED(7108, "pagestream: duplicate post-copy pages skipped");
+    DUPLICATE_PAGES_SKIPPED(7108, "pagestream: duplicate post-copy pages skipped"),
+    /** Target: the conductor's state, as {@code TargetState.code()}. */
+    TARGET_STATE(7109, "pagestream: target state");
 
     private final int typeId;
     private final String label;

@@ -1,35 +1,28 @@
 package io.pagestream.status;
 
-import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationListener;
+import io.pagestream.api.MigrationMode;
 import io.pagestream.api.MigrationPhase;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
-import io.pagestream.protocol.ErrorFlyweight;
-import io.pagestream.protocol.FrameType;
-import io.pagestream.transport.FramePublisher;
 import org.agrona.ErrorHandler;
 
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The part of a migration's life both sides share: the phase other threads may read, listener notifications that
- * never let a listener's exception escape, the decided outcome, delivering an ERROR frame to the peer within a
- * deadline, and completing the future.
+ * The part of a migration's life both sides share: the public phase other threads may read, listener notifications
+ * that never let a listener's exception escape, the decided outcome, completing the future, and the one rule both
+ * reports use for the migration's {@link MigrationMode}. It puts nothing on the wire.
  * <p>
- * Threading: written by the agent thread only; {@link #phase()} may be read from any thread.
+ * Threading: written by the conductor's thread only; {@link #phase()} may be read from any thread.
  */
 public final class MigrationLifecycle
 {
     private final MigrationListener listener;
     private final ErrorHandler errorHandler;
     private final CompletableFuture<MigrationReport> completion;
-    private final ErrorFlyweight errorFlyweight = new ErrorFlyweight();
     private volatile MigrationPhase phase = MigrationPhase.SETUP;
     private MigrationReport outcome;
-    private ErrorCode pendingErrorCode;
-    private String pendingErrorMessage;
-    private long errorDeadlineNs;
 
     /**
      * @param listener     notified of phase changes and the outcome.
@@ -44,6 +37,23 @@ public final class MigrationLifecycle
         this.listener = listener;
         this.errorHandler = errorHandler;
         this.completion = completion;
+    }
+
+    /**
+     * The mode both sides report: pre-copy unless the guest was handed over in post-copy; post-copy if that happened
+     * right after the bulk pass (round 0), hybrid if after later rounds.
+     *
+     * @param postcopyStarted true once a post-copy switchover took effect.
+     * @param switchRound     the last pre-copy round sent before the switch.
+     * @return the mode.
+     */
+    public static MigrationMode mode(final boolean postcopyStarted, final int switchRound)
+    {
+        if (!postcopyStarted)
+        {
+            return MigrationMode.PRECOPY;
+        }
+        return switchRound <= 0 ? MigrationMode.POSTCOPY : MigrationMode.HYBRID;
     }
 
     /** @return the current phase. Any thread. */
@@ -92,44 +102,10 @@ public final class MigrationLifecycle
         return null != outcome;
     }
 
-    /**
-     * Queue an ERROR frame for the peer.
-     *
-     * @param code       the error code.
-     * @param message    the reason.
-     * @param deadlineNs after which delivery is abandoned.
-     */
-    public void notifyPeer(final ErrorCode code, final String message, final long deadlineNs)
+    /** @return the decided outcome, or null. */
+    public MigrationReport outcome()
     {
-        pendingErrorCode = code;
-        pendingErrorMessage = message;
-        errorDeadlineNs = deadlineNs;
-    }
-
-    /**
-     * Try once to deliver the queued ERROR frame.
-     *
-     * @param publisher to the peer.
-     * @param sessionId migration id.
-     * @param nowNs     current time.
-     * @return true when there is nothing more to do: sent, none queued, or past the deadline.
-     */
-    public boolean deliverError(final FramePublisher publisher, final long sessionId, final long nowNs)
-    {
-        if (null == pendingErrorCode || null == publisher)
-        {
-            return true;
-        }
-        errorFlyweight.wrap(publisher.scratch(), 0);
-        errorFlyweight.errorCode(pendingErrorCode.value());
-        final int length = errorFlyweight.message(pendingErrorMessage);
-        errorFlyweight.writeHeader(FrameType.ERROR, length, sessionId);
-        if (publisher.offer(length) == FramePublisher.SENT || nowNs > errorDeadlineNs)
-        {
-            pendingErrorCode = null;
-            return true;
-        }
-        return false;
+        return outcome;
     }
 
     /**

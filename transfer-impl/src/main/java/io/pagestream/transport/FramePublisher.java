@@ -2,26 +2,21 @@ package io.pagestream.transport;
 
 import io.aeron.ExclusivePublication;
 import io.aeron.Publication;
+import io.aeron.logbuffer.BufferClaim;
+import io.pagestream.security.FrameMac;
 import org.agrona.BufferUtil;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
 
 /**
- * Offers small frames built in a preallocated scratch buffer to an {@link ExclusivePublication}, applying Aeron's
- * return codes: {@code ADMIN_ACTION} is retried at once, back-pressure is counted and reported to the caller to try
- * again later, {@code CLOSED} and {@code MAX_POSITION_EXCEEDED} end the stream.
- * Threading: single writer.
+ * The {@link FrameSink} over an {@link ExclusivePublication}: frames built in a preallocated scratch buffer are
+ * offered, pages are claimed in the term buffer. Aeron's return codes: {@code ADMIN_ACTION} is retried at once,
+ * back-pressure is counted and reported to the caller to try again later, {@code CLOSED} and
+ * {@code MAX_POSITION_EXCEEDED} end the stream. Threading: single writer.
  */
-public final class FramePublisher
+public final class FramePublisher implements FrameSink
 {
-    /** The frame was accepted. */
-    public static final int SENT = 1;
-    /** Back-pressured or not connected: try again later. */
-    public static final int RETRY = 0;
-    /** The stream can take no more frames. */
-    public static final int CLOSED = -1;
-
     private static final int ADMIN_RETRIES = 3;
 
     private final ExclusivePublication publication;
@@ -29,7 +24,7 @@ public final class FramePublisher
     private final AtomicCounter backPressure;
     private final AtomicCounter adminActions;
     private long bytesSent;
-    private io.pagestream.security.FrameMac signer;
+    private FrameMac signer;
 
     /**
      * @param publication  to offer to.
@@ -45,38 +40,46 @@ public final class FramePublisher
         this.adminActions = adminActions;
     }
 
-    /**
-     * @return a buffer to build the next frame in, at offset 0, of {@link #maxFrameLength()} bytes.
-     */
+    /** {@inheritDoc} */
     public UnsafeBuffer scratch()
     {
         return scratch;
     }
 
-    /**
-     * @return the largest frame that travels unfragmented, leaving room for a frame tag.
-     */
+    /** {@inheritDoc} */
     public int maxFrameLength()
     {
-        return publication.maxPayloadLength() - io.pagestream.security.FrameMac.TAG_LENGTH;
+        return publication.maxPayloadLength() - FrameMac.TAG_LENGTH;
     }
 
-    /**
-     * Sign every frame from now on (frame authentication, after the handshake).
-     *
-     * @param frameMac for this stream, or null to stop signing.
-     */
-    public void signer(final io.pagestream.security.FrameMac frameMac)
+    /** {@inheritDoc} */
+    public void signer(final FrameMac frameMac)
     {
         signer = frameMac;
     }
 
-    /**
-     * @return the signer, or null when frames go unsigned.
-     */
-    public io.pagestream.security.FrameMac signer()
+    /** {@inheritDoc} */
+    public FrameMac signer()
     {
         return signer;
+    }
+
+    /** {@inheritDoc} */
+    public boolean isConnected()
+    {
+        return publication.isConnected();
+    }
+
+    /** {@inheritDoc} */
+    public int sessionId()
+    {
+        return publication.sessionId();
+    }
+
+    /** {@inheritDoc} */
+    public void close()
+    {
+        org.agrona.CloseHelper.quietClose(publication);
     }
 
     /**
@@ -87,26 +90,20 @@ public final class FramePublisher
         return publication;
     }
 
-    /**
-     * @return bytes accepted so far by the offers and by claims passed through {@link #outcome(long, int)}.
-     */
+    /** {@inheritDoc} */
     public long bytesSent()
     {
         return bytesSent;
     }
 
     /**
-     * Offer the first {@code length} bytes of the scratch buffer. With a signer, the frame is signed (or sealed in
-     * place) under a fresh sequence first, so after a refused offer the caller rebuilds the frame before offering it
-     * again, as every caller does.
-     *
-     * @param length of the frame.
-     * @return {@link #SENT}, {@link #RETRY} or {@link #CLOSED}.
+     * {@inheritDoc} With a signer, the frame is signed (or sealed in place) under a fresh sequence first, so after a
+     * refused offer the caller rebuilds the frame before offering it again, as every caller does.
      */
     public int offer(final int length)
     {
-        final io.pagestream.security.FrameMac mac = signer;
-        final int wireLength = null == mac ? length : length + io.pagestream.security.FrameMac.TAG_LENGTH;
+        final FrameMac mac = signer;
+        final int wireLength = null == mac ? length : length + FrameMac.TAG_LENGTH;
         if (null != mac)
         {
             mac.sign(scratch, 0, length);
@@ -122,15 +119,7 @@ public final class FramePublisher
         return RETRY;
     }
 
-    /**
-     * Offer a frame gathered from a header in the scratch buffer and a body elsewhere, without copying the body.
-     *
-     * @param headerLength bytes of header at the start of the scratch buffer.
-     * @param body         buffer holding the body.
-     * @param bodyOffset   of the body.
-     * @param bodyLength   of the body.
-     * @return {@link #SENT}, {@link #RETRY} or {@link #CLOSED}.
-     */
+    /** {@inheritDoc} Without a signer the body is not copied. */
     public int offer(final int headerLength, final DirectBuffer body, final int bodyOffset, final int bodyLength)
     {
         if (null != signer)
@@ -149,6 +138,19 @@ public final class FramePublisher
             }
         }
         return RETRY;
+    }
+
+    /** {@inheritDoc} */
+    public int tryClaim(final int length, final BufferClaim claim)
+    {
+        final int wireLength = null == signer ? length : length + FrameMac.TAG_LENGTH;
+        int outcome;
+        do
+        {
+            outcome = outcome(publication.tryClaim(wireLength, claim), wireLength);
+        }
+        while (outcome == Integer.MIN_VALUE);
+        return outcome;
     }
 
     /**

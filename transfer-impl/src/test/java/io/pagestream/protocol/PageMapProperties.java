@@ -2,7 +2,7 @@ package io.pagestream.protocol;
 
 import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationException;
-import io.pagestream.source.PageBitmap;
+import io.pagestream.pages.PageBitmap;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;

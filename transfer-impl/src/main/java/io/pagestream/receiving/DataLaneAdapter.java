@@ -1,0 +1,308 @@
+package io.pagestream.receiving;
+
+import io.aeron.Subscription;
+import io.aeron.logbuffer.FragmentHandler;
+import io.aeron.logbuffer.FrameDescriptor;
+import io.aeron.logbuffer.Header;
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
+import io.pagestream.protocol.AuthFlyweight;
+import io.pagestream.protocol.CommitFlyweight;
+import io.pagestream.protocol.ErrorFlyweight;
+import io.pagestream.protocol.FrameFlyweight;
+import io.pagestream.protocol.FrameType;
+import io.pagestream.protocol.StatusFlyweight;
+import io.pagestream.protocol.SwitchoverFlyweight;
+import io.pagestream.security.FrameGuard;
+import io.pagestream.transport.Links;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.status.AtomicCounter;
+
+/**
+ * Reads one data lane on the target. Until the lane is pinned (lane 0: before a hello is accepted, and while
+ * waiting for a resumed source), only a HELLO on lane 0 is of interest: everything else is dropped and counted, and a
+ * malformed frame from a stranger costs nothing. Once pinned to the Aeron session the hello named, frames of any other
+ * session are dropped and counted; from the pinned session every frame passes the lane's {@link FrameGuard}, has its
+ * header validated and its migration id checked, then becomes a typed call on the {@link DataListener}, and any
+ * malformation fails the migration (inside the callback, so the rest of the batch is not applied).
+ * <p>
+ * Lanes other than 0 carry pages, zero runs and their round ends only. Threading: the target conductor's thread.
+ */
+final class DataLaneAdapter implements FragmentHandler
+{
+    private static final long NO_REGISTRATION = -1;
+
+    private final int lane;
+    private final DataListener listener;
+    private final FrameGuard guard;
+    private final AtomicCounter foreignCounter;
+    private final AtomicCounter badFramesCounter;
+    private final AtomicCounter bytesCounter;
+    private final FrameFlyweight header = new FrameFlyweight();
+    private final AuthFlyweight auth = new AuthFlyweight();
+    private final StatusFlyweight status = new StatusFlyweight();
+    private final SwitchoverFlyweight switchover = new SwitchoverFlyweight();
+    private final CommitFlyweight commit = new CommitFlyweight();
+    private final ErrorFlyweight error = new ErrorFlyweight();
+    private final Links links;
+    private Subscription subscription;
+    private long registration = NO_REGISTRATION;
+    private long migrationId;
+    private boolean pinned;
+    private int pinnedSessionId;
+    private int refusedVersion;
+    private long refusedHellos;
+
+    DataLaneAdapter(
+        final int lane,
+        final Subscription subscription,
+        final Links links,
+        final DataListener listener,
+        final FrameGuard guard,
+        final AtomicCounter foreignCounter,
+        final AtomicCounter badFramesCounter,
+        final AtomicCounter bytesCounter)
+    {
+        this.lane = lane;
+        this.subscription = subscription;
+        this.links = links;
+        this.listener = listener;
+        this.guard = guard;
+        this.foreignCounter = foreignCounter;
+        this.badFramesCounter = badFramesCounter;
+        this.bytesCounter = bytesCounter;
+    }
+
+    /**
+     * Start subscribing to this lane's stream without blocking; {@link #poll} finishes it.
+     *
+     * @param channel  the target's data channel.
+     * @param streamId this lane's stream id.
+     */
+    void subscribe(final String channel, final int streamId)
+    {
+        registration = links.addSubscription(channel, streamId);
+    }
+
+    int lane()
+    {
+        return lane;
+    }
+
+    FrameGuard guard()
+    {
+        return guard;
+    }
+
+    /**
+     * Accept frames from this Aeron session only, for this migration.
+     *
+     * @param sessionId   the Aeron session the hello named for this lane.
+     * @param id          the migration id.
+     */
+    void pin(final int sessionId, final long id)
+    {
+        pinned = true;
+        pinnedSessionId = sessionId;
+        migrationId = id;
+    }
+
+    /** Accept no session: wait for a (resume) hello. */
+    void unpin()
+    {
+        pinned = false;
+        guard.verifier(null);
+    }
+
+    boolean isPinned()
+    {
+        return pinned;
+    }
+
+    /** @return the protocol version of the last hello refused for its version, 0 if none. */
+    int refusedVersion()
+    {
+        return refusedVersion;
+    }
+
+    /** @return hellos refused for their protocol version. */
+    long refusedHellos()
+    {
+        return refusedHellos;
+    }
+
+    /**
+     * @param limit fragments to read at most.
+     * @return fragments read.
+     */
+    int poll(final int limit)
+    {
+        if (null == subscription)
+        {
+            if (registration == NO_REGISTRATION || null == (subscription = links.subscription(registration)))
+            {
+                return 0;
+            }
+            registration = NO_REGISTRATION;
+        }
+        return subscription.poll(this, limit);
+    }
+
+    /** Close a subscription this adapter opened itself (lanes after 0). */
+    void close()
+    {
+        if (lane != 0)
+        {
+            org.agrona.CloseHelper.quietClose(subscription);
+        }
+    }
+
+    /** {@inheritDoc} */
+    public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header aeronHeader)
+    {
+        if (pinned && aeronHeader.sessionId() != pinnedSessionId)
+        {
+            foreignCounter.incrementOrdered();
+            return;
+        }
+        try
+        {
+            if ((aeronHeader.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED)
+            {
+                throw new MigrationException(ErrorCode.MALFORMED_FRAME,
+                    "fragmented message of " + length + " bytes; every frame must fit one Aeron frame");
+            }
+            if (pinned)
+            {
+                onPinnedFrame(buffer, offset, length);
+            }
+            else
+            {
+                onUnpinnedFrame(buffer, offset, length, aeronHeader.sessionId());
+            }
+        }
+        catch (final MigrationException ex)
+        {
+            if (pinned)
+            {
+                badFramesCounter.incrementOrdered();
+                listener.onFrameFailure(ex);
+            }
+            else
+            {
+                // Anyone can reach an unpinned target: a bad frame is dropped, not obeyed; a hello of another
+                // protocol version is remembered so that a timeout can name it.
+                if (ex.errorCode() == ErrorCode.UNSUPPORTED_VERSION && length > FrameFlyweight.TYPE_OFFSET &&
+                    buffer.getByte(offset + FrameFlyweight.TYPE_OFFSET) == FrameType.HELLO)
+                {
+                    refusedVersion = buffer.getByte(offset + FrameFlyweight.VERSION_OFFSET) & 0xFF;
+                    refusedHellos++;
+                }
+                foreignCounter.incrementOrdered();
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            listener.onFrameFailure(new MigrationException(ErrorCode.INTERNAL,
+                "unexpected " + ex + " while handling a frame on data lane " + lane, ex));
+        }
+    }
+
+    private void onUnpinnedFrame(final DirectBuffer buffer, final int offset, final int length, final int sessionId)
+    {
+        header.wrapForRead(buffer, offset);
+        header.validateHeader(length);
+        if (lane == 0 && header.type() == FrameType.HELLO)
+        {
+            listener.onHello(buffer, offset, length, sessionId);
+        }
+        else
+        {
+            foreignCounter.incrementOrdered();
+        }
+    }
+
+    private void onPinnedFrame(final DirectBuffer termBuffer, final int termOffset, final int taggedLength)
+    {
+        if (!guard.admit(termBuffer, termOffset, taggedLength))
+        {
+            return;
+        }
+        final DirectBuffer buffer = guard.buffer();
+        final int offset = guard.offset();
+        final int length = guard.length();
+        header.wrapForRead(buffer, offset);
+        header.validateHeader(length);
+        final int type = header.type();
+        if (header.sessionId() != migrationId)
+        {
+            throw new MigrationException(ErrorCode.WRONG_SESSION, "sessionId=" + Long.toHexString(header.sessionId()) +
+                " in " + FrameType.name(type) + " frame, agreed session is " + Long.toHexString(migrationId));
+        }
+        bytesCounter.getAndAddOrdered(length);
+        listener.onSourceFrame();
+        listener.checkAllowed(type);
+        switch (type)
+        {
+            case FrameType.PAGE:
+                listener.onPage(lane, buffer, offset, length);
+                return;
+            case FrameType.ZERO_RUN:
+                listener.onZeroRun(lane, buffer, offset, length);
+                return;
+            case FrameType.ROUND_END:
+                listener.onRoundEnd(lane, buffer, offset, length);
+                return;
+            default:
+                if (lane != 0)
+                {
+                    throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "type=" + type + " (" +
+                        FrameType.name(type) + ") on data lane " + lane + ", which carries pages only");
+                }
+                onControlFrame(type, buffer, offset, length);
+        }
+    }
+
+    private void onControlFrame(final int type, final DirectBuffer buffer, final int offset, final int length)
+    {
+        switch (type)
+        {
+            case FrameType.AUTH:
+                auth.wrapForRead(buffer, offset);
+                auth.validate(length);
+                listener.onAuth(auth);
+                break;
+            case FrameType.HELLO:
+                listener.onRepeatedHello(); // the source resends its hello until it sees our ack
+                break;
+            case FrameType.PENDING_MAP:
+                listener.onPendingMapChunk(buffer, offset, length);
+                break;
+            case FrameType.DEVICE_STATE:
+                listener.onDeviceStateChunk(buffer, offset, length);
+                break;
+            case FrameType.SWITCHOVER:
+                switchover.wrapForRead(buffer, offset);
+                switchover.validate(length);
+                listener.onSwitchover(switchover);
+                break;
+            case FrameType.COMMIT:
+                commit.wrapForRead(buffer, offset);
+                commit.validate(length);
+                listener.onCommit();
+                break;
+            case FrameType.STATUS:
+                status.wrapForRead(buffer, offset);
+                status.validate(length);
+                break;
+            case FrameType.ERROR:
+                error.wrapForRead(buffer, offset);
+                error.validate(length);
+                listener.onSourceError(ErrorCode.get(error.errorCode()), error.message());
+                break;
+            default:
+                throw new MigrationException(ErrorCode.UNKNOWN_FRAME_TYPE,
+                    "type=" + type + " is not a frame type the source sends");
+        }
+    }
+}

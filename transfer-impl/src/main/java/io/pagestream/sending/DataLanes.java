@@ -1,0 +1,356 @@
+package io.pagestream.sending;
+
+import io.pagestream.pages.LanePartition;
+import io.pagestream.pages.PageBitmap;
+import io.pagestream.security.FrameMac;
+import io.pagestream.transport.FrameSink;
+import io.pagestream.transport.Links;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.status.AtomicCounter;
+
+/**
+ * The source's data lanes as one: a round or a push begins on every lane, progresses on every lane in turn within a
+ * duty cycle's page budget, and is over only when every lane is done; a lane that is back-pressured or repairing
+ * loss simply sends nothing this cycle while the others go on. Lane 0 also carries the control frames. After a
+ * post-copy link loss the lanes reopen on new Aeron sessions without blocking a duty cycle.
+ * <p>
+ * Threading: the source conductor's thread.
+ */
+final class DataLanes implements AutoCloseable
+{
+    private static final long NO_REGISTRATION = -1;
+
+    private final DataLane[] lanes;
+    private final Links links;
+    private final String channel;
+    private final int firstStreamId;
+    private final AtomicCounter backPressure;
+    private final AtomicCounter adminActions;
+    private final long[] registrations;
+    private final int[] sessionIds;
+    private final LaneStats total = new LaneStats();
+    private long retiredBytes;
+
+    /**
+     * @param lanes         the lanes, index i on stream {@code firstStreamId + i}.
+     * @param links         to reopen lanes after a link loss.
+     * @param channel       the lanes' channel (the target's endpoint).
+     * @param firstStreamId stream id of lane 0.
+     * @param backPressure  counter for reopened lanes' refused offers.
+     * @param adminActions  counter for reopened lanes' admin actions.
+     */
+    DataLanes(
+        final DataLane[] lanes,
+        final Links links,
+        final String channel,
+        final int firstStreamId,
+        final AtomicCounter backPressure,
+        final AtomicCounter adminActions)
+    {
+        this.lanes = lanes;
+        this.links = links;
+        this.channel = channel;
+        this.firstStreamId = firstStreamId;
+        this.backPressure = backPressure;
+        this.adminActions = adminActions;
+        this.registrations = new long[lanes.length];
+        this.sessionIds = new int[lanes.length];
+        java.util.Arrays.fill(registrations, NO_REGISTRATION);
+    }
+
+    /**
+     * Build the lanes over their streams: one bandwidth cap, one cache of sent versions and one encoding chooser
+     * shared by all (they run on one thread and share one link), a sender and a partition each.
+     *
+     * @param ctx       the source's concluded context.
+     * @param sinks     lane i's stream at index i.
+     * @param links     to reopen lanes after a link loss.
+     * @param limiter   the bandwidth cap.
+     * @param tracker   round bookkeeping the lanes report to.
+     * @param chooser   the encoding chooser.
+     * @param backPressure back-pressure counter for reopened lanes, may be null.
+     * @param adminActions admin-action counter for reopened lanes, may be null.
+     * @return the lanes.
+     */
+    static DataLanes create(
+        final io.pagestream.api.MigrationSource.Context ctx,
+        final FrameSink[] sinks,
+        final Links links,
+        final io.pagestream.transport.BandwidthLimiter limiter,
+        final RoundTracker tracker,
+        final EncodingChooser chooser,
+        final AtomicCounter backPressure,
+        final AtomicCounter adminActions)
+    {
+        final io.pagestream.api.guest.GuestMemory memory = ctx.guestMemory();
+        final boolean deltaAllowed = ctx.compression() == io.pagestream.api.Compression.AUTO ||
+            ctx.compression() == io.pagestream.api.Compression.DELTA;
+        final PageCache cache = deltaAllowed ?
+            new PageCache(ctx.pageCacheBytes(), memory.pageSize(), memory.pageCount(), ctx.pageCachePolicy()) : null;
+        final DataLane[] lanes = new DataLane[sinks.length];
+        for (int i = 0; i < sinks.length; i++)
+        {
+            final PageSender sender = new PageSender(sinks[i], memory, ctx.migrationId(), limiter,
+                PageSender.Pacing.WAIT_FOR_CAP, cache, chooser, ctx.nanoClock());
+            lanes[i] = new DataLane(i, sinks.length, ctx.migrationId(), memory, sinks[i], sender, limiter, tracker);
+        }
+        return new DataLanes(lanes, links, io.pagestream.transport.Channels.dataPublication(ctx.targetEndpoint(),
+            ctx.mtuLength(), ctx.termLength(), ctx.socketBufferLength()), ctx.dataStreamId(), backPressure, adminActions);
+    }
+
+    int count()
+    {
+        return lanes.length;
+    }
+
+    DataLane lane(final int index)
+    {
+        return lanes[index];
+    }
+
+    /** @return the encoding chooser the lanes share. */
+    EncodingChooser chooser()
+    {
+        return lanes[0].sender().chooser();
+    }
+
+    /** @return the cache of sent versions the lanes share, or null. */
+    PageCache cache()
+    {
+        return lanes[0].sender().cache();
+    }
+
+    /** @return lane 0's stream, which carries the control frames. */
+    FrameSink controlSink()
+    {
+        return lanes[0].sink();
+    }
+
+    /** @return every lane's Aeron session id, for the HELLO. */
+    int[] sessionIds()
+    {
+        for (int i = 0; i < lanes.length; i++)
+        {
+            sessionIds[i] = lanes[i].sink().sessionId();
+        }
+        return sessionIds;
+    }
+
+    /** @return true once every lane's stream has a subscriber. */
+    boolean allConnected()
+    {
+        for (final DataLane lane : lanes)
+        {
+            if (null == lane.sink() || !lane.sink().isConnected())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return the first lane not connected, or -1. */
+    int firstUnconnected()
+    {
+        for (final DataLane lane : lanes)
+        {
+            if (!lane.sink().isConnected())
+            {
+                return lane.index();
+            }
+        }
+        return -1;
+    }
+
+    void beginRound(final PageBitmap toSend, final int round)
+    {
+        for (final DataLane lane : lanes)
+        {
+            lane.beginRound(toSend, round);
+        }
+    }
+
+    boolean isRoundSent()
+    {
+        for (final DataLane lane : lanes)
+        {
+            if (!lane.isRoundSent())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void beginPush(final PageBitmap toSend, final int round)
+    {
+        for (final DataLane lane : lanes)
+        {
+            lane.beginPush(toSend, round);
+        }
+    }
+
+    boolean isPushed()
+    {
+        for (final DataLane lane : lanes)
+        {
+            if (!lane.isPushed())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * @param pageIndex a faulted page: its lane pushes what follows it next.
+     */
+    void prepage(final long pageIndex)
+    {
+        lanes[LanePartition.laneOf(pageIndex, lanes.length)].prepage(pageIndex);
+    }
+
+    /**
+     * Give every lane a share of the budget.
+     *
+     * @param nowNs    current time.
+     * @param maxPages pages this call may send in all.
+     * @return work done.
+     */
+    int doWork(final long nowNs, final int maxPages)
+    {
+        final int share = Math.max(8, maxPages / lanes.length);
+        int work = 0;
+        for (final DataLane lane : lanes)
+        {
+            work += lane.doWork(nowNs, share);
+        }
+        return work;
+    }
+
+    /** @return page frames sent in the current round, every lane. */
+    long roundPageFrames()
+    {
+        long frames = 0;
+        for (final DataLane lane : lanes)
+        {
+            frames += lane.roundPageFrames();
+        }
+        return frames;
+    }
+
+    /** @return pages sent in the current round, every lane. */
+    long roundPages()
+    {
+        long pages = 0;
+        for (final DataLane lane : lanes)
+        {
+            pages += lane.roundPages();
+        }
+        return pages;
+    }
+
+    /**
+     * Sign (or seal) every lane's frames under the session's frame key, each lane under its own lane byte.
+     *
+     * @param frameKey the session's frame key.
+     * @param encrypt  true to seal.
+     */
+    void sign(final byte[] frameKey, final boolean encrypt)
+    {
+        for (final DataLane lane : lanes)
+        {
+            lane.sink().signer(new FrameMac(frameKey, FrameMac.dataLane(lane.index()), encrypt));
+        }
+    }
+
+    /** Stop delta encoding on every lane (cached versions may not match after a link loss). */
+    void disableCache()
+    {
+        for (final DataLane lane : lanes)
+        {
+            lane.sender().disableCache();
+        }
+    }
+
+    /**
+     * Close every lane's stream and start opening new ones (new Aeron sessions); {@link #pollReopened()} completes.
+     */
+    void reopen()
+    {
+        for (int i = 0; i < lanes.length; i++)
+        {
+            final FrameSink old = lanes[i].sink();
+            retiredBytes += old.bytesSent();
+            old.close();
+            registrations[i] = links.addExclusivePublication(channel, firstStreamId + i);
+        }
+    }
+
+    /**
+     * @return true once every lane reopened by {@link #reopen()} has its new stream.
+     */
+    boolean pollReopened()
+    {
+        boolean all = true;
+        for (int i = 0; i < lanes.length; i++)
+        {
+            if (registrations[i] != NO_REGISTRATION)
+            {
+                final FrameSink sink = links.exclusivePublication(registrations[i], backPressure, adminActions);
+                if (null == sink)
+                {
+                    all = false;
+                }
+                else
+                {
+                    registrations[i] = NO_REGISTRATION;
+                    lanes[i].retarget(sink);
+                }
+            }
+        }
+        return all;
+    }
+
+    /** @return the lanes' figures, summed. */
+    LaneStats stats()
+    {
+        total.clear();
+        for (final DataLane lane : lanes)
+        {
+            total.add(lane.stats());
+        }
+        return total;
+    }
+
+    /** @return bytes every lane put on the wire, streams closed by recoveries included. */
+    long bytesOnWire()
+    {
+        long bytes = retiredBytes;
+        for (final DataLane lane : lanes)
+        {
+            bytes += lane.sink().bytesSent();
+        }
+        return bytes;
+    }
+
+    /** @return times the bandwidth cap held a lane back. */
+    long rateLimitedWaits()
+    {
+        long waits = 0;
+        for (final DataLane lane : lanes)
+        {
+            waits += lane.rateLimitedWaits();
+        }
+        return waits;
+    }
+
+    /** Close every lane's stream. */
+    public void close()
+    {
+        for (final DataLane lane : lanes)
+        {
+            CloseHelper.quietClose(lane.sink());
+        }
+    }
+}

@@ -1,0 +1,226 @@
+package io.pagestream.sending;
+
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
+import io.pagestream.api.MigrationListener;
+import io.pagestream.api.MigrationPhase;
+import io.pagestream.api.policy.MigrationDecision;
+import io.pagestream.api.policy.MigrationPolicy;
+import io.pagestream.pages.PageBitmap;
+import org.agrona.ErrorHandler;
+
+import java.util.function.Consumer;
+
+/**
+ * Pre-copy: the bulk pass over every page, then rounds over the pages the guest dirtied meanwhile, each ended on
+ * every lane and judged by the policy: continue, throttle (auto-converge), stop-and-copy (the guest pauses and one
+ * last round sends what is dirty), switch to post-copy, or give up. The session is done after the stop-and-copy
+ * round is sent ({@link Outcome#STOP_AND_COPY}) or when the policy chose post-copy ({@link Outcome#POSTCOPY}).
+ * <p>
+ * Threading: the source conductor's thread.
+ */
+final class PrecopySession
+{
+    enum State
+    {
+        BULK, ITERATE, STOP_AND_COPY, DONE
+    }
+
+    enum Outcome
+    {
+        NONE, STOP_AND_COPY, POSTCOPY
+    }
+
+    static final int PAGES_PER_WORK = 64;
+
+    private final DataLanes lanes;
+    private final GuestControl guest;
+    private final RoundTracker tracker;
+    private final MigrationPolicy policy;
+    private final MigrationListener listener;
+    private final ErrorHandler errorHandler;
+    private final Consumer<MigrationPhase> phases;
+    private final PageBitmap toSend;
+    private final PageBitmap dirty;
+    private State state = State.BULK;
+    private Outcome outcome = Outcome.NONE;
+    private boolean postcopyAvailable;
+    private int round;
+    private int roundsEnded;
+    private long roundPagesPlanned;
+    private MigrationDecision lastDecision;
+
+    PrecopySession(
+        final DataLanes lanes,
+        final GuestControl guest,
+        final RoundTracker tracker,
+        final MigrationPolicy policy,
+        final MigrationListener listener,
+        final ErrorHandler errorHandler,
+        final Consumer<MigrationPhase> phases,
+        final PageBitmap toSend,
+        final PageBitmap dirty)
+    {
+        this.lanes = lanes;
+        this.guest = guest;
+        this.tracker = tracker;
+        this.policy = policy;
+        this.listener = listener;
+        this.errorHandler = errorHandler;
+        this.phases = phases;
+        this.toSend = toSend;
+        this.dirty = dirty;
+    }
+
+    /**
+     * Start tracking dirty pages and begin the bulk pass.
+     *
+     * @param postcopy true if the target agreed to post-copy.
+     * @param nowNs    current time.
+     */
+    void start(final boolean postcopy, final long nowNs)
+    {
+        postcopyAvailable = postcopy;
+        tracker.postcopyAvailable(postcopy);
+        guest.startTracking();
+        toSend.setAll();
+        round = 0;
+        beginRound(State.BULK, nowNs);
+    }
+
+    State state()
+    {
+        return state;
+    }
+
+    boolean isDone()
+    {
+        return state == State.DONE;
+    }
+
+    Outcome outcome()
+    {
+        return outcome;
+    }
+
+    /** @return the round being sent, or the last one sent once done. */
+    int round()
+    {
+        return round;
+    }
+
+    /** @return rounds finished, the bulk pass included. */
+    int roundsEnded()
+    {
+        return roundsEnded;
+    }
+
+    /** @return the policy's last decision, or null before the first round ended. */
+    MigrationDecision lastDecision()
+    {
+        return lastDecision;
+    }
+
+    /** @return pages of the current round not yet sent. */
+    long pagesRemaining()
+    {
+        return Math.max(0, roundPagesPlanned - lanes.roundPages());
+    }
+
+    /** @return pages dirtied and not yet sent once done (the post-copy pending set). */
+    PageBitmap dirty()
+    {
+        return dirty;
+    }
+
+    int doWork(final long nowNs)
+    {
+        if (state == State.DONE)
+        {
+            return 0;
+        }
+        int work = lanes.doWork(nowNs, PAGES_PER_WORK);
+        if (lanes.isRoundSent())
+        {
+            work += endRound(nowNs);
+        }
+        return work;
+    }
+
+    private int endRound(final long nowNs)
+    {
+        roundsEnded++;
+        if (state == State.STOP_AND_COPY)
+        {
+            tracker.endRound(nowNs, 0, 0);
+            outcome = Outcome.STOP_AND_COPY;
+            state = State.DONE;
+            return 1;
+        }
+        final long newlyDirty = guest.fetchDirty(dirty);
+        final long dirtyNow = dirty.cardinality();
+        tracker.endRound(nowNs, newlyDirty < 0 ? dirtyNow : newlyDirty, dirtyNow);
+
+        final MigrationDecision decision = policy.onRoundComplete(tracker);
+        lastDecision = decision;
+        try
+        {
+            listener.onRoundComplete(tracker, decision);
+        }
+        catch (final RuntimeException ex)
+        {
+            errorHandler.onError(ex);
+        }
+        switch (decision.action())
+        {
+            case CONTINUE:
+                nextRound(State.ITERATE, nowNs);
+                break;
+
+            case THROTTLE:
+                guest.throttle(decision.throttleFraction());
+                tracker.throttleFraction(decision.throttleFraction());
+                nextRound(State.ITERATE, nowNs);
+                break;
+
+            case STOP_AND_COPY:
+                guest.pause(nowNs);
+                guest.fetchDirty(dirty);
+                nextRound(State.STOP_AND_COPY, nowNs);
+                break;
+
+            case POSTCOPY:
+                if (!postcopyAvailable)
+                {
+                    throw new MigrationException(ErrorCode.MISSING_CAPABILITY, "the policy chose post-copy, but it " +
+                        "is not available (the source or the target did not enable it): " + decision.reason());
+                }
+                outcome = Outcome.POSTCOPY;
+                state = State.DONE;
+                break;
+
+            case ABORT:
+            default:
+                throw new MigrationException(ErrorCode.NOT_CONVERGED, decision.reason());
+        }
+        return 1;
+    }
+
+    private void nextRound(final State next, final long nowNs)
+    {
+        toSend.swap(dirty);
+        round++;
+        beginRound(next, nowNs);
+    }
+
+    private void beginRound(final State next, final long nowNs)
+    {
+        lanes.chooser().onRoundBoundary(nowNs);
+        roundPagesPlanned = toSend.cardinality();
+        tracker.beginRound(round, nowNs);
+        lanes.beginRound(toSend, round);
+        state = next;
+        phases.accept(next == State.BULK ? MigrationPhase.BULK :
+            next == State.ITERATE ? MigrationPhase.ITERATE : MigrationPhase.STOP_AND_COPY);
+    }
+}

@@ -1,0 +1,255 @@
+package io.pagestream.sending;
+
+import io.pagestream.api.policy.RoundFigures;
+
+/**
+ * Bookkeeping of rounds on the source: what each round sent and how long it took, the smoothed bandwidth, the dirty
+ * rate, and the downtime prediction handed to the policy. Implements {@link RoundFigures} as the view the policy
+ * reads. Threading: single writer (the source agent); the per-page methods only add to fields.
+ */
+public final class RoundTracker implements RoundFigures
+{
+    /** A round must send at least this much to update the bandwidth estimate. */
+    static final long MIN_BYTES_FOR_BANDWIDTH = 1024 * 1024;
+    private static final double SMOOTHING = 0.5;
+
+    private final long startNs;
+    private final double defaultWireBytesPerPage;
+    private int round;
+    private long roundStartNs;
+    private long lastFetchNs;
+    private long roundPageFrames;
+    private long roundPages;
+    private long roundBytes;
+    private long totalDataPages;
+    private long totalDataBytes;
+    private double bandwidthBytesPerSec;
+    private long dirtyPages;
+    private double dirtyRatePagesPerSec;
+    private long roundDurationNs;
+    private long lastRoundPages;
+    private long lastRoundBytes;
+    private long roundTripNs;
+    private long nowNs;
+
+    /**
+     * @param startNs                 when the migration started.
+     * @param defaultWireBytesPerPage bytes per page to assume before any page was measured.
+     */
+    public RoundTracker(final long startNs, final double defaultWireBytesPerPage)
+    {
+        this.startNs = startNs;
+        this.defaultWireBytesPerPage = defaultWireBytesPerPage;
+        this.roundStartNs = startNs;
+        this.lastFetchNs = startNs;
+        this.nowNs = startNs;
+    }
+
+    /**
+     * Begin a round.
+     *
+     * @param roundNumber the round, 0 for the bulk pass.
+     * @param nowNs       current time.
+     */
+    public void beginRound(final int roundNumber, final long nowNs)
+    {
+        round = roundNumber;
+        roundStartNs = nowNs;
+        roundPageFrames = 0;
+        roundPages = 0;
+        roundBytes = 0;
+        if (roundNumber == 0)
+        {
+            lastFetchNs = nowNs;
+        }
+    }
+
+    /**
+     * A page went out as data frames (not a zero run).
+     *
+     * @param frames number of frames (chunks) it took.
+     * @param bytes  frame bytes, headers included.
+     */
+    public void onDataPage(final int frames, final int bytes)
+    {
+        roundPageFrames += frames;
+        roundPages++;
+        roundBytes += bytes;
+        totalDataPages++;
+        totalDataBytes += bytes;
+    }
+
+    /**
+     * A zero-page run went out.
+     *
+     * @param pages in the run.
+     * @param bytes of the frame.
+     */
+    public void onZeroRun(final long pages, final int bytes)
+    {
+        roundPages += pages;
+        roundBytes += bytes;
+    }
+
+    /**
+     * End the round once its pages are sent and the dirty log was fetched.
+     *
+     * @param nowNs         current time.
+     * @param newlyDirty    pages the fetch reported newly dirty.
+     * @param dirtyNow      pages dirty now, to be sent next.
+     */
+    public void endRound(final long nowNs, final long newlyDirty, final long dirtyNow)
+    {
+        this.nowNs = nowNs;
+        roundDurationNs = Math.max(1, nowNs - roundStartNs);
+        final long sinceFetchNs = Math.max(1, nowNs - lastFetchNs);
+        lastFetchNs = nowNs;
+        dirtyPages = dirtyNow;
+        dirtyRatePagesPerSec = newlyDirty * 1e9 / sinceFetchNs;
+        lastRoundPages = roundPages;
+        lastRoundBytes = roundBytes;
+
+        final double rate = roundBytes * 1e9 / roundDurationNs;
+        if (bandwidthBytesPerSec == 0)
+        {
+            bandwidthBytesPerSec = rate;
+        }
+        else if (roundBytes >= MIN_BYTES_FOR_BANDWIDTH)
+        {
+            bandwidthBytesPerSec = SMOOTHING * rate + (1 - SMOOTHING) * bandwidthBytesPerSec;
+        }
+    }
+
+    private boolean postcopyAvailable;
+    private double throttleFraction;
+
+    /**
+     * @param rttNs measured handshake round trip.
+     */
+    public void roundTripNs(final long rttNs)
+    {
+        roundTripNs = rttNs;
+    }
+
+    /** @return page frames sent in the current round so far. */
+    public long roundPageFrames()
+    {
+        return roundPageFrames;
+    }
+
+    /** @return pages covered in the current round so far. */
+    public long roundPages()
+    {
+        return roundPages;
+    }
+
+    /** {@inheritDoc} */
+    public int round()
+    {
+        return round;
+    }
+
+    /** {@inheritDoc} */
+    public long dirtyPages()
+    {
+        return dirtyPages;
+    }
+
+    /** {@inheritDoc} */
+    public double dirtyRatePagesPerSec()
+    {
+        return dirtyRatePagesPerSec;
+    }
+
+    /** {@inheritDoc} */
+    public double bandwidthBytesPerSec()
+    {
+        return bandwidthBytesPerSec;
+    }
+
+    /** {@inheritDoc} */
+    public double wireBytesPerPage()
+    {
+        return totalDataPages == 0 ? defaultWireBytesPerPage : (double)totalDataBytes / totalDataPages;
+    }
+
+    /** {@inheritDoc} */
+    public double predictedDowntimeMs()
+    {
+        return predictDowntimeMs(dirtyPages, wireBytesPerPage(), bandwidthBytesPerSec, roundTripNs);
+    }
+
+    /**
+     * The downtime model: bytes still to send after a pause over the bandwidth, plus one round trip for the
+     * acknowledgement.
+     *
+     * @param dirtyPages           pages to send after the pause.
+     * @param wireBytesPerPage     bytes each takes on the wire.
+     * @param bandwidthBytesPerSec achieved bandwidth; 0 or less means unknown, predicting forever.
+     * @param roundTripNs          one round trip.
+     * @return predicted milliseconds.
+     */
+    public static double predictDowntimeMs(
+        final long dirtyPages, final double wireBytesPerPage, final double bandwidthBytesPerSec, final long roundTripNs)
+    {
+        if (bandwidthBytesPerSec <= 0)
+        {
+            return dirtyPages == 0 ? roundTripNs / 1e6 : Double.POSITIVE_INFINITY;
+        }
+        return dirtyPages * wireBytesPerPage * 1000.0 / bandwidthBytesPerSec + roundTripNs / 1e6;
+    }
+
+    /** {@inheritDoc} */
+    public long pagesSentInRound()
+    {
+        return lastRoundPages;
+    }
+
+    /** {@inheritDoc} */
+    public long bytesSentInRound()
+    {
+        return lastRoundBytes;
+    }
+
+    /** {@inheritDoc} */
+    public long roundDurationMs()
+    {
+        return roundDurationNs / 1_000_000;
+    }
+
+    /** {@inheritDoc} */
+    public long elapsedMs()
+    {
+        return (nowNs - startNs) / 1_000_000;
+    }
+
+    /** {@inheritDoc} */
+    public long roundTripUs()
+    {
+        return roundTripNs / 1000;
+    }
+
+    /** @param available whether the source may switch to post-copy. */
+    public void postcopyAvailable(final boolean available)
+    {
+        postcopyAvailable = available;
+    }
+
+    /** @param fraction of vCPU time auto-converge holds back now. */
+    public void throttleFraction(final double fraction)
+    {
+        throttleFraction = fraction;
+    }
+
+    /** {@inheritDoc} */
+    public boolean postcopyAvailable()
+    {
+        return postcopyAvailable;
+    }
+
+    /** {@inheritDoc} */
+    public double throttleFraction()
+    {
+        return throttleFraction;
+    }
+}

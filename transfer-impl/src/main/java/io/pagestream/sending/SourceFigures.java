@@ -1,0 +1,224 @@
+package io.pagestream.sending;
+
+import io.pagestream.api.MigrationPhase;
+import io.pagestream.api.MigrationProgress;
+import io.pagestream.api.MigrationReport;
+import io.pagestream.api.MigrationSource;
+import io.pagestream.api.policy.MigrationDecision;
+import io.pagestream.status.CounterType;
+import io.pagestream.status.MigrationCounters;
+import org.agrona.concurrent.status.AtomicCounter;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The source's figures in the three places they are read: the Aeron counters (other processes; refreshed every duty
+ * cycle from the lanes' own tallies), the progress snapshot (other threads; refreshed every
+ * {@value #PROGRESS_MS} ms) and the report (at the end). One writer, the conductor; {@link #progress} from any thread.
+ */
+final class SourceFigures
+{
+    private static final long PROGRESS_MS = 50;
+    private static final long RATE_WINDOW_NS = TimeUnit.MILLISECONDS.toNanos(250);
+
+    private final MigrationSource.Context ctx;
+    private final MigrationCounters counters;
+    private final DataLanes lanes;
+    private final UrgentLane urgent;
+    private final LaneStats controlStats;
+    private final RoundTracker tracker;
+    private final LaneStats total = new LaneStats();
+    private final long startNs;
+    private final AtomicCounter pagesSent;
+    private final AtomicCounter bytesSent;
+    private final AtomicCounter zeroPages;
+    private final AtomicCounter rawPages;
+    private final AtomicCounter deltaPages;
+    private final AtomicCounter lz4Pages;
+    private final AtomicCounter bytesSaved;
+    private final AtomicCounter urgentPages;
+    private final AtomicCounter postcopyPages;
+    private final AtomicCounter requests;
+    private final AtomicCounter rounds;
+    private final AtomicCounter rateLimited;
+    private final AtomicCounter recoveriesCounter;
+    private final AtomicCounter stateCounter;
+    private long lastProgressNs;
+    private long rateWindowStartNs;
+    private long rateWindowStartBytes;
+    private long faultCount;
+    private long faultP50Us;
+    private long faultP99Us;
+    private long faultMaxUs;
+
+    private volatile int progressRound;
+    private volatile long progressPagesRemaining;
+    private volatile double progressRate;
+    private volatile double progressExpectedDowntimeMs;
+    private volatile double progressDirtyRate;
+    private volatile double progressThrottle;
+    private volatile String progressDecision = "";
+
+    SourceFigures(
+        final MigrationSource.Context ctx,
+        final MigrationCounters counters,
+        final DataLanes lanes,
+        final UrgentLane urgent,
+        final LaneStats controlStats,
+        final RoundTracker tracker,
+        final long startNs)
+    {
+        this.ctx = ctx;
+        this.counters = counters;
+        this.lanes = lanes;
+        this.urgent = urgent;
+        this.controlStats = controlStats;
+        this.tracker = tracker;
+        this.startNs = startNs;
+        this.rateWindowStartNs = startNs;
+        this.lastProgressNs = startNs;
+        pagesSent = counters.get(CounterType.PAGES_SENT);
+        bytesSent = counters.get(CounterType.BYTES_SENT);
+        zeroPages = counters.get(CounterType.ZERO_PAGES_SENT);
+        rawPages = counters.get(CounterType.RAW_PAGES_SENT);
+        deltaPages = counters.get(CounterType.DELTA_PAGES_SENT);
+        lz4Pages = counters.get(CounterType.LZ4_PAGES_SENT);
+        bytesSaved = counters.get(CounterType.BYTES_SAVED);
+        urgentPages = counters.get(CounterType.URGENT_PAGES_SENT);
+        postcopyPages = counters.get(CounterType.POSTCOPY_PAGES_SENT);
+        requests = counters.get(CounterType.PAGE_REQUESTS_RECEIVED);
+        rounds = counters.get(CounterType.ROUNDS);
+        rateLimited = counters.get(CounterType.RATE_LIMITED);
+        recoveriesCounter = counters.get(CounterType.RECOVERIES);
+        stateCounter = counters.get(CounterType.SOURCE_STATE);
+    }
+
+    void state(final SourceState state)
+    {
+        stateCounter.setOrdered(state.code());
+    }
+
+    void recoveries(final int recoveries)
+    {
+        recoveriesCounter.setOrdered(recoveries);
+    }
+
+    void faults(final long count, final long p50Us, final long p99Us, final long maxUs)
+    {
+        faultCount = count;
+        faultP50Us = p50Us;
+        faultP99Us = p99Us;
+        faultMaxUs = maxUs;
+    }
+
+    /**
+     * Refresh the counters, and the progress snapshot when due.
+     *
+     * @param state          the conductor's state.
+     * @param nowNs          current time.
+     * @param pagesRemaining pages of the current round (or the post-copy push) not yet sent.
+     * @param throttle       the vCPU throttle now.
+     * @param decision       the policy's last decision, or null.
+     * @param roundsEnded    rounds finished, the bulk pass included.
+     */
+    void update(final SourceState state, final long nowNs, final long pagesRemaining, final double throttle,
+        final MigrationDecision decision, final int roundsEnded)
+    {
+        final LaneStats sum = sum();
+        pagesSent.setOrdered(sum.pages);
+        bytesSent.setOrdered(sum.bytes);
+        zeroPages.setOrdered(sum.zeroPages);
+        rawPages.setOrdered(sum.rawPages);
+        deltaPages.setOrdered(sum.deltaPages);
+        lz4Pages.setOrdered(sum.lz4Pages);
+        bytesSaved.setOrdered(sum.bytesSaved);
+        urgentPages.setOrdered(sum.urgentPages);
+        postcopyPages.setOrdered(sum.postcopyPages);
+        requests.setOrdered(urgent.requests());
+        rateLimited.setOrdered(lanes.rateLimitedWaits());
+        rounds.setOrdered(roundsEnded);
+        if (nowNs - lastProgressNs < TimeUnit.MILLISECONDS.toNanos(PROGRESS_MS) && state != SourceState.DONE)
+        {
+            return;
+        }
+        lastProgressNs = nowNs;
+        final PageCache cache = lanes.cache();
+        if (null != cache)
+        {
+            counters.get(CounterType.PAGE_CACHE_HITS).setOrdered(cache.hits());
+            counters.get(CounterType.PAGE_CACHE_MISSES).setOrdered(cache.misses());
+        }
+        progressRound = tracker.round();
+        progressPagesRemaining = pagesRemaining;
+        progressExpectedDowntimeMs = tracker.predictedDowntimeMs();
+        progressDirtyRate = tracker.dirtyRatePagesPerSec();
+        progressThrottle = throttle;
+        progressDecision = null == decision ? "" : decision.toString();
+        final long windowNs = nowNs - rateWindowStartNs;
+        if (windowNs >= RATE_WINDOW_NS)
+        {
+            final long bytes = bytesOnWire();
+            progressRate = (bytes - rateWindowStartBytes) * 1e9 / windowNs;
+            rateWindowStartBytes = bytes;
+            rateWindowStartNs = nowNs;
+        }
+    }
+
+    /**
+     * @param phase the public phase.
+     * @param nowNs current time.
+     * @return a snapshot. Any thread.
+     */
+    MigrationProgress progress(final MigrationPhase phase, final long nowNs)
+    {
+        return new MigrationProgress(
+            phase,
+            progressRound,
+            progressPagesRemaining,
+            pagesSent.get(),
+            bytesSent.get(),
+            progressRate,
+            progressExpectedDowntimeMs,
+            progressDirtyRate,
+            TimeUnit.NANOSECONDS.toMillis(nowNs - startNs),
+            progressThrottle,
+            progressDecision);
+    }
+
+    /**
+     * @param nowNs current time.
+     * @return a report builder with every figure this class holds filled in.
+     */
+    MigrationReport.Builder report(final long nowNs)
+    {
+        final LaneStats sum = sum();
+        return new MigrationReport.Builder()
+            .guestBytes(ctx.guestMemory().sizeBytes())
+            .pageSize(ctx.guestMemory().pageSize())
+            .totalTimeMs(TimeUnit.NANOSECONDS.toMillis(nowNs - startNs))
+            .downtimeTargetMs(ctx.downtimeTargetMs())
+            .pagesSent(sum.pages)
+            .bytesOnWire(bytesOnWire())
+            .pagesByEncoding(sum.zeroPages, sum.deltaPages, sum.lz4Pages, sum.rawPages)
+            .bytesSaved(sum.bytesSaved)
+            .backPressureEvents(counters.value(CounterType.BACK_PRESSURE))
+            .postcopyPages(sum.postcopyPages)
+            .urgentPages(sum.urgentPages)
+            .faults(faultCount, faultP50Us, faultP99Us, faultMaxUs)
+            .lanes(lanes.count());
+    }
+
+    private long bytesOnWire()
+    {
+        return lanes.bytesOnWire() + urgent.bytesOnWire();
+    }
+
+    private LaneStats sum()
+    {
+        total.clear();
+        total.add(lanes.stats());
+        total.add(urgent.stats());
+        total.add(controlStats);
+        return total;
+    }
+}

@@ -1,0 +1,107 @@
+package io.pagestream.transport;
+
+import io.aeron.Aeron;
+import io.aeron.ExclusivePublication;
+import io.aeron.Publication;
+import io.aeron.Subscription;
+import io.aeron.exceptions.RegistrationException;
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
+import org.agrona.concurrent.status.AtomicCounter;
+
+/**
+ * {@link Links} over an Aeron client's asynchronous adds ({@code asyncAdd...} then {@code get...} until ready).
+ * Threading: the conductor's thread.
+ */
+public final class AeronLinks implements Links
+{
+    private final Aeron aeron;
+
+    /**
+     * @param aeron the connected client.
+     */
+    public AeronLinks(final Aeron aeron)
+    {
+        this.aeron = aeron;
+    }
+
+    /** {@inheritDoc} */
+    public long addExclusivePublication(final String channel, final int streamId)
+    {
+        return aeron.asyncAddExclusivePublication(channel, streamId);
+    }
+
+    /** {@inheritDoc} */
+    public FrameSink exclusivePublication(
+        final long registrationId, final AtomicCounter backPressure, final AtomicCounter adminActions)
+    {
+        final ExclusivePublication publication;
+        try
+        {
+            publication = aeron.getExclusivePublication(registrationId);
+        }
+        catch (final RegistrationException ex)
+        {
+            throw new MigrationException(ErrorCode.PEER_LOST, "the media driver refused a publication: " +
+                ex.getMessage(), ex);
+        }
+        return null == publication ? null : new FramePublisher(publication, backPressure, adminActions);
+    }
+
+    /** {@inheritDoc} */
+    public long addPublication(final String channel, final int streamId)
+    {
+        return aeron.asyncAddPublication(channel, streamId);
+    }
+
+    /** {@inheritDoc} */
+    public RequestChannel publication(final long registrationId)
+    {
+        final Publication publication;
+        try
+        {
+            publication = aeron.getPublication(registrationId);
+        }
+        catch (final RegistrationException ex)
+        {
+            throw new MigrationException(ErrorCode.PEER_LOST, "the media driver refused a publication: " +
+                ex.getMessage(), ex);
+        }
+        if (null == publication)
+        {
+            return null;
+        }
+        return new RequestChannel()
+        {
+            public long offer(final org.agrona.DirectBuffer buffer, final int offset, final int length)
+            {
+                return publication.offer(buffer, offset, length);
+            }
+
+            public void close()
+            {
+                org.agrona.CloseHelper.quietClose(publication);
+            }
+        };
+    }
+
+    /** {@inheritDoc} */
+    public long addSubscription(final String channel, final int streamId)
+    {
+        return aeron.asyncAddSubscription(channel, streamId);
+    }
+
+    /** {@inheritDoc} */
+    public Subscription subscription(final long registrationId)
+    {
+        try
+        {
+            return aeron.getSubscription(registrationId);
+        }
+        catch (final RegistrationException ex)
+        {
+            throw new MigrationException(ErrorCode.PEER_LOST, "the media driver refused a subscription: " +
+                ex.getMessage(), ex);
+        }
+    }
+}
