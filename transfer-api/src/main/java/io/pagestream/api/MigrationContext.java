@@ -78,6 +78,13 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     private ErrorHandler errorHandler;
     private MigrationListener listener;
 
+    /**
+     * Every shared setting at its system-property default; subclasses are the source's and the target's contexts.
+     */
+    protected MigrationContext()
+    {
+    }
+
     @SuppressWarnings("unchecked")
     private T self()
     {

@@ -150,6 +150,14 @@ public interface MigrationSource extends AutoCloseable
         private PageCachePolicy pageCachePolicy = PageCachePolicy.valueOf(System.getProperty(
             PAGE_CACHE_POLICY_PROP_NAME, PAGE_CACHE_POLICY_DEFAULT.name()).toUpperCase(java.util.Locale.ROOT));
 
+        /**
+         * A context with every setting at its system-property default; set the hypervisor's parts before
+         * {@link #conclude()}.
+         */
+        public Context()
+        {
+        }
+
         /** {@inheritDoc} */
         public Context conclude()
         {
@@ -212,7 +220,10 @@ public interface MigrationSource extends AutoCloseable
             return this;
         }
 
-        /** @param memory the guest's RAM. @return this. */
+        /**
+         * @param memory the guest's RAM.
+         * @return this.
+         */
         public Context guestMemory(final GuestMemory memory)
         {
             guestMemory = memory;
@@ -225,7 +236,10 @@ public interface MigrationSource extends AutoCloseable
             return guestMemory;
         }
 
-        /** @param log the hypervisor's dirty page log. @return this. */
+        /**
+         * @param log the hypervisor's dirty page log.
+         * @return this.
+         */
         public Context dirtyPageLog(final DirtyPageLog log)
         {
             dirtyPageLog = log;
@@ -238,7 +252,10 @@ public interface MigrationSource extends AutoCloseable
             return dirtyPageLog;
         }
 
-        /** @param control the hypervisor's vCPU control. @return this. */
+        /**
+         * @param control the hypervisor's vCPU control.
+         * @return this.
+         */
         public Context vcpuControl(final VcpuControl control)
         {
             vcpuControl = control;
@@ -251,7 +268,10 @@ public interface MigrationSource extends AutoCloseable
             return vcpuControl;
         }
 
-        /** @param state the device state saved at switchover. @return this. */
+        /**
+         * @param state the device state saved at switchover.
+         * @return this.
+         */
         public Context deviceState(final DeviceState state)
         {
             deviceState = state;
@@ -264,7 +284,10 @@ public interface MigrationSource extends AutoCloseable
             return deviceState;
         }
 
-        /** @param endpoint where the target listens, {@code host:port}. @return this. */
+        /**
+         * @param endpoint where the target listens, {@code host:port}.
+         * @return this.
+         */
         public Context targetEndpoint(final String endpoint)
         {
             targetEndpoint = endpoint;
@@ -294,7 +317,10 @@ public interface MigrationSource extends AutoCloseable
             return controlEndpoint;
         }
 
-        /** @param lengthBytes Aeron MTU of the data stream. @return this. */
+        /**
+         * @param lengthBytes Aeron MTU of the data stream.
+         * @return this.
+         */
         public Context mtuLength(final int lengthBytes)
         {
             mtuLength = lengthBytes;
@@ -307,7 +333,10 @@ public interface MigrationSource extends AutoCloseable
             return mtuLength;
         }
 
-        /** @param lengthBytes Aeron term length of the data stream. @return this. */
+        /**
+         * @param lengthBytes Aeron term length of the data stream.
+         * @return this.
+         */
         public Context termLength(final int lengthBytes)
         {
             termLength = lengthBytes;
@@ -320,7 +349,10 @@ public interface MigrationSource extends AutoCloseable
             return termLength;
         }
 
-        /** @param targetMs largest acceptable downtime for the default policy. @return this. */
+        /**
+         * @param targetMs largest acceptable downtime for the default policy.
+         * @return this.
+         */
         public Context downtimeTargetMs(final long targetMs)
         {
             downtimeTargetMs = targetMs;
@@ -333,7 +365,10 @@ public interface MigrationSource extends AutoCloseable
             return downtimeTargetMs;
         }
 
-        /** @param rounds iterative rounds before the default policy gives up. @return this. */
+        /**
+         * @param rounds iterative rounds before the default policy gives up.
+         * @return this.
+         */
         public Context maxRounds(final int rounds)
         {
             maxRounds = rounds;
@@ -346,7 +381,10 @@ public interface MigrationSource extends AutoCloseable
             return maxRounds;
         }
 
-        /** @param timeMs elapsed time before the default policy gives up. @return this. */
+        /**
+         * @param timeMs elapsed time before the default policy gives up.
+         * @return this.
+         */
         public Context maxTimeMs(final long timeMs)
         {
             maxTimeMs = timeMs;
@@ -359,7 +397,10 @@ public interface MigrationSource extends AutoCloseable
             return maxTimeMs;
         }
 
-        /** @param bytesPerSec cap on the send rate, 0 for none. @return this. */
+        /**
+         * @param bytesPerSec cap on the send rate, 0 for none.
+         * @return this.
+         */
         public Context maxBandwidthBytesPerSec(final long bytesPerSec)
         {
             maxBandwidthBytesPerSec = bytesPerSec;
@@ -408,7 +449,10 @@ public interface MigrationSource extends AutoCloseable
             return faultQuietUs;
         }
 
-        /** @param timeoutMs to find a target and complete the handshake. @return this. */
+        /**
+         * @param timeoutMs to find a target and complete the handshake.
+         * @return this.
+         */
         public Context connectTimeoutMs(final long timeoutMs)
         {
             connectTimeoutMs = timeoutMs;
@@ -421,7 +465,10 @@ public interface MigrationSource extends AutoCloseable
             return connectTimeoutMs;
         }
 
-        /** @param timeoutMs from pause to the target's acknowledgement before resuming here. @return this. */
+        /**
+         * @param timeoutMs from pause to the target's acknowledgement before resuming here.
+         * @return this.
+         */
         public Context switchoverTimeoutMs(final long timeoutMs)
         {
             switchoverTimeoutMs = timeoutMs;
@@ -434,7 +481,10 @@ public interface MigrationSource extends AutoCloseable
             return switchoverTimeoutMs;
         }
 
-        /** @param migrationPolicy deciding after each round; default built from the downtime target. @return this. */
+        /**
+         * @param migrationPolicy deciding after each round; default built from the downtime target.
+         * @return this.
+         */
         public Context policy(final MigrationPolicy migrationPolicy)
         {
             policy = migrationPolicy;
@@ -480,7 +530,10 @@ public interface MigrationSource extends AutoCloseable
             return postcopyAllowed;
         }
 
-        /** @param mode which page encodings to use. @return this. */
+        /**
+         * @param mode which page encodings to use.
+         * @return this.
+         */
         public Context compression(final Compression mode)
         {
             compression = mode;
@@ -510,7 +563,10 @@ public interface MigrationSource extends AutoCloseable
             return pageCacheBytes;
         }
 
-        /** @param cachePolicy eviction policy of the page cache. @return this. */
+        /**
+         * @param cachePolicy eviction policy of the page cache.
+         * @return this.
+         */
         public Context pageCachePolicy(final PageCachePolicy cachePolicy)
         {
             pageCachePolicy = cachePolicy;
@@ -523,7 +579,10 @@ public interface MigrationSource extends AutoCloseable
             return pageCachePolicy;
         }
 
-        /** @param id non-zero session id; default random. @return this. */
+        /**
+         * @param id non-zero session id; default random.
+         * @return this.
+         */
         public Context migrationId(final long id)
         {
             migrationId = id;
