@@ -79,6 +79,13 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     private MigrationListener listener;
     private org.agrona.concurrent.NanoClock nanoClock;
 
+    /**
+     * Every shared setting at its system-property default; subclasses are the source's and the target's contexts.
+     */
+    protected MigrationContext()
+    {
+    }
+
     @SuppressWarnings("unchecked")
     private T self()
     {

@@ -8,6 +8,7 @@ public class MigrationException extends RuntimeException
 {
     private static final long serialVersionUID = 1L;
 
+    /** The stable code of the failure, also in the message. */
     private final ErrorCode errorCode;
 
     /**

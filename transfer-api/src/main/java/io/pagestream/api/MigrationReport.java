@@ -338,84 +338,128 @@ public final class MigrationReport
         private int lanes = 1;
         private String lastDecision = "";
 
-        /** @param v result. @return this. */
+        /**
+         * Starts as a FAILED pre-copy report with every figure zero and no switch round (-1); the engine sets what it
+         * measured.
+         */
+        public Builder()
+        {
+        }
+
+        /**
+         * @param v result.
+         * @return this.
+         */
         public Builder result(final MigrationResult v)
         {
             result = v;
             return this;
         }
 
-        /** @param v reason. @return this. */
+        /**
+         * @param v reason.
+         * @return this.
+         */
         public Builder reason(final String v)
         {
             reason = v;
             return this;
         }
 
-        /** @param v error code, null on success. @return this. */
+        /**
+         * @param v error code, null on success.
+         * @return this.
+         */
         public Builder errorCode(final ErrorCode v)
         {
             errorCode = v;
             return this;
         }
 
-        /** @param v mode. @return this. */
+        /**
+         * @param v mode.
+         * @return this.
+         */
         public Builder mode(final MigrationMode v)
         {
             mode = v;
             return this;
         }
 
-        /** @param v guest bytes. @return this. */
+        /**
+         * @param v guest bytes.
+         * @return this.
+         */
         public Builder guestBytes(final long v)
         {
             guestBytes = v;
             return this;
         }
 
-        /** @param v page size. @return this. */
+        /**
+         * @param v page size.
+         * @return this.
+         */
         public Builder pageSize(final int v)
         {
             pageSize = v;
             return this;
         }
 
-        /** @param v total time in ms. @return this. */
+        /**
+         * @param v total time in ms.
+         * @return this.
+         */
         public Builder totalTimeMs(final long v)
         {
             totalTimeMs = v;
             return this;
         }
 
-        /** @param v downtime in ms. @return this. */
+        /**
+         * @param v downtime in ms.
+         * @return this.
+         */
         public Builder downtimeMs(final long v)
         {
             downtimeMs = v;
             return this;
         }
 
-        /** @param v downtime target in ms. @return this. */
+        /**
+         * @param v downtime target in ms.
+         * @return this.
+         */
         public Builder downtimeTargetMs(final long v)
         {
             downtimeTargetMs = v;
             return this;
         }
 
-        /** @param v iterative rounds. @return this. */
+        /**
+         * @param v iterative rounds.
+         * @return this.
+         */
         public Builder rounds(final int v)
         {
             rounds = v;
             return this;
         }
 
-        /** @param v pages sent. @return this. */
+        /**
+         * @param v pages sent.
+         * @return this.
+         */
         public Builder pagesSent(final long v)
         {
             pagesSent = v;
             return this;
         }
 
-        /** @param v bytes on the wire. @return this. */
+        /**
+         * @param v bytes on the wire.
+         * @return this.
+         */
         public Builder bytesOnWire(final long v)
         {
             bytesOnWire = v;
@@ -438,21 +482,30 @@ public final class MigrationReport
             return this;
         }
 
-        /** @param v back-pressure events. @return this. */
+        /**
+         * @param v back-pressure events.
+         * @return this.
+         */
         public Builder backPressureEvents(final long v)
         {
             backPressureEvents = v;
             return this;
         }
 
-        /** @param v bytes the encodings saved. @return this. */
+        /**
+         * @param v bytes the encodings saved.
+         * @return this.
+         */
         public Builder bytesSaved(final long v)
         {
             bytesSaved = v;
             return this;
         }
 
-        /** @param v device state size. @return this. */
+        /**
+         * @param v device state size.
+         * @return this.
+         */
         public Builder deviceStateBytes(final long v)
         {
             deviceStateBytes = v;
@@ -475,56 +528,80 @@ public final class MigrationReport
             return this;
         }
 
-        /** @param v round after which the source switched over (stop-and-copy or post-copy); -1 if it never did. @return this. */
+        /**
+         * @param v round after which the source switched over (stop-and-copy or post-copy); -1 if it never did.
+         * @return this.
+         */
         public Builder switchRound(final int v)
         {
             switchRound = v;
             return this;
         }
 
-        /** @param v milliseconds from the post-copy switchover to the last page arriving; 0 without post-copy. @return this. */
+        /**
+         * @param v milliseconds from the post-copy switchover to the last page arriving; 0 without post-copy.
+         * @return this.
+         */
         public Builder postcopyMs(final long v)
         {
             postcopyMs = v;
             return this;
         }
 
-        /** @param v pages moved after the post-copy switchover, background and urgent. @return this. */
+        /**
+         * @param v pages moved after the post-copy switchover, background and urgent.
+         * @return this.
+         */
         public Builder postcopyPages(final long v)
         {
             postcopyPages = v;
             return this;
         }
 
-        /** @param v pages sent on the urgent lane in answer to faults. @return this. */
+        /**
+         * @param v pages sent on the urgent lane in answer to faults.
+         * @return this.
+         */
         public Builder urgentPages(final long v)
         {
             urgentPages = v;
             return this;
         }
 
-        /** @param v largest fraction of vCPU time auto-converge held back, 0 if it never throttled. @return this. */
+        /**
+         * @param v largest fraction of vCPU time auto-converge held back, 0 if it never throttled.
+         * @return this.
+         */
         public Builder maxThrottle(final double v)
         {
             maxThrottle = v;
             return this;
         }
 
-        /** @param v data lanes the pages travelled on. @return this. */
+        /**
+         * @param v data lanes the pages travelled on.
+         * @return this.
+         */
         public Builder lanes(final int v)
         {
             lanes = v;
             return this;
         }
 
-        /** @param v times a post-copy link loss was recovered by reconnecting. @return this. */
+        /**
+         * @param v times a post-copy link loss was recovered by reconnecting.
+         * @return this.
+         */
         public Builder recoveries(final int v)
         {
             recoveries = v;
             return this;
         }
 
-        /** @param v the policy's last decision and its figures. @return this. */
+        /**
+         * @param v the policy's last decision and its figures.
+         * @return this.
+         */
         public Builder lastDecision(final String v)
         {
             lastDecision = null == v ? "" : v;

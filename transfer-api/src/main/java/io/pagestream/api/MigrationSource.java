@@ -157,6 +157,14 @@ public interface MigrationSource extends AutoCloseable
             PAGE_CACHE_POLICY_PROP_NAME, PAGE_CACHE_POLICY_DEFAULT.name()).toUpperCase(java.util.Locale.ROOT));
         private int dataLanes = Integer.getInteger(DATA_LANES_PROP_NAME, DATA_LANES_DEFAULT);
 
+        /**
+         * A context with every setting at its system-property default; set the hypervisor's parts before
+         * {@link #conclude()}.
+         */
+        public Context()
+        {
+        }
+
         /** {@inheritDoc} */
         public Context conclude()
         {
@@ -236,13 +244,18 @@ public interface MigrationSource extends AutoCloseable
             return this;
         }
 
-        /** @return data lanes. */
+        /**
+         * @return data lanes.
+         */
         public int dataLanes()
         {
             return dataLanes;
         }
 
-        /** @param memory the guest's RAM. @return this. */
+        /**
+         * @param memory the guest's RAM.
+         * @return this.
+         */
         public Context guestMemory(final GuestMemory memory)
         {
             guestMemory = memory;
@@ -255,7 +268,10 @@ public interface MigrationSource extends AutoCloseable
             return guestMemory;
         }
 
-        /** @param log the hypervisor's dirty page log. @return this. */
+        /**
+         * @param log the hypervisor's dirty page log.
+         * @return this.
+         */
         public Context dirtyPageLog(final DirtyPageLog log)
         {
             dirtyPageLog = log;
@@ -268,7 +284,10 @@ public interface MigrationSource extends AutoCloseable
             return dirtyPageLog;
         }
 
-        /** @param control the hypervisor's vCPU control. @return this. */
+        /**
+         * @param control the hypervisor's vCPU control.
+         * @return this.
+         */
         public Context vcpuControl(final VcpuControl control)
         {
             vcpuControl = control;
@@ -281,7 +300,10 @@ public interface MigrationSource extends AutoCloseable
             return vcpuControl;
         }
 
-        /** @param state the device state saved at switchover. @return this. */
+        /**
+         * @param state the device state saved at switchover.
+         * @return this.
+         */
         public Context deviceState(final DeviceState state)
         {
             deviceState = state;
@@ -294,7 +316,10 @@ public interface MigrationSource extends AutoCloseable
             return deviceState;
         }
 
-        /** @param endpoint where the target listens, {@code host:port}. @return this. */
+        /**
+         * @param endpoint where the target listens, {@code host:port}.
+         * @return this.
+         */
         public Context targetEndpoint(final String endpoint)
         {
             targetEndpoint = endpoint;
@@ -324,7 +349,10 @@ public interface MigrationSource extends AutoCloseable
             return controlEndpoint;
         }
 
-        /** @param lengthBytes Aeron MTU of the data stream. @return this. */
+        /**
+         * @param lengthBytes Aeron MTU of the data stream.
+         * @return this.
+         */
         public Context mtuLength(final int lengthBytes)
         {
             mtuLength = lengthBytes;
@@ -337,7 +365,10 @@ public interface MigrationSource extends AutoCloseable
             return mtuLength;
         }
 
-        /** @param lengthBytes Aeron term length of the data stream. @return this. */
+        /**
+         * @param lengthBytes Aeron term length of the data stream.
+         * @return this.
+         */
         public Context termLength(final int lengthBytes)
         {
             termLength = lengthBytes;
@@ -350,7 +381,10 @@ public interface MigrationSource extends AutoCloseable
             return termLength;
         }
 
-        /** @param targetMs largest acceptable downtime for the default policy. @return this. */
+        /**
+         * @param targetMs largest acceptable downtime for the default policy.
+         * @return this.
+         */
         public Context downtimeTargetMs(final long targetMs)
         {
             downtimeTargetMs = targetMs;
@@ -363,7 +397,10 @@ public interface MigrationSource extends AutoCloseable
             return downtimeTargetMs;
         }
 
-        /** @param rounds iterative rounds before the default policy gives up. @return this. */
+        /**
+         * @param rounds iterative rounds before the default policy gives up.
+         * @return this.
+         */
         public Context maxRounds(final int rounds)
         {
             maxRounds = rounds;
@@ -376,7 +413,10 @@ public interface MigrationSource extends AutoCloseable
             return maxRounds;
         }
 
-        /** @param timeMs elapsed time before the default policy gives up. @return this. */
+        /**
+         * @param timeMs elapsed time before the default policy gives up.
+         * @return this.
+         */
         public Context maxTimeMs(final long timeMs)
         {
             maxTimeMs = timeMs;
@@ -389,7 +429,10 @@ public interface MigrationSource extends AutoCloseable
             return maxTimeMs;
         }
 
-        /** @param bytesPerSec cap on the send rate, 0 for none. @return this. */
+        /**
+         * @param bytesPerSec cap on the send rate, 0 for none.
+         * @return this.
+         */
         public Context maxBandwidthBytesPerSec(final long bytesPerSec)
         {
             maxBandwidthBytesPerSec = bytesPerSec;
@@ -438,7 +481,10 @@ public interface MigrationSource extends AutoCloseable
             return faultQuietUs;
         }
 
-        /** @param timeoutMs to find a target and complete the handshake. @return this. */
+        /**
+         * @param timeoutMs to find a target and complete the handshake.
+         * @return this.
+         */
         public Context connectTimeoutMs(final long timeoutMs)
         {
             connectTimeoutMs = timeoutMs;
@@ -451,7 +497,10 @@ public interface MigrationSource extends AutoCloseable
             return connectTimeoutMs;
         }
 
-        /** @param timeoutMs from pause to the target's acknowledgement before resuming here. @return this. */
+        /**
+         * @param timeoutMs from pause to the target's acknowledgement before resuming here.
+         * @return this.
+         */
         public Context switchoverTimeoutMs(final long timeoutMs)
         {
             switchoverTimeoutMs = timeoutMs;
@@ -464,7 +513,10 @@ public interface MigrationSource extends AutoCloseable
             return switchoverTimeoutMs;
         }
 
-        /** @param migrationPolicy deciding after each round; default built from the downtime target. @return this. */
+        /**
+         * @param migrationPolicy deciding after each round; default built from the downtime target.
+         * @return this.
+         */
         public Context policy(final MigrationPolicy migrationPolicy)
         {
             policy = migrationPolicy;
@@ -510,7 +562,10 @@ public interface MigrationSource extends AutoCloseable
             return postcopyAllowed;
         }
 
-        /** @param mode which page encodings to use. @return this. */
+        /**
+         * @param mode which page encodings to use.
+         * @return this.
+         */
         public Context compression(final Compression mode)
         {
             compression = mode;
@@ -540,7 +595,10 @@ public interface MigrationSource extends AutoCloseable
             return pageCacheBytes;
         }
 
-        /** @param cachePolicy eviction policy of the page cache. @return this. */
+        /**
+         * @param cachePolicy eviction policy of the page cache.
+         * @return this.
+         */
         public Context pageCachePolicy(final PageCachePolicy cachePolicy)
         {
             pageCachePolicy = cachePolicy;
@@ -553,7 +611,10 @@ public interface MigrationSource extends AutoCloseable
             return pageCachePolicy;
         }
 
-        /** @param id non-zero session id; default random. @return this. */
+        /**
+         * @param id non-zero session id; default random.
+         * @return this.
+         */
         public Context migrationId(final long id)
         {
             migrationId = id;

@@ -130,6 +130,14 @@ public interface MigrationTarget extends AutoCloseable
         private boolean postcopyEnabled = Boolean.getBoolean(POSTCOPY_ENABLED_PROP_NAME);
         private String urgentEndpoint = System.getProperty(URGENT_ENDPOINT_PROP_NAME);
 
+        /**
+         * A context with every setting at its system-property default; set the hypervisor's parts before
+         * {@link #conclude()}.
+         */
+        public Context()
+        {
+        }
+
         /** {@inheritDoc} */
         public Context conclude()
         {
@@ -157,7 +165,10 @@ public interface MigrationTarget extends AutoCloseable
             return this;
         }
 
-        /** @param memory the target guest's RAM, the same layout as the source's. @return this. */
+        /**
+         * @param memory the target guest's RAM, the same layout as the source's.
+         * @return this.
+         */
         public Context guestMemory(final GuestMemory memory)
         {
             guestMemory = memory;
@@ -170,7 +181,10 @@ public interface MigrationTarget extends AutoCloseable
             return guestMemory;
         }
 
-        /** @param state restored before the target may resume. @return this. */
+        /**
+         * @param state restored before the target may resume.
+         * @return this.
+         */
         public Context deviceState(final DeviceState state)
         {
             deviceState = state;
@@ -183,7 +197,10 @@ public interface MigrationTarget extends AutoCloseable
             return deviceState;
         }
 
-        /** @param endpoint {@code host:port} to listen on for the data stream. @return this. */
+        /**
+         * @param endpoint {@code host:port} to listen on for the data stream.
+         * @return this.
+         */
         public Context listenEndpoint(final String endpoint)
         {
             listenEndpoint = endpoint;
@@ -213,7 +230,10 @@ public interface MigrationTarget extends AutoCloseable
             return listenEndpoint;
         }
 
-        /** @param lengthBytes how far the source may run ahead of this target. @return this. */
+        /**
+         * @param lengthBytes how far the source may run ahead of this target.
+         * @return this.
+         */
         public Context receiverWindowLength(final int lengthBytes)
         {
             receiverWindowLength = lengthBytes;
@@ -226,7 +246,10 @@ public interface MigrationTarget extends AutoCloseable
             return receiverWindowLength;
         }
 
-        /** @param timeoutMs to wait for a source's hello, 0 for ever. @return this. */
+        /**
+         * @param timeoutMs to wait for a source's hello, 0 for ever.
+         * @return this.
+         */
         public Context handshakeTimeoutMs(final long timeoutMs)
         {
             handshakeTimeoutMs = timeoutMs;
@@ -239,7 +262,10 @@ public interface MigrationTarget extends AutoCloseable
             return handshakeTimeoutMs;
         }
 
-        /** @param lengthBytes largest device state accepted. @return this. */
+        /**
+         * @param lengthBytes largest device state accepted.
+         * @return this.
+         */
         public Context maxDeviceStateBytes(final int lengthBytes)
         {
             maxDeviceStateBytes = lengthBytes;

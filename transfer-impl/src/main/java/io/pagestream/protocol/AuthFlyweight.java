@@ -20,7 +20,10 @@ public final class AuthFlyweight extends FrameFlyweight
     /** Frame length. */
     public static final int LENGTH = TAG_OFFSET + HelloAckFlyweight.TAG_LENGTH;
 
-    /** @param tag the source's tag. @return this. */
+    /**
+     * @param tag the source's tag.
+     * @return this.
+     */
     public AuthFlyweight tag(final byte[] tag)
     {
         buffer.putBytes(offset + TAG_OFFSET, tag, 0, HelloAckFlyweight.TAG_LENGTH);

@@ -24,7 +24,10 @@ public final class CommitFlyweight extends FrameFlyweight
     /** Frame length. */
     public static final int LENGTH = DOWNTIME_OFFSET + 8;
 
-    /** @param v nanoseconds from pausing the guest to the commit, at the source. @return this. */
+    /**
+     * @param v nanoseconds from pausing the guest to the commit, at the source.
+     * @return this.
+     */
     public CommitFlyweight downtimeNs(final long v)
     {
         buffer.putLong(offset + DOWNTIME_OFFSET, v, LITTLE_ENDIAN);

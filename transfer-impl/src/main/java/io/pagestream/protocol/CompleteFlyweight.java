@@ -82,7 +82,10 @@ public final class CompleteFlyweight extends FrameFlyweight
         return buffer.getLong(offset + FAULT_MAX_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v distinct pages received. @return this. */
+    /**
+     * @param v distinct pages received.
+     * @return this.
+     */
     public CompleteFlyweight pagesReceived(final long v)
     {
         buffer.putLong(offset + PAGES_RECEIVED_OFFSET, v, LITTLE_ENDIAN);
@@ -95,7 +98,10 @@ public final class CompleteFlyweight extends FrameFlyweight
         return buffer.getLong(offset + PAGES_RECEIVED_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v page frames received. @return this. */
+    /**
+     * @param v page frames received.
+     * @return this.
+     */
     public CompleteFlyweight pageFramesReceived(final long v)
     {
         buffer.putLong(offset + PAGE_FRAMES_RECEIVED_OFFSET, v, LITTLE_ENDIAN);

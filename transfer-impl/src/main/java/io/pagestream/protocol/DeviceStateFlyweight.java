@@ -33,7 +33,10 @@ public final class DeviceStateFlyweight extends FrameFlyweight
     /** Offset of the data; also the header length of this frame. */
     public static final int DATA_OFFSET = CHUNK_LENGTH_OFFSET + 8;
 
-    /** @param v total device state length. @return this. */
+    /**
+     * @param v total device state length.
+     * @return this.
+     */
     public DeviceStateFlyweight totalLength(final int v)
     {
         buffer.putInt(offset + TOTAL_LENGTH_OFFSET, v, LITTLE_ENDIAN);
@@ -46,7 +49,10 @@ public final class DeviceStateFlyweight extends FrameFlyweight
         return buffer.getInt(offset + TOTAL_LENGTH_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v chunk offset. @return this. */
+    /**
+     * @param v chunk offset.
+     * @return this.
+     */
     public DeviceStateFlyweight chunkOffset(final int v)
     {
         buffer.putInt(offset + CHUNK_OFFSET_OFFSET, v, LITTLE_ENDIAN);
@@ -59,7 +65,10 @@ public final class DeviceStateFlyweight extends FrameFlyweight
         return buffer.getInt(offset + CHUNK_OFFSET_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v chunk length; the reserved word is cleared. @return this. */
+    /**
+     * @param v chunk length; the reserved word is cleared.
+     * @return this.
+     */
     public DeviceStateFlyweight chunkLength(final int v)
     {
         buffer.putInt(offset + CHUNK_LENGTH_OFFSET, v, LITTLE_ENDIAN);

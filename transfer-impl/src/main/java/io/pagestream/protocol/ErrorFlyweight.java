@@ -31,7 +31,10 @@ public final class ErrorFlyweight extends FrameFlyweight
     /** Longest message in bytes; longer ones are cut. */
     public static final int MAX_MESSAGE_LENGTH = 1024;
 
-    /** @param v error code value. @return this. */
+    /**
+     * @param v error code value.
+     * @return this.
+     */
     public ErrorFlyweight errorCode(final int v)
     {
         buffer.putInt(offset + ERROR_CODE_OFFSET, v, LITTLE_ENDIAN);

@@ -81,7 +81,10 @@ public final class HelloAckFlyweight extends FrameFlyweight
         buffer.getBytes(offset + TAG_OFFSET, dst, 0, TAG_LENGTH);
     }
 
-    /** @param v UDP port of the urgent lane on the target's host; the reserved word is cleared. @return this. */
+    /**
+     * @param v UDP port of the urgent lane on the target's host; the reserved word is cleared.
+     * @return this.
+     */
     public HelloAckFlyweight urgentPort(final int v)
     {
         buffer.putInt(offset + URGENT_PORT_OFFSET, v, LITTLE_ENDIAN);
@@ -95,7 +98,10 @@ public final class HelloAckFlyweight extends FrameFlyweight
         return buffer.getInt(offset + URGENT_PORT_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v 0 for accepted, else an ErrorCode value. @return this. */
+    /**
+     * @param v 0 for accepted, else an ErrorCode value.
+     * @return this.
+     */
     public HelloAckFlyweight status(final int v)
     {
         buffer.putInt(offset + STATUS_OFFSET, v, LITTLE_ENDIAN);
@@ -108,7 +114,10 @@ public final class HelloAckFlyweight extends FrameFlyweight
         return buffer.getInt(offset + STATUS_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v target's protocol version. @return this. */
+    /**
+     * @param v target's protocol version.
+     * @return this.
+     */
     public HelloAckFlyweight targetVersion(final int v)
     {
         buffer.putInt(offset + TARGET_VERSION_OFFSET, v, LITTLE_ENDIAN);
@@ -121,7 +130,10 @@ public final class HelloAckFlyweight extends FrameFlyweight
         return buffer.getInt(offset + TARGET_VERSION_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v capability bits. @return this. */
+    /**
+     * @param v capability bits.
+     * @return this.
+     */
     public HelloAckFlyweight capabilities(final long v)
     {
         buffer.putLong(offset + CAPABILITIES_OFFSET, v, LITTLE_ENDIAN);
@@ -134,7 +146,10 @@ public final class HelloAckFlyweight extends FrameFlyweight
         return buffer.getLong(offset + CAPABILITIES_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v the hello's timestamp. @return this. */
+    /**
+     * @param v the hello's timestamp.
+     * @return this.
+     */
     public HelloAckFlyweight echoTimestampNs(final long v)
     {
         buffer.putLong(offset + ECHO_TIMESTAMP_OFFSET, v, LITTLE_ENDIAN);

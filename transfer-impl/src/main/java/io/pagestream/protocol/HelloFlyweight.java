@@ -137,7 +137,10 @@ public final class HelloFlyweight extends FrameFlyweight
         return frameLength(regionCount(), controlEndpointLength());
     }
 
-    /** @param v page size. @return this. */
+    /**
+     * @param v page size.
+     * @return this.
+     */
     public HelloFlyweight pageSize(final int v)
     {
         buffer.putInt(offset + PAGE_SIZE_OFFSET, v, LITTLE_ENDIAN);
@@ -150,7 +153,10 @@ public final class HelloFlyweight extends FrameFlyweight
         return buffer.getInt(offset + PAGE_SIZE_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v region count. @return this. */
+    /**
+     * @param v region count.
+     * @return this.
+     */
     public HelloFlyweight regionCount(final int v)
     {
         buffer.putInt(offset + REGION_COUNT_OFFSET, v, LITTLE_ENDIAN);
@@ -163,7 +169,10 @@ public final class HelloFlyweight extends FrameFlyweight
         return buffer.getInt(offset + REGION_COUNT_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v page count. @return this. */
+    /**
+     * @param v page count.
+     * @return this.
+     */
     public HelloFlyweight pageCount(final long v)
     {
         buffer.putLong(offset + PAGE_COUNT_OFFSET, v, LITTLE_ENDIAN);
@@ -176,7 +185,10 @@ public final class HelloFlyweight extends FrameFlyweight
         return buffer.getLong(offset + PAGE_COUNT_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v capability bits. @return this. */
+    /**
+     * @param v capability bits.
+     * @return this.
+     */
     public HelloFlyweight capabilities(final long v)
     {
         buffer.putLong(offset + CAPABILITIES_OFFSET, v, LITTLE_ENDIAN);
@@ -189,7 +201,10 @@ public final class HelloFlyweight extends FrameFlyweight
         return buffer.getLong(offset + CAPABILITIES_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v sender's nanosecond timestamp, echoed in the ack. @return this. */
+    /**
+     * @param v sender's nanosecond timestamp, echoed in the ack.
+     * @return this.
+     */
     public HelloFlyweight timestampNs(final long v)
     {
         buffer.putLong(offset + TIMESTAMP_OFFSET, v, LITTLE_ENDIAN);
@@ -202,7 +217,10 @@ public final class HelloFlyweight extends FrameFlyweight
         return buffer.getLong(offset + TIMESTAMP_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v control stream id. @return this. */
+    /**
+     * @param v control stream id.
+     * @return this.
+     */
     public HelloFlyweight controlStreamId(final int v)
     {
         buffer.putInt(offset + CONTROL_STREAM_ID_OFFSET, v, LITTLE_ENDIAN);
@@ -221,7 +239,10 @@ public final class HelloFlyweight extends FrameFlyweight
         return buffer.getInt(offset + CONTROL_ENDPOINT_LENGTH_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param nonce {@link #NONCE_LENGTH} fresh random bytes. @return this. */
+    /**
+     * @param nonce {@link #NONCE_LENGTH} fresh random bytes.
+     * @return this.
+     */
     public HelloFlyweight nonce(final byte[] nonce)
     {
         buffer.putBytes(offset + NONCE_OFFSET, nonce, 0, NONCE_LENGTH);

@@ -48,7 +48,10 @@ public final class PageFlyweight extends FrameFlyweight
     /** Offset of the payload; also the header length of a page frame. */
     public static final int PAYLOAD_OFFSET = PAYLOAD_LENGTH_OFFSET + 4;
 
-    /** @param v page index. @return this. */
+    /**
+     * @param v page index.
+     * @return this.
+     */
     public PageFlyweight pageIndex(final long v)
     {
         buffer.putLong(offset + PAGE_INDEX_OFFSET, v, LITTLE_ENDIAN);
@@ -61,7 +64,10 @@ public final class PageFlyweight extends FrameFlyweight
         return buffer.getLong(offset + PAGE_INDEX_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v round. @return this. */
+    /**
+     * @param v round.
+     * @return this.
+     */
     public PageFlyweight round(final int v)
     {
         buffer.putInt(offset + ROUND_OFFSET, v, LITTLE_ENDIAN);
@@ -74,7 +80,10 @@ public final class PageFlyweight extends FrameFlyweight
         return buffer.getInt(offset + ROUND_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v encoding code; reserved bytes are cleared. @return this. */
+    /**
+     * @param v encoding code; reserved bytes are cleared.
+     * @return this.
+     */
     public PageFlyweight encoding(final int v)
     {
         buffer.putInt(offset + ENCODING_OFFSET, v & 0xFF, LITTLE_ENDIAN);
@@ -87,7 +96,10 @@ public final class PageFlyweight extends FrameFlyweight
         return buffer.getByte(offset + ENCODING_OFFSET) & 0xFF;
     }
 
-    /** @param v chunk offset within the page. @return this. */
+    /**
+     * @param v chunk offset within the page.
+     * @return this.
+     */
     public PageFlyweight chunkOffset(final int v)
     {
         buffer.putInt(offset + CHUNK_OFFSET_OFFSET, v, LITTLE_ENDIAN);
@@ -100,7 +112,10 @@ public final class PageFlyweight extends FrameFlyweight
         return buffer.getInt(offset + CHUNK_OFFSET_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v decoded length of the chunk. @return this. */
+    /**
+     * @param v decoded length of the chunk.
+     * @return this.
+     */
     public PageFlyweight decodedLength(final int v)
     {
         buffer.putInt(offset + DECODED_LENGTH_OFFSET, v, LITTLE_ENDIAN);
@@ -113,7 +128,10 @@ public final class PageFlyweight extends FrameFlyweight
         return buffer.getInt(offset + DECODED_LENGTH_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v CRC32C of the decoded chunk. @return this. */
+    /**
+     * @param v CRC32C of the decoded chunk.
+     * @return this.
+     */
     public PageFlyweight checksum(final int v)
     {
         buffer.putInt(offset + CHECKSUM_OFFSET, v, LITTLE_ENDIAN);
@@ -126,7 +144,10 @@ public final class PageFlyweight extends FrameFlyweight
         return buffer.getInt(offset + CHECKSUM_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v payload length. @return this. */
+    /**
+     * @param v payload length.
+     * @return this.
+     */
     public PageFlyweight payloadLength(final int v)
     {
         buffer.putInt(offset + PAYLOAD_LENGTH_OFFSET, v, LITTLE_ENDIAN);

@@ -29,7 +29,10 @@ public final class PageRequestFlyweight extends FrameFlyweight
     /** Frame length. */
     public static final int LENGTH = TIMESTAMP_OFFSET + 8;
 
-    /** @param v page index. @return this. */
+    /**
+     * @param v page index.
+     * @return this.
+     */
     public PageRequestFlyweight pageIndex(final long v)
     {
         buffer.putLong(offset + PAGE_INDEX_OFFSET, v, LITTLE_ENDIAN);
@@ -42,7 +45,10 @@ public final class PageRequestFlyweight extends FrameFlyweight
         return buffer.getLong(offset + PAGE_INDEX_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v when the fault began, target's clock. @return this. */
+    /**
+     * @param v when the fault began, target's clock.
+     * @return this.
+     */
     public PageRequestFlyweight timestampNs(final long v)
     {
         buffer.putLong(offset + TIMESTAMP_OFFSET, v, LITTLE_ENDIAN);

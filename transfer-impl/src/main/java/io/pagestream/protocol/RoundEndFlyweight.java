@@ -31,7 +31,10 @@ public final class RoundEndFlyweight extends FrameFlyweight
     /** Frame length. */
     public static final int LENGTH = PAGES_OFFSET + 8;
 
-    /** @param v round; the reserved word is cleared. @return this. */
+    /**
+     * @param v round; the reserved word is cleared.
+     * @return this.
+     */
     public RoundEndFlyweight round(final int v)
     {
         buffer.putInt(offset + ROUND_OFFSET, v, LITTLE_ENDIAN);
@@ -45,7 +48,10 @@ public final class RoundEndFlyweight extends FrameFlyweight
         return buffer.getInt(offset + ROUND_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v page frames sent in the round. @return this. */
+    /**
+     * @param v page frames sent in the round.
+     * @return this.
+     */
     public RoundEndFlyweight pageFrames(final long v)
     {
         buffer.putLong(offset + PAGE_FRAMES_OFFSET, v, LITTLE_ENDIAN);
@@ -58,7 +64,10 @@ public final class RoundEndFlyweight extends FrameFlyweight
         return buffer.getLong(offset + PAGE_FRAMES_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v pages covered in the round. @return this. */
+    /**
+     * @param v pages covered in the round.
+     * @return this.
+     */
     public RoundEndFlyweight pages(final long v)
     {
         buffer.putLong(offset + PAGES_OFFSET, v, LITTLE_ENDIAN);

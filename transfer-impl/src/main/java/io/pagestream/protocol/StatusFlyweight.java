@@ -25,7 +25,10 @@ public final class StatusFlyweight extends FrameFlyweight
     /** Frame length. */
     public static final int LENGTH = TIMESTAMP_OFFSET + 8;
 
-    /** @param v pages applied. @return this. */
+    /**
+     * @param v pages applied.
+     * @return this.
+     */
     public StatusFlyweight pagesApplied(final long v)
     {
         buffer.putLong(offset + PAGES_APPLIED_OFFSET, v, LITTLE_ENDIAN);
@@ -38,7 +41,10 @@ public final class StatusFlyweight extends FrameFlyweight
         return buffer.getLong(offset + PAGES_APPLIED_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v sender's timestamp. @return this. */
+    /**
+     * @param v sender's timestamp.
+     * @return this.
+     */
     public StatusFlyweight timestampNs(final long v)
     {
         buffer.putLong(offset + TIMESTAMP_OFFSET, v, LITTLE_ENDIAN);

@@ -47,7 +47,10 @@ public final class SwitchoverFlyweight extends FrameFlyweight
     /** Mode: the target runs now and receives the pending pages afterwards. */
     public static final int MODE_POSTCOPY = 1;
 
-    /** @param v final round. @return this. */
+    /**
+     * @param v final round.
+     * @return this.
+     */
     public SwitchoverFlyweight finalRound(final int v)
     {
         buffer.putInt(offset + FINAL_ROUND_OFFSET, v, LITTLE_ENDIAN);
@@ -60,7 +63,10 @@ public final class SwitchoverFlyweight extends FrameFlyweight
         return buffer.getInt(offset + FINAL_ROUND_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v device state length. @return this. */
+    /**
+     * @param v device state length.
+     * @return this.
+     */
     public SwitchoverFlyweight deviceStateLength(final int v)
     {
         buffer.putInt(offset + DEVICE_STATE_LENGTH_OFFSET, v, LITTLE_ENDIAN);
@@ -73,14 +79,20 @@ public final class SwitchoverFlyweight extends FrameFlyweight
         return buffer.getInt(offset + DEVICE_STATE_LENGTH_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v CRC32C of the device state. @return this. */
+    /**
+     * @param v CRC32C of the device state.
+     * @return this.
+     */
     public SwitchoverFlyweight deviceStateChecksum(final int v)
     {
         buffer.putInt(offset + DEVICE_STATE_CHECKSUM_OFFSET, v, LITTLE_ENDIAN);
         return this;
     }
 
-    /** @param v {@link #MODE_STOP_AND_COPY} or {@link #MODE_POSTCOPY}. @return this. */
+    /**
+     * @param v {@link #MODE_STOP_AND_COPY} or {@link #MODE_POSTCOPY}.
+     * @return this.
+     */
     public SwitchoverFlyweight mode(final int v)
     {
         buffer.putInt(offset + MODE_OFFSET, v, LITTLE_ENDIAN);
@@ -93,7 +105,10 @@ public final class SwitchoverFlyweight extends FrameFlyweight
         return buffer.getInt(offset + MODE_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v pages still to come in post-copy, 0 for stop-and-copy. @return this. */
+    /**
+     * @param v pages still to come in post-copy, 0 for stop-and-copy.
+     * @return this.
+     */
     public SwitchoverFlyweight pendingPages(final long v)
     {
         buffer.putLong(offset + PENDING_PAGES_OFFSET, v, LITTLE_ENDIAN);
@@ -112,7 +127,10 @@ public final class SwitchoverFlyweight extends FrameFlyweight
         return buffer.getInt(offset + DEVICE_STATE_CHECKSUM_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v page frames sent in the whole migration. @return this. */
+    /**
+     * @param v page frames sent in the whole migration.
+     * @return this.
+     */
     public SwitchoverFlyweight totalPageFrames(final long v)
     {
         buffer.putLong(offset + TOTAL_PAGE_FRAMES_OFFSET, v, LITTLE_ENDIAN);

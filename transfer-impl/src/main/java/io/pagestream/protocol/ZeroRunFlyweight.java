@@ -34,7 +34,10 @@ public final class ZeroRunFlyweight extends FrameFlyweight
     /** Frame length. */
     public static final int LENGTH = ROUND_OFFSET + 8;
 
-    /** @param v first page index. @return this. */
+    /**
+     * @param v first page index.
+     * @return this.
+     */
     public ZeroRunFlyweight firstPageIndex(final long v)
     {
         buffer.putLong(offset + FIRST_PAGE_INDEX_OFFSET, v, LITTLE_ENDIAN);
@@ -47,7 +50,10 @@ public final class ZeroRunFlyweight extends FrameFlyweight
         return buffer.getLong(offset + FIRST_PAGE_INDEX_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v pages in the run. @return this. */
+    /**
+     * @param v pages in the run.
+     * @return this.
+     */
     public ZeroRunFlyweight pageCount(final long v)
     {
         buffer.putLong(offset + PAGE_COUNT_OFFSET, v, LITTLE_ENDIAN);
@@ -60,7 +66,10 @@ public final class ZeroRunFlyweight extends FrameFlyweight
         return buffer.getLong(offset + PAGE_COUNT_OFFSET, LITTLE_ENDIAN);
     }
 
-    /** @param v round; the reserved word is cleared. @return this. */
+    /**
+     * @param v round; the reserved word is cleared.
+     * @return this.
+     */
     public ZeroRunFlyweight round(final int v)
     {
         buffer.putInt(offset + ROUND_OFFSET, v, LITTLE_ENDIAN);

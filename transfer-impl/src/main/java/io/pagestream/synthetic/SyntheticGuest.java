@@ -233,6 +233,14 @@ public final class SyntheticGuest implements AutoCloseable
         private int deviceStateBytes = 256 * 1024;
         private long seed = 42;
 
+        /**
+         * The default shape: 256 MiB of 4 KiB pages, 60% holding data, one vCPU writing 20,000 pages a second, 90%
+         * of them to a hot set of 2% of the pages, a 256 KiB device state, seed 42.
+         */
+        public Config()
+        {
+        }
+
         void validate()
         {
             if (!(fillFraction >= 0 && fillFraction <= 1))
@@ -251,7 +259,10 @@ public final class SyntheticGuest implements AutoCloseable
             }
         }
 
-        /** @param v guest memory in bytes. @return this. */
+        /**
+         * @param v guest memory in bytes.
+         * @return this.
+         */
         public Config sizeBytes(final long v)
         {
             sizeBytes = v;
@@ -264,7 +275,10 @@ public final class SyntheticGuest implements AutoCloseable
             return sizeBytes;
         }
 
-        /** @param v page size in bytes. @return this. */
+        /**
+         * @param v page size in bytes.
+         * @return this.
+         */
         public Config pageSize(final int v)
         {
             pageSize = v;
@@ -277,7 +291,10 @@ public final class SyntheticGuest implements AutoCloseable
             return pageSize;
         }
 
-        /** @param v which pages get written. @return this. */
+        /**
+         * @param v which pages get written.
+         * @return this.
+         */
         public Config workload(final Workload v)
         {
             workload = v;
@@ -290,7 +307,10 @@ public final class SyntheticGuest implements AutoCloseable
             return workload;
         }
 
-        /** @param v page writes per second across all vCPUs. @return this. */
+        /**
+         * @param v page writes per second across all vCPUs.
+         * @return this.
+         */
         public Config dirtyRatePagesPerSec(final double v)
         {
             dirtyRatePagesPerSec = v;
@@ -303,7 +323,10 @@ public final class SyntheticGuest implements AutoCloseable
             return dirtyRatePagesPerSec;
         }
 
-        /** @param v fraction of pages that hold data at start. @return this. */
+        /**
+         * @param v fraction of pages that hold data at start.
+         * @return this.
+         */
         public Config fillFraction(final double v)
         {
             fillFraction = v;
@@ -316,28 +339,40 @@ public final class SyntheticGuest implements AutoCloseable
             return fillFraction;
         }
 
-        /** @param v size of the hot set as a fraction of pages. @return this. */
+        /**
+         * @param v size of the hot set as a fraction of pages.
+         * @return this.
+         */
         public Config hotsetFraction(final double v)
         {
             hotsetFraction = v;
             return this;
         }
 
-        /** @param v share of writes that hit the hot set. @return this. */
+        /**
+         * @param v share of writes that hit the hot set.
+         * @return this.
+         */
         public Config hotWriteShare(final double v)
         {
             hotWriteShare = v;
             return this;
         }
 
-        /** @param v number of vCPU threads. @return this. */
+        /**
+         * @param v number of vCPU threads.
+         * @return this.
+         */
         public Config vcpus(final int v)
         {
             vcpus = v;
             return this;
         }
 
-        /** @param v size of the device state blob. @return this. */
+        /**
+         * @param v size of the device state blob.
+         * @return this.
+         */
         public Config deviceStateBytes(final int v)
         {
             deviceStateBytes = v;
@@ -350,7 +385,10 @@ public final class SyntheticGuest implements AutoCloseable
             return deviceStateBytes;
         }
 
-        /** @param v seed for contents and writes. @return this. */
+        /**
+         * @param v seed for contents and writes.
+         * @return this.
+         */
         public Config seed(final long v)
         {
             seed = v;
