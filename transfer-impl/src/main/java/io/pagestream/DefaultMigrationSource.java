@@ -61,14 +61,7 @@ final class DefaultMigrationSource implements MigrationSource
             source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "source", ctx.driverIdleStrategy(), ctx.errorHandler(),
                 ctx.driverOnAgentThread());
             final Aeron aeron = source.transport.aeron();
-            source.counters = new MigrationCounters(aeron, ctx.migrationId(),
-                CounterType.PAGES_SENT, CounterType.BYTES_SENT, CounterType.ZERO_PAGES_SENT,
-                CounterType.RAW_PAGES_SENT, CounterType.ROUNDS, CounterType.BACK_PRESSURE,
-                CounterType.ADMIN_ACTIONS, CounterType.RATE_LIMITED, CounterType.DELTA_PAGES_SENT,
-                CounterType.LZ4_PAGES_SENT, CounterType.PAGE_CACHE_HITS, CounterType.PAGE_CACHE_MISSES,
-                CounterType.BYTES_SAVED, CounterType.URGENT_PAGES_SENT, CounterType.POSTCOPY_PAGES_SENT,
-                CounterType.PAGE_REQUESTS_RECEIVED, CounterType.RECOVERIES, CounterType.BAD_FRAME_TAGS,
-                CounterType.SOURCE_STATE, CounterType.DATA_LANES);
+            source.counters = new MigrationCounters(aeron, ctx.migrationId(), CounterType.source());
             source.controlSubscription = aeron.addSubscription(
                 Channels.control(ctx.controlEndpoint()), ctx.controlStreamId());
             final String dataChannel = Channels.dataPublication(ctx.targetEndpoint(), ctx.mtuLength(),

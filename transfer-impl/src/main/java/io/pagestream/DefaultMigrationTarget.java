@@ -47,11 +47,7 @@ final class DefaultMigrationTarget implements MigrationTarget
             target.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "target", ctx.driverIdleStrategy(), ctx.errorHandler(),
                 ctx.driverOnAgentThread());
             final Aeron aeron = target.transport.aeron();
-            target.counters = new MigrationCounters(aeron, 0,
-                CounterType.PAGE_FRAMES_RECEIVED, CounterType.BYTES_RECEIVED, CounterType.ZERO_PAGES_RECEIVED,
-                CounterType.FOREIGN_FRAMES_DROPPED, CounterType.BAD_FRAMES, CounterType.FAULTS,
-                CounterType.PAGE_REQUESTS_SENT, CounterType.DUPLICATE_PAGES_SKIPPED, CounterType.RECOVERIES,
-                CounterType.TARGET_STATE);
+            target.counters = new MigrationCounters(aeron, 0, CounterType.target());
             target.dataSubscription = aeron.addSubscription(
                 Channels.dataSubscription(ctx.listenEndpoint(), ctx.socketBufferLength(), ctx.receiverWindowLength()),
                 ctx.dataStreamId());

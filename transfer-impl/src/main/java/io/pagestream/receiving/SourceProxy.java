@@ -26,7 +26,7 @@ import org.agrona.CloseHelper;
  * Threading: the target conductor's thread, but {@link #writePageRequest} which any thread may call on its own
  * buffer. No allocation but {@link #error}'s message encoding.
  */
-final class SourceProxy implements AutoCloseable
+final class SourceProxy implements AutoCloseable, io.pagestream.status.PeerNotice.Sender
 {
     private static final long NO_REGISTRATION = -1;
 
@@ -40,6 +40,7 @@ final class SourceProxy implements AutoCloseable
     private long requestRegistration = NO_REGISTRATION;
     private FrameSink control;
     private RequestChannel requests;
+    private long lastStatusNs = Long.MIN_VALUE / 2;
 
     SourceProxy(final Links links)
     {
@@ -135,7 +136,27 @@ final class SourceProxy implements AutoCloseable
     }
 
     /**
-     * STATUS: the heartbeat, with pages applied so far and whether the guest runs here.
+     * STATUS if one is due ({@value #HEARTBEAT_MS} ms since the last went out), so the source can tell a quiet
+     * target from a lost one; a refused offer is tried again on the next call.
+     *
+     * @param guestRunning true once the guest runs here (post-copy).
+     * @param pagesApplied pages received so far.
+     * @param nowNs        current time.
+     */
+    void heartbeat(final boolean guestRunning, final long pagesApplied, final long nowNs)
+    {
+        if (nowNs - lastStatusNs > java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(HEARTBEAT_MS) &&
+            status(guestRunning, pagesApplied, nowNs) == FrameSink.SENT)
+        {
+            lastStatusNs = nowNs;
+        }
+    }
+
+    /** Time between heartbeats. */
+    static final long HEARTBEAT_MS = 100;
+
+    /**
+     * STATUS now: the heartbeat, with pages applied so far and whether the guest runs here.
      *
      * @param guestRunning true once the guest runs here (post-copy).
      * @param pagesApplied pages received so far.
@@ -152,7 +173,12 @@ final class SourceProxy implements AutoCloseable
         status.writeHeader(FrameType.STATUS, StatusFlyweight.LENGTH, migrationId);
         status.flags(guestRunning ? FrameFlyweight.FLAG_GUEST_RUNNING : 0);
         status.pagesApplied(pagesApplied).timestampNs(nowNs);
-        return control.offer(StatusFlyweight.LENGTH);
+        final int outcome = control.offer(StatusFlyweight.LENGTH);
+        if (outcome == FrameSink.SENT)
+        {
+            lastStatusNs = nowNs;
+        }
+        return outcome;
     }
 
     /**
@@ -204,7 +230,7 @@ final class SourceProxy implements AutoCloseable
      * @param message the reason.
      * @return the outcome; {@link FrameSink#CLOSED} without a control stream.
      */
-    int error(final ErrorCode code, final String message)
+    public int error(final ErrorCode code, final String message)
     {
         if (null == control)
         {

@@ -226,10 +226,26 @@ final class SwitchoverReceiver
         state = State.SEND_COMPLETE;
     }
 
-    /** COMPLETE went out: a stop-and-copy guest now waits for COMMIT; a post-copy one is done. */
-    void onCompleteSent()
+    /**
+     * Offer COMPLETE once; when it goes out, a stop-and-copy guest waits for COMMIT and a post-copy one is done.
+     *
+     * @param proxy   to the source.
+     * @param image   the guest image, for its counts.
+     * @param figures the fault figures, captured here once.
+     * @param faults  the fault path.
+     * @return the outcome: {@code RETRY} while back-pressured or reconnecting.
+     */
+    int sendComplete(final SourceProxy proxy, final GuestImage image, final TargetFigures figures,
+        final FaultService faults)
     {
-        state = postcopy ? State.DONE : State.AWAIT_COMMIT;
+        figures.captureFaults(faults);
+        final int outcome = proxy.complete(image.pagesReceived(), image.totalPageFrames(), figures.faultCount(),
+            figures.faultP50Us(), figures.faultP99Us(), figures.faultMaxUs());
+        if (outcome == io.pagestream.transport.FrameSink.SENT)
+        {
+            state = postcopy ? State.DONE : State.AWAIT_COMMIT;
+        }
+        return outcome;
     }
 
     /** The source let go of the guest. */

@@ -8,21 +8,14 @@ import io.pagestream.api.MigrationProgress;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationTarget;
-import io.pagestream.protocol.AuthFlyweight;
-import io.pagestream.protocol.FrameFlyweight;
-import io.pagestream.protocol.FrameType;
-import io.pagestream.protocol.HelloFlyweight;
-import io.pagestream.protocol.SwitchoverFlyweight;
-import io.pagestream.security.FrameGuard;
 import io.pagestream.security.FrameMac;
 import io.pagestream.status.CounterType;
 import io.pagestream.status.LocalFailure;
 import io.pagestream.status.MigrationCounters;
 import io.pagestream.status.MigrationLifecycle;
-import io.pagestream.transport.Channels;
+import io.pagestream.status.PeerNotice;
 import io.pagestream.transport.FrameSink;
 import io.pagestream.transport.Links;
-import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.NanoClock;
 
@@ -39,17 +32,13 @@ import java.util.concurrent.TimeUnit;
  * Threading: {@link #doWork()} on one thread; {@link #cancel()}, {@link #progress()}, {@link #readyToRun()} and the
  * fault path from any thread. Time comes from the context's clock.
  */
-public final class TargetConductor implements Agent, DataListener, HelloAcceptor.Keys
+public final class TargetConductor implements Agent, HelloAcceptor.Keys
 {
     private static final int FRAGMENTS_PER_POLL = 64;
-    private static final int POSTCOPY_FRAGMENTS_PER_POLL = 8;
-    private static final int POSTCOPY_POLLS = 8;
     private static final long ERROR_DELIVERY_NS = TimeUnit.SECONDS.toNanos(1);
-    private static final long HEARTBEAT_NS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final MigrationTarget.Context ctx;
     private final NanoClock clock;
-    private final Links links;
     private final MigrationCounters counters;
     private final MigrationLifecycle lifecycle;
     private final SourceProxy proxy;
@@ -58,21 +47,17 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
     private final HelloAcceptor acceptor;
     private final SwitchoverReceiver switchover;
     private final RecoveryResponder recovery;
-    private final UrgentLaneAdapter urgent;
-    private final DataLaneAdapter[] lanes = new DataLaneAdapter[HelloFlyweight.MAX_LANES];
+    private final ReceivingLanes lanes;
     private final TargetFigures figures;
+    private final TargetWatchdog watchdog;
+    private final java.util.function.BooleanSupplier inPostcopy = () -> this.state == TargetState.POSTCOPY;
     private final CompletableFuture<MigrationPhase> readyToRun = new CompletableFuture<>();
     private final long startNs;
     private volatile boolean cancelRequested;
-    private int laneCount = 1;
     private TargetState state = TargetState.AWAIT_HELLO;
     private long nowNs;
     private long lastFrameNs;
-    private long lastHeartbeatNs;
-    private boolean guestRunning;
-    private ErrorCode pendingErrorCode;
-    private String pendingErrorMessage;
-    private long errorDeadlineNs;
+    private final PeerNotice notice = new PeerNotice();
 
     /**
      * @param ctx                concluded context.
@@ -92,7 +77,6 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
     {
         this.ctx = ctx;
         this.clock = ctx.nanoClock();
-        this.links = links;
         this.counters = counters;
         this.startNs = clock.nanoTime();
         this.nowNs = startNs;
@@ -108,22 +92,12 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
             ctx.guestMemory().pageCount());
         this.recovery = new RecoveryResponder(acceptor, proxy, faults, image, ctx.recoveryTimeoutMs(),
             ctx.guestMemory().pageCount());
-        this.urgent = new UrgentLaneAdapter(urgentSubscription, this,
-            new FrameGuard("urgent lane", FrameGuard.FailurePolicy.DROP_AND_COUNT,
-            counters.get(CounterType.FOREIGN_FRAMES_DROPPED)).requireVerifier(ctx.frameAuthentication()),
-            counters.get(CounterType.FOREIGN_FRAMES_DROPPED), counters.get(CounterType.BAD_FRAMES),
-            counters.get(CounterType.BYTES_RECEIVED));
-        lanes[0] = newLane(0, dataSubscription);
+        final SourceFrames frames = new SourceFrames(this, acceptor, image, switchover, recovery,
+            counters.get(CounterType.FOREIGN_FRAMES_DROPPED));
+        this.lanes = new ReceivingLanes(ctx, links, counters, frames, image, dataSubscription, urgentSubscription);
         this.figures = new TargetFigures(ctx, counters, image, switchover, startNs);
+        this.watchdog = new TargetWatchdog(ctx, this, acceptor, switchover, recovery, proxy, lanes);
         state(TargetState.AWAIT_HELLO);
-    }
-
-    private DataLaneAdapter newLane(final int lane, final Subscription subscription)
-    {
-        return new DataLaneAdapter(lane, subscription, links, this,
-            new FrameGuard("data lane " + lane, FrameGuard.FailurePolicy.FAIL_MIGRATION, null),
-            counters.get(CounterType.FOREIGN_FRAMES_DROPPED), counters.get(CounterType.BAD_FRAMES),
-            counters.get(CounterType.BYTES_RECEIVED));
     }
 
     /** {@inheritDoc} */
@@ -171,7 +145,7 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
      */
     DataLaneAdapter lane(final int lane)
     {
-        return lanes[lane];
+        return lanes.lane(lane);
     }
 
     /** @return a progress snapshot. Any thread. */
@@ -192,13 +166,11 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
         try
         {
             work += poll();
-            work += checkConditions();
+            work += watchdog.check(state, cancelRequested, nowNs - startNs, nowNs - lastFrameNs);
             work += drive();
-            if ((state == TargetState.RECEIVING || state == TargetState.POSTCOPY) &&
-                nowNs - lastHeartbeatNs > HEARTBEAT_NS &&
-                proxy.status(guestRunning, image.pagesReceived(), nowNs) == FrameSink.SENT)
+            if (state == TargetState.RECEIVING || state == TargetState.POSTCOPY)
             {
-                lastHeartbeatNs = nowNs;
+                proxy.heartbeat(switchover.isPostcopy(), image.pagesReceived(), nowNs);
             }
         }
         catch (final MigrationException ex)
@@ -217,41 +189,13 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
     {
         if (state == TargetState.POSTCOPY)
         {
-            // Faulted pages first: the urgent lane is polled before, and between, small batches of the bulk.
-            int work = urgent.poll();
-            for (int i = 0; i < POSTCOPY_POLLS && state == TargetState.POSTCOPY; i++)
-            {
-                final int fragments = pollLanes(POSTCOPY_FRAGMENTS_PER_POLL);
-                work += fragments;
-                if (state == TargetState.POSTCOPY)
-                {
-                    work += urgent.poll();
-                }
-                if (fragments == 0)
-                {
-                    break;
-                }
-            }
-            return work;
+            return lanes.pollPostcopy(inPostcopy); // faulted pages first
         }
         final boolean reading = state == TargetState.AWAIT_HELLO || state == TargetState.RECEIVING ||
             (state == TargetState.HANDSHAKE && acceptor.state() == HelloAcceptor.State.AWAIT_AUTH) ||
             (state == TargetState.RECOVERY && (recovery.state() == RecoveryResponder.State.AWAIT_HELLO ||
             recovery.awaitingAuth())) || (state == TargetState.COMPLETING && !switchover.isPostcopy());
-        return reading ? pollLanes(FRAGMENTS_PER_POLL) : 0;
-    }
-
-    private int pollLanes(final int limit)
-    {
-        int work = 0;
-        for (int i = 0; i < laneCount; i++)
-        {
-            if (image.mayPoll(i))
-            {
-                work += lanes[i].poll(limit);
-            }
-        }
-        return work;
+        return reading ? lanes.poll(FRAGMENTS_PER_POLL) : 0;
     }
 
     private int drive()
@@ -300,253 +244,86 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
         }
     }
 
-    private void startReceiving()
+    void startReceiving()
     {
         lastFrameNs = nowNs;
         state(TargetState.RECEIVING);
         lifecycle.phase(MigrationPhase.BULK);
     }
 
-    private int checkConditions()
+    void enterRecovery(final String why)
     {
-        final long silentNs = nowNs - lastFrameNs;
-        final boolean silent = silentNs > TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs());
-        if (cancelRequested && !switchover.isPostcopy() && (state == TargetState.AWAIT_HELLO ||
-            state == TargetState.HANDSHAKE || state == TargetState.RECEIVING))
-        {
-            fail(ErrorCode.CANCELLED, "cancelled by the target application in phase " + lifecycle.phase());
-            return 1;
-        }
-        if (state == TargetState.AWAIT_HELLO && ctx.handshakeTimeoutMs() > 0 &&
-            nowNs - startNs > TimeUnit.MILLISECONDS.toNanos(ctx.handshakeTimeoutMs()))
-        {
-            fail(ErrorCode.TIMEOUT, "no hello from a source on " + ctx.listenEndpoint() + " within " +
-                "handshakeTimeoutMs=" + ctx.handshakeTimeoutMs() + (0 == lanes[0].refusedVersion() ? "" :
-                "; refused " + lanes[0].refusedHellos() + " hello(s) of protocol version=" +
-                lanes[0].refusedVersion() + ", this build speaks " + FrameFlyweight.PROTOCOL_VERSION));
-            return 1;
-        }
-        if (state == TargetState.COMPLETING && !switchover.isPostcopy() && silent)
-        {
-            failWithoutReply(ErrorCode.PEER_LOST, "no COMMIT from the source within peerTimeoutMs=" +
-                ctx.peerTimeoutMs() + " of the switchover; the guest was not resumed here (the source resumes it, " +
-                "or, if it committed, keeps it paused)");
-            return 1;
-        }
-        if (state == TargetState.RECOVERY && recovery.awaitingAuth() && silent)
-        {
-            enterRecovery("the resuming source did not authenticate");
-            return 1;
-        }
-        if ((state == TargetState.RECEIVING || (state == TargetState.HANDSHAKE &&
-            acceptor.state() == HelloAcceptor.State.AWAIT_AUTH)) && silent)
-        {
-            fail(ErrorCode.PEER_LOST, "no frame from the source for " + TimeUnit.NANOSECONDS.toMillis(silentNs) +
-                " ms (peerTimeoutMs=" + ctx.peerTimeoutMs() + "); the guest was not resumed here");
-            return 1;
-        }
-        if ((state == TargetState.POSTCOPY || (state == TargetState.COMPLETING && switchover.isPostcopy() &&
-            null != proxy.control() && !proxy.isConnected())) && silent)
-        {
-            // Also when every page is here but COMPLETE cannot reach the source: resume, then send it.
-            enterRecovery("no frame from the source for " + TimeUnit.NANOSECONDS.toMillis(silentNs) +
-                " ms in post-copy");
-            return 1;
-        }
-        return 0;
-    }
-
-    private void enterRecovery(final String why)
-    {
-        for (int i = 0; i < laneCount; i++)
-        {
-            lanes[i].unpin();
-        }
-        urgent.guard().verifier(null);
+        lanes.unpin();
         state(TargetState.RECOVERY);
         recovery.enter(why, nowNs);
     }
 
-    private void pinLanes(final boolean first)
+    long nowNs()
     {
-        final long migrationId = acceptor.migrationId();
-        if (first)
-        {
-            laneCount = acceptor.laneCount();
-            image.laneCount(laneCount);
-            figures.lanes(laneCount);
-            final String channel = Channels.dataSubscription(ctx.listenEndpoint(), ctx.socketBufferLength(),
-                ctx.receiverWindowLength());
-            for (int i = 1; i < laneCount; i++)
-            {
-                lanes[i] = newLane(i, null);
-                lanes[i].subscribe(channel, ctx.dataStreamId() + i);
-            }
-        }
-        for (int i = 0; i < laneCount; i++)
-        {
-            lanes[i].pin(acceptor.laneSessionId(i), migrationId);
-        }
-        urgent.migrationId(migrationId);
+        return nowNs;
     }
 
-    /** {@inheritDoc} */
-    public void onHello(final DirectBuffer buffer, final int offset, final int length, final int aeronSessionId)
-    {
-        if (state == TargetState.AWAIT_HELLO)
-        {
-            acceptor.onHello(buffer, offset, length, aeronSessionId, nowNs);
-            lastFrameNs = nowNs;
-            pinLanes(true);
-            state(TargetState.HANDSHAKE);
-        }
-        else if (state == TargetState.RECOVERY && recovery.state() == RecoveryResponder.State.AWAIT_HELLO)
-        {
-            if (acceptor.onResumeHello(buffer, offset, length, aeronSessionId, nowNs))
-            {
-                lastFrameNs = nowNs;
-                pinLanes(false);
-                recovery.onResumeAccepted();
-            }
-            else
-            {
-                counters.get(CounterType.FOREIGN_FRAMES_DROPPED).incrementOrdered(); // not the source we lost
-            }
-        }
-    }
-
-    /** {@inheritDoc} */
-    public void onSourceFrame()
+    void onSourceAlive()
     {
         lastFrameNs = nowNs;
     }
 
-    /** {@inheritDoc} */
-    public void checkAllowed(final int type)
+    void phase(final MigrationPhase phase)
     {
-        final boolean awaitingAuth = (state == TargetState.HANDSHAKE &&
-            acceptor.state() == HelloAcceptor.State.AWAIT_AUTH) || (state == TargetState.RECOVERY);
-        if (awaitingAuth && type != FrameType.AUTH && type != FrameType.HELLO && type != FrameType.ERROR)
+        lifecycle.phase(phase);
+    }
+
+    MigrationPhase phase()
+    {
+        return lifecycle.phase();
+    }
+
+    /**
+     * @param first true for the first hello of this migration, false for a resume.
+     */
+    void onHelloAccepted(final boolean first)
+    {
+        lastFrameNs = nowNs;
+        lanes.pin(acceptor, first);
+        if (first)
         {
-            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
-                "type=" + type + " (" + FrameType.name(type) + ") frame before the source authenticated");
-        }
-        if (state == TargetState.COMPLETING && type != FrameType.COMMIT && type != FrameType.ERROR &&
-            type != FrameType.STATUS && type != FrameType.HELLO)
-        {
-            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
-                "type=" + type + " (" + FrameType.name(type) + ") frame after the switchover");
-        }
-    }
-
-    /** {@inheritDoc} */
-    public void onPage(final int lane, final DirectBuffer buffer, final int offset, final int length)
-    {
-        image.onPage(lane, buffer, offset, length);
-    }
-
-    /** {@inheritDoc} */
-    public void onZeroRun(final int lane, final DirectBuffer buffer, final int offset, final int length)
-    {
-        image.onZeroRun(lane, buffer, offset, length);
-    }
-
-    /** {@inheritDoc} */
-    public void onRoundEnd(final int lane, final DirectBuffer buffer, final int offset, final int length)
-    {
-        if (image.onRoundEnd(lane, buffer, offset, length))
-        {
-            lifecycle.phase(MigrationPhase.ITERATE);
-        }
-    }
-
-    /** {@inheritDoc} */
-    public void onAuth(final AuthFlyweight auth)
-    {
-        if (state == TargetState.RECOVERY)
-        {
-            if (!acceptor.onAuth(auth))
-            {
-                // Not our source: keep waiting for it on a fresh session rather than give the guest up.
-                counters.get(CounterType.FOREIGN_FRAMES_DROPPED).incrementOrdered();
-                enterRecovery("a resuming source failed authentication");
-            }
-            return;
-        }
-        acceptor.onAuth(auth);
-        if (state == TargetState.HANDSHAKE && acceptor.isDone())
-        {
-            startReceiving();
-        }
-    }
-
-    /** {@inheritDoc} */
-    public void onRepeatedHello()
-    {
-        acceptor.sendHelloAck();
-    }
-
-    /** {@inheritDoc} */
-    public void onPendingMapChunk(final DirectBuffer buffer, final int offset, final int length)
-    {
-        switchover.onPendingMapChunk(buffer, offset, length);
-    }
-
-    /** {@inheritDoc} */
-    public void onDeviceStateChunk(final DirectBuffer buffer, final int offset, final int length)
-    {
-        if (switchover.onDeviceStateChunk(buffer, offset, length) && !switchover.isPostcopy())
-        {
-            lifecycle.phase(MigrationPhase.STOP_AND_COPY);
-        }
-    }
-
-    /** {@inheritDoc} */
-    public void onSwitchover(final SwitchoverFlyweight frame)
-    {
-        if (switchover.onSwitchover(frame, image))
-        {
-            startPostcopy();
+            figures.lanes(lanes.count());
+            state(TargetState.HANDSHAKE);
         }
         else
         {
-            state(TargetState.COMPLETING);
+            recovery.onResumeAccepted();
         }
     }
 
-    private void startPostcopy()
+    /**
+     * @param postcopy true if the guest may run here now, false for a stop-and-copy (COMPLETE, then COMMIT).
+     */
+    void onSwitchedOver(final boolean postcopy)
     {
+        if (!postcopy)
+        {
+            state(TargetState.COMPLETING);
+            return;
+        }
         figures.postcopyStarted(nowNs);
         faults.requestChannel(proxy.requests(), acceptor.migrationId());
         state(TargetState.POSTCOPY);
         lifecycle.phase(MigrationPhase.POSTCOPY);
         // Tell the source at once that the guest runs here: it measures the downtime up to this frame.
-        guestRunning = true;
-        if (proxy.status(true, image.pagesReceived(), nowNs) == FrameSink.SENT)
-        {
-            lastHeartbeatNs = nowNs;
-        }
+        proxy.status(true, image.pagesReceived(), nowNs);
         readyToRun.complete(MigrationPhase.POSTCOPY);
     }
 
-    /** {@inheritDoc} */
-    public void onCommit()
+    void onCommitted(final String reason)
     {
-        switchover.onCommit();
-        lifecycle.decide(figures.report(nowNs, MigrationResult.COMPLETED, "completed", null));
+        lifecycle.decide(figures.report(nowNs, MigrationResult.COMPLETED, reason, null));
         finish();
     }
 
-    /** {@inheritDoc} */
-    public void onSourceError(final ErrorCode code, final String message)
+    void onSourceFailed(final ErrorCode code, final String reason)
     {
-        failWithoutReply(switchover.isPostcopy() ? ErrorCode.GUEST_LOST : code, "source reported: " + message);
-    }
-
-    /** {@inheritDoc} */
-    public void onFrameFailure(final MigrationException ex)
-    {
-        onFailure(ex);
+        failWithoutReply(code, reason);
     }
 
     /** {@inheritDoc} */
@@ -559,47 +336,34 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
     /** {@inheritDoc} */
     public void onDataKey(final byte[] frameKey)
     {
-        for (int i = 0; i < laneCount; i++)
-        {
-            lanes[i].guard().verifier(new FrameMac(frameKey, FrameMac.dataLane(i), ctx.frameEncryption()));
-        }
-        urgent.guard().verifier(new FrameMac(frameKey, FrameMac.LANE_URGENT, ctx.frameEncryption()));
+        lanes.verify(frameKey);
     }
 
     private int sendComplete()
     {
-        figures.captureFaults(faults);
-        final int outcome = proxy.complete(image.pagesReceived(), image.totalPageFrames(), figures.faultCount(),
-            figures.faultP50Us(), figures.faultP99Us(), figures.faultMaxUs());
+        final int outcome = switchover.sendComplete(proxy, image, figures, faults);
         if (outcome == FrameSink.RETRY)
         {
             return 0; // back-pressured, or reconnecting: COMPLETE goes out on the new control stream
         }
-        if (outcome == FrameSink.CLOSED)
+        if (outcome == FrameSink.CLOSED && !switchover.isPostcopy())
         {
-            if (switchover.isPostcopy())
-            {
-                // Every page is here, so the guest is safe; the source only misses the news.
-                lifecycle.decide(figures.report(nowNs, MigrationResult.COMPLETED, "completed; the control stream " +
-                    "closed before COMPLETE reached the source", null));
-                finish();
-                return 1;
-            }
             failWithoutReply(ErrorCode.PEER_LOST, "control stream closed before COMPLETE could be sent");
-            return 1;
         }
-        switchover.onCompleteSent();
-        if (!switchover.isPostcopy())
+        else if (switchover.isPostcopy())
+        {
+            // Every page is here, so the guest is safe; if the stream closed, the source only misses the news.
+            onCommitted(outcome == FrameSink.SENT ? "completed" :
+                "completed; the control stream closed before COMPLETE reached the source");
+        }
+        else
         {
             lastFrameNs = nowNs; // ready, not done: the guest resumes here only on the source's COMMIT
-            return 1;
         }
-        lifecycle.decide(figures.report(nowNs, MigrationResult.COMPLETED, "completed", null));
-        finish();
         return 1;
     }
 
-    private void onFailure(final MigrationException ex)
+    void onFailure(final MigrationException ex)
     {
         if (ex.errorCode() == ErrorCode.INTERNAL && null != ex.getCause())
         {
@@ -618,7 +382,7 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
     /**
      * The one failure path: decide the outcome, then tell the source if it can hear us.
      */
-    private void fail(final ErrorCode code, final String reason)
+    void fail(final ErrorCode code, final String reason)
     {
         if (state == TargetState.DONE || state == TargetState.FAILING)
         {
@@ -627,9 +391,7 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
         end(code, reason);
         if (proxy.isConnected())
         {
-            pendingErrorCode = code;
-            pendingErrorMessage = reason;
-            errorDeadlineNs = nowNs + ERROR_DELIVERY_NS;
+            notice.queue(code, reason, nowNs + ERROR_DELIVERY_NS);
             state(TargetState.FAILING);
             deliverError();
         }
@@ -639,7 +401,7 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
         }
     }
 
-    private void failWithoutReply(final ErrorCode code, final String reason)
+    void failWithoutReply(final ErrorCode code, final String reason)
     {
         if (state == TargetState.DONE || state == TargetState.FAILING)
         {
@@ -666,8 +428,7 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
 
     private int deliverError()
     {
-        final int outcome = proxy.error(pendingErrorCode, pendingErrorMessage);
-        if (outcome != FrameSink.RETRY || clock.nanoTime() > errorDeadlineNs)
+        if (notice.deliver(proxy, clock.nanoTime()))
         {
             finish();
             return 1;
@@ -703,15 +464,12 @@ public final class TargetConductor implements Agent, DataListener, HelloAcceptor
             }
             if (state != TargetState.DONE)
             {
-                proxy.error(pendingErrorCode, pendingErrorMessage); // one last try
+                notice.deliver(proxy, Long.MAX_VALUE); // one last try
                 finish();
             }
         }
         proxy.close();
-        for (int i = 1; i < laneCount; i++)
-        {
-            lanes[i].close();
-        }
+        lanes.close();
         if (!readyToRun.isDone())
         {
             readyToRun.complete(lifecycle.phase());

@@ -116,6 +116,12 @@ final class HandshakeSession
         return targetCapabilities;
     }
 
+    /** @return true if this source and the target both allow post-copy. */
+    boolean postcopyAvailable()
+    {
+        return ctx.postcopyAllowed() && (targetCapabilities & Capabilities.POSTCOPY) != 0;
+    }
+
     int urgentPort()
     {
         return urgentPort;
@@ -166,6 +172,7 @@ final class HandshakeSession
             case AWAIT_LANES:
                 if (lanes.allConnected())
                 {
+                    onAccepted();
                     state(State.DONE);
                     return 1;
                 }
@@ -246,6 +253,29 @@ final class HandshakeSession
             throw new MigrationException(ErrorCode.MISSING_CAPABILITY, "frame authentication/encryption differ: " +
                 "this source " + ctx.frameAuthentication() + "/" + ctx.frameEncryption() + ", the target at " +
                 ctx.targetEndpoint() + " " + macs + "/" + seals + "; both sides must choose the same");
+        }
+    }
+
+    /**
+     * A first handshake done: the target agreed to what this source needs, and the urgent lane starts opening on its
+     * own channel, so its own sockets (a faulted page never waits behind bulk in a socket buffer).
+     */
+    private void onAccepted()
+    {
+        if (resume)
+        {
+            return;
+        }
+        if (ctx.strategy() == io.pagestream.api.MigrationStrategy.POSTCOPY && !postcopyAvailable())
+        {
+            throw new MigrationException(ErrorCode.MISSING_CAPABILITY, "strategy POSTCOPY, but the target at " +
+                ctx.targetEndpoint() + " did not enable post-copy (MigrationTarget.Context.postcopyEnabled)");
+        }
+        if (postcopyAvailable())
+        {
+            urgent.open(io.pagestream.transport.Channels.dataPublication(io.pagestream.transport.Channels
+                .urgentEndpoint(ctx.targetEndpoint(), urgentPort), ctx.mtuLength(),
+                io.pagestream.transport.Channels.URGENT_TERM_LENGTH, ctx.socketBufferLength()));
         }
     }
 

@@ -28,18 +28,22 @@ final class PostcopySession
     private final UrgentLane urgent;
     private final ControlAdapter control;
     private final long faultQuietNs;
+    private final io.pagestream.transport.BandwidthLimiter limiter;
+    private final long postcopyCapBytes;
     private PageBitmap toPush;
     private int round;
     private long lastRequestNs = Long.MIN_VALUE / 2;
     private State state = State.PUSHING;
 
     PostcopySession(final DataLanes lanes, final UrgentLane urgent, final ControlAdapter control,
-        final long faultQuietUs)
+        final long faultQuietUs, final io.pagestream.transport.BandwidthLimiter limiter, final long postcopyCapBytes)
     {
         this.lanes = lanes;
         this.urgent = urgent;
         this.control = control;
         this.faultQuietNs = TimeUnit.MICROSECONDS.toNanos(faultQuietUs);
+        this.limiter = limiter;
+        this.postcopyCapBytes = postcopyCapBytes;
     }
 
     /**
@@ -50,6 +54,11 @@ final class PostcopySession
      */
     void start(final PageBitmap pending, final int roundNow)
     {
+        if (null == toPush && postcopyCapBytes > 0)
+        {
+            // The push has a cap of its own, like QEMU's max-postcopy-bandwidth; faulted pages are charged to it.
+            limiter.rate(postcopyCapBytes, io.pagestream.protocol.PageFlyweight.PAYLOAD_OFFSET + lanes.lane(0).sender().chunkLength());
+        }
         toPush = pending;
         round = roundNow;
         lanes.beginPush(pending, roundNow);

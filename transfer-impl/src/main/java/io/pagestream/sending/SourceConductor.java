@@ -8,23 +8,18 @@ import io.pagestream.api.MigrationProgress;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationSource;
-import io.pagestream.api.MigrationStrategy;
 import io.pagestream.pages.PageBitmap;
-import io.pagestream.protocol.Capabilities;
-import io.pagestream.protocol.CompleteFlyweight;
-import io.pagestream.protocol.HelloAckFlyweight;
 import io.pagestream.protocol.PageFlyweight;
 import io.pagestream.security.FrameGuard;
 import io.pagestream.status.CounterType;
 import io.pagestream.status.LocalFailure;
 import io.pagestream.status.MigrationCounters;
 import io.pagestream.status.MigrationLifecycle;
+import io.pagestream.status.PeerNotice;
 import io.pagestream.transport.BandwidthLimiter;
-import io.pagestream.transport.Channels;
 import io.pagestream.transport.FrameSink;
 import io.pagestream.transport.Links;
 import org.agrona.CloseHelper;
-import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.NanoClock;
 
@@ -42,10 +37,9 @@ import java.util.concurrent.TimeUnit;
  * Threading: {@link #doWork()} on one thread (dedicated or the application's invoker); {@link #cancel()} and
  * {@link #progress()} from any thread. Time comes from the context's clock.
  */
-public final class SourceConductor implements Agent, ControlAdapter.Listener
+public final class SourceConductor implements Agent
 {
     private static final long ERROR_DELIVERY_NS = TimeUnit.SECONDS.toNanos(1);
-    private static final long HEARTBEAT_NS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final MigrationSource.Context ctx;
     private final NanoClock clock;
@@ -65,20 +59,15 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
     private final PostcopySession postcopy;
     private final RecoverySession recovery;
     private final PageBitmap pending;
+    private final SourceWatchdog watchdog;
     private final long startNs;
     private volatile boolean cancelRequested;
 
     private SourceState state = SourceState.HANDSHAKE;
     private long nowNs;
     private long lastPeerFrameNs;
-    private long lastHeartbeatNs;
     private boolean postcopyCommitted;
-    private boolean targetRunning;
-    private long downtimeNs;
-    private long postcopyStartNs;
-    private ErrorCode pendingErrorCode;
-    private String pendingErrorMessage;
-    private long errorDeadlineNs;
+    private final PeerNotice notice = new PeerNotice();
 
     /**
      * @param ctx                 concluded context.
@@ -100,7 +89,6 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
         this.clock = ctx.nanoClock();
         this.startNs = clock.nanoTime();
         this.nowNs = startNs;
-        this.lastHeartbeatNs = startNs;
         final long pageCount = ctx.guestMemory().pageCount();
         final int pageSize = ctx.guestMemory().pageSize();
         this.lifecycle = new MigrationLifecycle(ctx.listener(), ctx.errorHandler(), completion);
@@ -112,24 +100,26 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
             new EncodingChooser(ctx.compression(), pageSize, ctx.maxBandwidthBytesPerSec(), startNs);
         this.lanes = DataLanes.create(ctx, laneSinks, links, limiter, tracker, chooser,
             counters.get(CounterType.BACK_PRESSURE), counters.get(CounterType.ADMIN_ACTIONS));
-        this.urgent = new UrgentLane(ctx.migrationId(), ctx.guestMemory(), ctx.urgentStreamId(), links, limiter,
-            new PageSender(laneSinks[0], ctx.guestMemory(), ctx.migrationId(), limiter,
-            PageSender.Pacing.CHARGE_ONLY, null, new EncodingChooser(io.pagestream.api.Compression.NONE, pageSize,
-            ctx.maxBandwidthBytesPerSec(), startNs), clock));
+        this.urgent = UrgentLane.create(ctx, links, limiter, laneSinks[0], startNs);
         this.proxy = new TargetProxy(ctx.migrationId());
         proxy.controlSink(lanes.controlSink());
         final FrameGuard guard = new FrameGuard("control stream", FrameGuard.FailurePolicy.DROP_AND_COUNT,
             counters.get(CounterType.BAD_FRAME_TAGS));
-        this.adapter = new ControlAdapter(controlSubscription, guard, this, ctx.migrationId(), pageCount);
         this.handshake = new HandshakeSession(ctx, proxy, lanes, urgent, guard);
         this.pending = new PageBitmap(pageCount);
         this.precopy = new PrecopySession(lanes, guest, tracker, ctx.policy(), ctx.listener(), ctx.errorHandler(),
             lifecycle::phase, new PageBitmap(pageCount), pending);
         this.switchover = new SwitchoverSession(proxy, guest, limiter, controlStats);
-        this.postcopy = new PostcopySession(lanes, urgent, adapter, ctx.faultQuietUs());
         this.recovery = new RecoverySession(lanes, urgent, proxy, guard,
             new HandshakeSession(ctx, proxy, lanes, urgent, guard), ctx.recoveryTimeoutMs(), ctx.frameAuthentication());
         this.figures = new SourceFigures(ctx, counters, lanes, urgent, controlStats, tracker, startNs);
+        figures.sessions(guest, precopy, switchover, recovery);
+        this.adapter = new ControlAdapter(controlSubscription, guard,
+            new TargetFrames(this, handshake, switchover, recovery, figures), ctx.migrationId(), pageCount);
+        this.postcopy = new PostcopySession(lanes, urgent, adapter, ctx.faultQuietUs(), limiter,
+            ctx.postcopyBandwidthBytesPerSec());
+        figures.postcopy(postcopy);
+        this.watchdog = new SourceWatchdog(ctx, this, handshake, switchover, recovery, guest);
         counters.get(CounterType.DATA_LANES).setOrdered(lanes.count());
         handshake.start(false, startNs);
         state(SourceState.HANDSHAKE);
@@ -177,11 +167,11 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
         try
         {
             work += adapter.poll();
-            work += checkConditions();
+            work += watchdog.check(state, postcopyCommitted, cancelRequested, nowNs, nowNs - lastPeerFrameNs);
             work += driveSession();
             if (state == SourceState.PRECOPY || state == SourceState.SWITCHOVER || state == SourceState.POSTCOPY)
             {
-                sendHeartbeat();
+                proxy.heartbeat(nowNs);
             }
         }
         catch (final MigrationException ex)
@@ -250,21 +240,8 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
     private void onHandshakeDone()
     {
         lastPeerFrameNs = nowNs;
-        final boolean postcopyAvailable = ctx.postcopyAllowed() &&
-            (handshake.targetCapabilities() & Capabilities.POSTCOPY) != 0;
-        if (ctx.strategy() == MigrationStrategy.POSTCOPY && !postcopyAvailable)
-        {
-            throw new MigrationException(ErrorCode.MISSING_CAPABILITY, "strategy POSTCOPY, but the target at " +
-                ctx.targetEndpoint() + " did not enable post-copy (MigrationTarget.Context.postcopyEnabled)");
-        }
-        if (postcopyAvailable)
-        {
-            // Its own channel, so its own sockets: a faulted page never waits behind bulk in a socket buffer.
-            urgent.open(Channels.dataPublication(Channels.urgentEndpoint(ctx.targetEndpoint(), handshake.urgentPort()),
-                ctx.mtuLength(), Channels.URGENT_TERM_LENGTH, ctx.socketBufferLength()));
-        }
         tracker.roundTripNs(handshake.roundTripNs());
-        precopy.start(postcopyAvailable, nowNs);
+        precopy.start(handshake.postcopyAvailable(), nowNs);
         state(SourceState.PRECOPY);
     }
 
@@ -283,7 +260,7 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
         state(SourceState.SWITCHOVER);
     }
 
-    private void afterSwitchoverWork()
+    void afterSwitchoverWork()
     {
         if (!switchover.isDone() || state != SourceState.SWITCHOVER)
         {
@@ -292,13 +269,8 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
         if (switchover.isPostcopy())
         {
             postcopyCommitted = true;
-            postcopyStartNs = nowNs;
             lastPeerFrameNs = nowNs;
-            if (ctx.postcopyBandwidthBytesPerSec() > 0)
-            {
-                limiter.rate(ctx.postcopyBandwidthBytesPerSec(), PageFlyweight.PAYLOAD_OFFSET +
-                    PageSender.chunkLength(ctx.guestMemory().pageSize(), lanes.controlSink().maxFrameLength()));
-            }
+            figures.postcopyStarted(nowNs);
             postcopy.start(pending, switchover.finalRound() + 1);
             state(SourceState.POSTCOPY);
         }
@@ -308,57 +280,10 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
         }
     }
 
-    private int checkConditions()
-    {
-        if (cancelRequested && !postcopyCommitted && (state == SourceState.HANDSHAKE || state == SourceState.PRECOPY ||
-            (state == SourceState.SWITCHOVER && switchover.isCancellable())))
-        {
-            fail(ErrorCode.CANCELLED, "cancelled by the source application in phase " + lifecycle.phase(), true);
-            return 1;
-        }
-        final long silentNs = nowNs - lastPeerFrameNs;
-        final long peerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs());
-        if (postcopyCommitted)
-        {
-            if ((state == SourceState.POSTCOPY || (state == SourceState.RECOVERY && recovery.isResumeAcknowledged()))
-                && silentNs > peerTimeoutNs)
-            {
-                // Also when a resume stalls half-way (the link died again): start over on fresh sessions.
-                startRecovery("no frame from the target for " + TimeUnit.NANOSECONDS.toMillis(silentNs) +
-                    " ms in post-copy");
-                return 1;
-            }
-            return 0;
-        }
-        if (handshake.peerKnown() && (state == SourceState.HANDSHAKE || state == SourceState.PRECOPY ||
-            state == SourceState.SWITCHOVER) && silentNs > peerTimeoutNs)
-        {
-            fail(ErrorCode.PEER_LOST, "no frame from the target for " + TimeUnit.NANOSECONDS.toMillis(silentNs) +
-                " ms (peerTimeoutMs=" + ctx.peerTimeoutMs() + ")", false);
-            return 1;
-        }
-        if (guest.isPaused() && (state == SourceState.PRECOPY || state == SourceState.SWITCHOVER) &&
-            nowNs - guest.pauseNs() > TimeUnit.MILLISECONDS.toNanos(ctx.switchoverTimeoutMs()))
-        {
-            fail(ErrorCode.TIMEOUT, "no acknowledgement from the target within switchoverTimeoutMs=" +
-                ctx.switchoverTimeoutMs() + " of pausing the guest", true);
-            return 1;
-        }
-        return 0;
-    }
-
-    private void startRecovery(final String why)
+    void startRecovery(final String why)
     {
         recovery.start(why, pending, nowNs);
         state(SourceState.RECOVERY);
-    }
-
-    private void sendHeartbeat()
-    {
-        if (nowNs - lastHeartbeatNs > HEARTBEAT_NS && proxy.status(nowNs) == FrameSink.SENT)
-        {
-            lastHeartbeatNs = nowNs;
-        }
     }
 
     private long pagesRemaining()
@@ -366,99 +291,40 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
         return postcopyCommitted ? postcopy.pagesRemaining() : precopy.pagesRemaining();
     }
 
-    /** {@inheritDoc} */
-    public void onTargetFrame()
+    long nowNs()
+    {
+        return nowNs;
+    }
+
+    void onTargetAlive()
     {
         lastPeerFrameNs = nowNs;
     }
 
-    /** {@inheritDoc} */
-    public void onHelloAck(final HelloAckFlyweight ack)
+    boolean isPostcopyCommitted()
     {
-        if (state == SourceState.HANDSHAKE)
-        {
-            handshake.onHelloAck(ack, nowNs);
-        }
-        else if (state == SourceState.RECOVERY)
-        {
-            recovery.onHelloAck(ack, nowNs);
-        }
+        return postcopyCommitted;
     }
 
-    /** {@inheritDoc} */
-    public void onTargetStatus(final boolean guestRunning)
+    PostcopySession postcopy()
     {
-        if (guestRunning)
-        {
-            onTargetRunning();
-        }
+        return postcopy;
     }
 
-    /** {@inheritDoc} */
-    public void onPageRequest(final long pageIndex)
+    /**
+     * The target reported an error: before it runs the guest (a refused post-copy switchover too), the guest is
+     * still ours and resumes here; after, it is lost.
+     */
+    void onTargetFailed(final ErrorCode code, final String reason)
     {
-        if (!postcopyCommitted)
-        {
-            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
-                "PAGE_REQUEST for pageIndex=" + pageIndex + " before post-copy");
-        }
-        onTargetRunning();
-        postcopy.onPageRequest(pageIndex, nowNs);
-    }
-
-    /** {@inheritDoc} */
-    public void onMissingMapChunk(final DirectBuffer buffer, final int offset, final int length)
-    {
-        if (state != SourceState.RECOVERY)
-        {
-            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
-                "MISSING_MAP from the target in state " + state + ", outside a post-copy recovery");
-        }
-        recovery.onMissingMapChunk(buffer, offset, length);
-    }
-
-    /** {@inheritDoc} */
-    public void onComplete(final CompleteFlyweight complete)
-    {
-        figures.faults(complete.faultCount(), complete.faultP50Us(), complete.faultP99Us(), complete.faultMaxUs());
-        if (state == SourceState.SWITCHOVER && switchover.state() == SwitchoverSession.State.AWAIT_COMPLETE)
-        {
-            switchover.onComplete(nowNs);
-            afterSwitchoverWork();
-        }
-        else if (state == SourceState.SWITCHOVER && switchover.state() == SwitchoverSession.State.SEND_COMMIT)
-        {
-            return; // a repeated COMPLETE while COMMIT waits for room
-        }
-        else if (postcopyCommitted)
-        {
-            onTargetRunning();
-            succeed();
-        }
-        else
-        {
-            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
-                "COMPLETE from the target in state " + state + ", before switchover");
-        }
-    }
-
-    /** {@inheritDoc} */
-    public void onTargetError(final ErrorCode code, final String message)
-    {
-        if (postcopyCommitted && !targetRunning && code != ErrorCode.GUEST_LOST)
+        if (postcopyCommitted && !figures.isTargetRunning() && code != ErrorCode.GUEST_LOST)
         {
             postcopyCommitted = false; // the target refused the post-copy switchover before running the guest
         }
-        fail(code, "target reported: " + message, false);
+        fail(code, reason, false);
     }
 
-    /** {@inheritDoc} */
-    public void onFrameFailure(final MigrationException ex)
-    {
-        onFailure(ex);
-    }
-
-    private void onFailure(final MigrationException ex)
+    void onFailure(final MigrationException ex)
     {
         if (ex.errorCode() == ErrorCode.INTERNAL && null != ex.getCause())
         {
@@ -480,20 +346,19 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
         fail(ex.errorCode(), ex.getMessage(), !(ex instanceof LocalFailure));
     }
 
-    private void onTargetRunning()
+    void onTargetRunning()
     {
-        if (postcopyCommitted && !targetRunning)
+        if (postcopyCommitted)
         {
-            targetRunning = true;
-            downtimeNs = nowNs - guest.pauseNs();
+            figures.targetRunning(nowNs, guest.pauseNs());
         }
     }
 
-    private void succeed()
+    void succeed()
     {
         if (!postcopyCommitted)
         {
-            downtimeNs = nowNs - guest.pauseNs();
+            figures.downtimeEnded(nowNs, guest.pauseNs());
         }
         guest.stopTracking();
         lifecycle.decide(report(MigrationResult.COMPLETED, "completed", null));
@@ -504,7 +369,7 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
      * The one failure path. Before the target runs the guest: put it back to running here first, then tell the
      * target, then report. After: the guest is not resumed here, and the loss is reported.
      */
-    private void fail(final ErrorCode code, final String reason, final boolean notifyPeer)
+    void fail(final ErrorCode code, final String reason, final boolean notifyPeer)
     {
         if (state == SourceState.DONE || state == SourceState.FAILING)
         {
@@ -521,9 +386,10 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
             endWith(ErrorCode.GUEST_LOST, reason, notifyPeer);
             return;
         }
+        final long pauseNs = guest.pauseNs();
         if (guest.revert())
         {
-            downtimeNs = nowNs - guest.pauseNs();
+            figures.downtimeEnded(nowNs, pauseNs);
         }
         lifecycle.decide(report(code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED,
             reason, code));
@@ -534,9 +400,7 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
     {
         if (notifyPeer)
         {
-            pendingErrorCode = code;
-            pendingErrorMessage = reason;
-            errorDeadlineNs = nowNs + ERROR_DELIVERY_NS;
+            notice.queue(code, reason, nowNs + ERROR_DELIVERY_NS);
             state(SourceState.FAILING);
             adapter.enabled(false);
             deliverError();
@@ -549,8 +413,7 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
 
     private int deliverError()
     {
-        final int outcome = proxy.error(pendingErrorCode, pendingErrorMessage);
-        if (outcome != FrameSink.RETRY || clock.nanoTime() > errorDeadlineNs)
+        if (notice.deliver(proxy, clock.nanoTime()))
         {
             finish();
             return 1;
@@ -573,22 +436,7 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
 
     private MigrationReport report(final MigrationResult result, final String reason, final ErrorCode code)
     {
-        final int switchRound = postcopyCommitted ? switchover.finalRound() :
-            guest.isPaused() ? precopy.round() - 1 : -1;
-        return figures.report(nowNs)
-            .result(result)
-            .reason(reason)
-            .errorCode(code)
-            .mode(MigrationLifecycle.mode(postcopyCommitted, switchRound))
-            .downtimeMs(TimeUnit.NANOSECONDS.toMillis(downtimeNs))
-            .rounds(postcopyCommitted ? postcopy.round() : precopy.round())
-            .deviceStateBytes(switchover.deviceStateBytes())
-            .switchRound(switchRound)
-            .postcopyMs(postcopyCommitted ? TimeUnit.NANOSECONDS.toMillis(nowNs - postcopyStartNs) : 0)
-            .maxThrottle(guest.maxThrottle())
-            .recoveries(recovery.recoveries())
-            .lastDecision(null == precopy.lastDecision() ? "" : precopy.lastDecision().toString())
-            .build();
+        return figures.report(nowNs, result, reason, code, postcopyCommitted);
     }
 
     /** {@inheritDoc} */
@@ -603,7 +451,7 @@ public final class SourceConductor implements Agent, ControlAdapter.Listener
             }
             if (state != SourceState.DONE)
             {
-                proxy.error(pendingErrorCode, pendingErrorMessage); // one last try
+                notice.deliver(proxy, Long.MAX_VALUE); // one last try
                 finish();
             }
         }

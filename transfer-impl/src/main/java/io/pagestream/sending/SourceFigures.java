@@ -1,6 +1,9 @@
 package io.pagestream.sending;
 
+import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationPhase;
+import io.pagestream.api.MigrationResult;
+import io.pagestream.status.MigrationLifecycle;
 import io.pagestream.api.MigrationProgress;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationSource;
@@ -50,6 +53,14 @@ final class SourceFigures
     private long faultP50Us;
     private long faultP99Us;
     private long faultMaxUs;
+    private long downtimeNs;
+    private long postcopyStartNs;
+    private boolean targetRunning;
+    private GuestControl guest;
+    private PrecopySession precopy;
+    private SwitchoverSession switchover;
+    private RecoverySession recovery;
+    private PostcopySession postcopy;
 
     private volatile int progressRound;
     private volatile long progressPagesRemaining;
@@ -91,6 +102,63 @@ final class SourceFigures
         rateLimited = counters.get(CounterType.RATE_LIMITED);
         recoveriesCounter = counters.get(CounterType.RECOVERIES);
         stateCounter = counters.get(CounterType.SOURCE_STATE);
+    }
+
+    /**
+     * @param guestControl the hypervisor calls (throttle, pause).
+     * @param precopySession   rounds and decisions.
+     * @param switchoverSession the hand-over.
+     * @param recoverySession  recoveries.
+     */
+    void sessions(final GuestControl guestControl, final PrecopySession precopySession,
+        final SwitchoverSession switchoverSession, final RecoverySession recoverySession)
+    {
+        guest = guestControl;
+        precopy = precopySession;
+        switchover = switchoverSession;
+        recovery = recoverySession;
+    }
+
+    /** @param session the post-copy session. */
+    void postcopy(final PostcopySession session)
+    {
+        postcopy = session;
+    }
+
+    void postcopyStarted(final long nowNs)
+    {
+        postcopyStartNs = nowNs;
+    }
+
+    /**
+     * The target runs the guest (post-copy): the downtime ends here, once.
+     *
+     * @param nowNs   current time.
+     * @param pauseNs when the guest paused here.
+     */
+    void targetRunning(final long nowNs, final long pauseNs)
+    {
+        if (!targetRunning)
+        {
+            targetRunning = true;
+            downtimeNs = nowNs - pauseNs;
+        }
+    }
+
+    boolean isTargetRunning()
+    {
+        return targetRunning;
+    }
+
+    /**
+     * The guest runs again, here (a revert) or on the target (COMMIT).
+     *
+     * @param nowNs   current time.
+     * @param pauseNs when the guest paused here.
+     */
+    void downtimeEnded(final long nowNs, final long pauseNs)
+    {
+        downtimeNs = nowNs - pauseNs;
     }
 
     void state(final SourceState state)
@@ -186,13 +254,31 @@ final class SourceFigures
     }
 
     /**
-     * @param nowNs current time.
-     * @return a report builder with every figure this class holds filled in.
+     * @param nowNs     current time.
+     * @param result    the outcome.
+     * @param reason    in words.
+     * @param code      the error code, or null.
+     * @param committed true if the guest was handed over in post-copy.
+     * @return the report.
      */
-    MigrationReport.Builder report(final long nowNs)
+    MigrationReport report(final long nowNs, final MigrationResult result, final String reason, final ErrorCode code,
+        final boolean committed)
     {
         final LaneStats sum = sum();
+        final int switchRound = committed ? switchover.finalRound() : guest.isPaused() ? precopy.round() - 1 : -1;
         return new MigrationReport.Builder()
+            .result(result)
+            .reason(reason)
+            .errorCode(code)
+            .mode(MigrationLifecycle.mode(committed, switchRound))
+            .downtimeMs(TimeUnit.NANOSECONDS.toMillis(downtimeNs))
+            .rounds(committed ? postcopy.round() : precopy.round())
+            .deviceStateBytes(switchover.deviceStateBytes())
+            .switchRound(switchRound)
+            .postcopyMs(committed ? TimeUnit.NANOSECONDS.toMillis(nowNs - postcopyStartNs) : 0)
+            .maxThrottle(guest.maxThrottle())
+            .recoveries(recovery.recoveries())
+            .lastDecision(null == precopy.lastDecision() ? "" : precopy.lastDecision().toString())
             .guestBytes(ctx.guestMemory().sizeBytes())
             .pageSize(ctx.guestMemory().pageSize())
             .totalTimeMs(TimeUnit.NANOSECONDS.toMillis(nowNs - startNs))
@@ -205,7 +291,8 @@ final class SourceFigures
             .postcopyPages(sum.postcopyPages)
             .urgentPages(sum.urgentPages)
             .faults(faultCount, faultP50Us, faultP99Us, faultMaxUs)
-            .lanes(lanes.count());
+            .lanes(lanes.count())
+            .build();
     }
 
     private long bytesOnWire()

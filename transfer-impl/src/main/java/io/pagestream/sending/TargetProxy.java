@@ -29,7 +29,7 @@ import java.util.UUID;
  * {@link FrameSink#CLOSED}); retrying is the caller's business, across duty cycles. Threading: the conductor's
  * thread. No allocation but {@link #error}'s message encoding.
  */
-final class TargetProxy
+final class TargetProxy implements io.pagestream.status.PeerNotice.Sender
 {
     private final long migrationId;
     private final HelloFlyweight hello = new HelloFlyweight();
@@ -42,6 +42,7 @@ final class TargetProxy
     private final ZeroRunFlyweight zeroRun = new ZeroRunFlyweight();
     private final RoundEndFlyweight roundEnd = new RoundEndFlyweight();
     private FrameSink control;
+    private long lastStatusNs = Long.MIN_VALUE / 2;
 
     TargetProxy(final long migrationId)
     {
@@ -122,6 +123,24 @@ final class TargetProxy
         auth.tag(tag);
         return control.offer(AuthFlyweight.LENGTH);
     }
+
+    /**
+     * STATUS if one is due ({@value #HEARTBEAT_MS} ms since the last went out); a refused offer is tried again on the
+     * next call.
+     *
+     * @param nowNs current time.
+     */
+    void heartbeat(final long nowNs)
+    {
+        if (nowNs - lastStatusNs > java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(HEARTBEAT_MS) &&
+            status(nowNs) == FrameSink.SENT)
+        {
+            lastStatusNs = nowNs;
+        }
+    }
+
+    /** Time between heartbeats. */
+    static final long HEARTBEAT_MS = 100;
 
     /**
      * STATUS: the heartbeat that tells a quiet source from a lost one.
@@ -236,7 +255,7 @@ final class TargetProxy
      * @param message the reason.
      * @return the outcome; {@link FrameSink#CLOSED} if there is no control sink.
      */
-    int error(final ErrorCode code, final String message)
+    public int error(final ErrorCode code, final String message)
     {
         if (null == control)
         {

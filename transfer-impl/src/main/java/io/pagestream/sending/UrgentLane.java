@@ -63,6 +63,28 @@ final class UrgentLane implements AutoCloseable
     }
 
     /**
+     * @param ctx       the source's context.
+     * @param links     to open the lane's stream.
+     * @param limiter   the bandwidth cap the lane's frames are charged to.
+     * @param sizing    a stream of the data lanes' MTU, for the sender's sizing until the lane opens.
+     * @param nowNs     current time.
+     * @return the lane, not yet open.
+     */
+    static UrgentLane create(
+        final io.pagestream.api.MigrationSource.Context ctx,
+        final Links links,
+        final BandwidthLimiter limiter,
+        final FrameSink sizing,
+        final long nowNs)
+    {
+        final GuestMemory memory = ctx.guestMemory();
+        final PageSender sender = new PageSender(sizing, memory, ctx.migrationId(), limiter,
+            PageSender.Pacing.CHARGE_ONLY, null, new EncodingChooser(io.pagestream.api.Compression.NONE,
+            memory.pageSize(), ctx.maxBandwidthBytesPerSec(), nowNs), ctx.nanoClock());
+        return new UrgentLane(ctx.migrationId(), memory, ctx.urgentStreamId(), links, limiter, sender);
+    }
+
+    /**
      * Start opening the lane; {@link #doWork} completes it.
      *
      * @param urgentChannel the target's urgent endpoint as a channel.

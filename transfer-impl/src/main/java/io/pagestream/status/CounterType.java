@@ -68,6 +68,26 @@ public enum CounterType
     private final int typeId;
     private final String label;
 
+    /**
+     * @return the counters a source keeps.
+     */
+    public static CounterType[] source()
+    {
+        return new CounterType[]{ PAGES_SENT, BYTES_SENT, ZERO_PAGES_SENT, RAW_PAGES_SENT, ROUNDS, BACK_PRESSURE,
+            ADMIN_ACTIONS, RATE_LIMITED, DELTA_PAGES_SENT, LZ4_PAGES_SENT, PAGE_CACHE_HITS, PAGE_CACHE_MISSES,
+            BYTES_SAVED, URGENT_PAGES_SENT, POSTCOPY_PAGES_SENT, PAGE_REQUESTS_RECEIVED, RECOVERIES, BAD_FRAME_TAGS,
+            SOURCE_STATE, DATA_LANES };
+    }
+
+    /**
+     * @return the counters a target keeps.
+     */
+    public static CounterType[] target()
+    {
+        return new CounterType[]{ PAGE_FRAMES_RECEIVED, BYTES_RECEIVED, ZERO_PAGES_RECEIVED, FOREIGN_FRAMES_DROPPED,
+            BAD_FRAMES, FAULTS, PAGE_REQUESTS_SENT, DUPLICATE_PAGES_SKIPPED, RECOVERIES, TARGET_STATE };
+    }
+
     CounterType(final int typeId, final String label)
     {
         this.typeId = typeId;

@@ -122,10 +122,7 @@ class MalformedFrameProperties
             .allowUnauthenticated(true) // the handshake here is hand-made; the frames after it are the subject
             .errorHandler(Throwable::printStackTrace)
             .conclude();
-        try (MigrationCounters counters = new MigrationCounters(aeron, 0, CounterType.PAGE_FRAMES_RECEIVED,
-            CounterType.BYTES_RECEIVED, CounterType.ZERO_PAGES_RECEIVED, CounterType.FOREIGN_FRAMES_DROPPED,
-            CounterType.BAD_FRAMES, CounterType.FAULTS, CounterType.PAGE_REQUESTS_SENT,
-            CounterType.DUPLICATE_PAGES_SKIPPED, CounterType.RECOVERIES, CounterType.TARGET_STATE);
+        try (MigrationCounters counters = new MigrationCounters(aeron, 0, CounterType.target());
             Subscription unused = aeron.addSubscription("aeron:ipc", 77))
         {
             final TargetConductor agent = new TargetConductor(ctx, new AeronLinks(aeron), unused, unused, counters,

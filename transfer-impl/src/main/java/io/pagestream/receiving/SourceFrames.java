@@ -1,0 +1,176 @@
+package io.pagestream.receiving;
+
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
+import io.pagestream.api.MigrationPhase;
+import io.pagestream.protocol.AuthFlyweight;
+import io.pagestream.protocol.FrameType;
+import io.pagestream.protocol.SwitchoverFlyweight;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.status.AtomicCounter;
+
+/**
+ * What the source says, routed to the piece of the target that owns it: hellos and AUTH to the
+ * {@link HelloAcceptor}, pages and round ends to the {@link GuestImage}, the hand-over to the
+ * {@link SwitchoverReceiver}; which frames a state accepts is decided here, and every change of state goes back to
+ * the {@link TargetConductor}. Threading: the target conductor's thread.
+ */
+final class SourceFrames implements DataListener
+{
+    private final TargetConductor conductor;
+    private final HelloAcceptor acceptor;
+    private final GuestImage image;
+    private final SwitchoverReceiver switchover;
+    private final RecoveryResponder recovery;
+    private final AtomicCounter foreignCounter;
+
+    SourceFrames(
+        final TargetConductor conductor,
+        final HelloAcceptor acceptor,
+        final GuestImage image,
+        final SwitchoverReceiver switchover,
+        final RecoveryResponder recovery,
+        final AtomicCounter foreignCounter)
+    {
+        this.conductor = conductor;
+        this.acceptor = acceptor;
+        this.image = image;
+        this.switchover = switchover;
+        this.recovery = recovery;
+        this.foreignCounter = foreignCounter;
+    }
+
+    /** {@inheritDoc} */
+    public void onHello(final DirectBuffer buffer, final int offset, final int length, final int aeronSessionId)
+    {
+        final TargetState state = conductor.state();
+        if (state == TargetState.AWAIT_HELLO)
+        {
+            acceptor.onHello(buffer, offset, length, aeronSessionId, conductor.nowNs());
+            conductor.onHelloAccepted(true);
+        }
+        else if (state == TargetState.RECOVERY && recovery.state() == RecoveryResponder.State.AWAIT_HELLO)
+        {
+            if (acceptor.onResumeHello(buffer, offset, length, aeronSessionId, conductor.nowNs()))
+            {
+                conductor.onHelloAccepted(false);
+            }
+            else
+            {
+                foreignCounter.incrementOrdered(); // not the source we lost
+            }
+        }
+    }
+
+    /** {@inheritDoc} */
+    public void onSourceFrame()
+    {
+        conductor.onSourceAlive();
+    }
+
+    /** {@inheritDoc} */
+    public void checkAllowed(final int type)
+    {
+        final TargetState state = conductor.state();
+        final boolean awaitingAuth = state == TargetState.RECOVERY ||
+            (state == TargetState.HANDSHAKE && acceptor.state() == HelloAcceptor.State.AWAIT_AUTH);
+        if (awaitingAuth && type != FrameType.AUTH && type != FrameType.HELLO && type != FrameType.ERROR)
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
+                "type=" + type + " (" + FrameType.name(type) + ") frame before the source authenticated");
+        }
+        if (state == TargetState.COMPLETING && type != FrameType.COMMIT && type != FrameType.ERROR &&
+            type != FrameType.STATUS && type != FrameType.HELLO)
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
+                "type=" + type + " (" + FrameType.name(type) + ") frame after the switchover");
+        }
+    }
+
+    /** {@inheritDoc} */
+    public void onPage(final int lane, final DirectBuffer buffer, final int offset, final int length)
+    {
+        image.onPage(lane, buffer, offset, length);
+    }
+
+    /** {@inheritDoc} */
+    public void onZeroRun(final int lane, final DirectBuffer buffer, final int offset, final int length)
+    {
+        image.onZeroRun(lane, buffer, offset, length);
+    }
+
+    /** {@inheritDoc} */
+    public void onRoundEnd(final int lane, final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (image.onRoundEnd(lane, buffer, offset, length))
+        {
+            conductor.phase(MigrationPhase.ITERATE);
+        }
+    }
+
+    /** {@inheritDoc} */
+    public void onAuth(final AuthFlyweight auth)
+    {
+        if (conductor.state() == TargetState.RECOVERY)
+        {
+            if (!acceptor.onAuth(auth))
+            {
+                // Not our source: keep waiting for it on a fresh session rather than give the guest up.
+                foreignCounter.incrementOrdered();
+                conductor.enterRecovery("a resuming source failed authentication");
+            }
+            return;
+        }
+        acceptor.onAuth(auth);
+        if (conductor.state() == TargetState.HANDSHAKE && acceptor.isDone())
+        {
+            conductor.startReceiving();
+        }
+    }
+
+    /** {@inheritDoc} */
+    public void onRepeatedHello()
+    {
+        acceptor.sendHelloAck();
+    }
+
+    /** {@inheritDoc} */
+    public void onPendingMapChunk(final DirectBuffer buffer, final int offset, final int length)
+    {
+        switchover.onPendingMapChunk(buffer, offset, length);
+    }
+
+    /** {@inheritDoc} */
+    public void onDeviceStateChunk(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (switchover.onDeviceStateChunk(buffer, offset, length) && !switchover.isPostcopy())
+        {
+            conductor.phase(MigrationPhase.STOP_AND_COPY);
+        }
+    }
+
+    /** {@inheritDoc} */
+    public void onSwitchover(final SwitchoverFlyweight frame)
+    {
+        conductor.onSwitchedOver(switchover.onSwitchover(frame, image));
+    }
+
+    /** {@inheritDoc} */
+    public void onCommit()
+    {
+        switchover.onCommit();
+        conductor.onCommitted("completed");
+    }
+
+    /** {@inheritDoc} */
+    public void onSourceError(final ErrorCode code, final String message)
+    {
+        conductor.onSourceFailed(switchover.isPostcopy() ? ErrorCode.GUEST_LOST : code, "source reported: " + message);
+    }
+
+    /** {@inheritDoc} */
+    public void onFrameFailure(final MigrationException ex)
+    {
+        conductor.onFailure(ex);
+    }
+}
