@@ -82,7 +82,8 @@ public interface MemoryKernel
     /**
      * Which pages of a range of an open file hold data, as opposed to holes (lseek SEEK_DATA / SEEK_HOLE); pages past
      * the end of the file are holes. Moves the descriptor's file offset. Fallback: every page up to the end of the
-     * file is data.
+     * file is data. File systems without SEEK_HOLE support of their own (hugetlbfs among them) report the whole file
+     * as data; {@link #populatedPages} of a mapping of it tells which pages are mapped there.
      *
      * @param fd            an open file descriptor.
      * @param offsetBytes   start of the range in the file, aligned to {@code pageSizeBytes}.

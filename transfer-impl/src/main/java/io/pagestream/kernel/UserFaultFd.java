@@ -137,13 +137,21 @@ public final class UserFaultFd implements AutoCloseable
      */
     public static UserFaultFd open(final long features, final boolean userModeOnly)
     {
+        return open(features, userModeOnly, false);
+    }
+
+    /**
+     * @param viaDevice go straight to /dev/userfaultfd, as when the syscall is refused (for tests of that path).
+     */
+    static UserFaultFd open(final long features, final boolean userModeOnly, final boolean viaDevice)
+    {
         if (!Libc.AVAILABLE)
         {
             throw KernelCallException.unsupported("userfaultfd", Libc.UNAVAILABLE_REASON);
         }
         int flags = Libc.O_CLOEXEC | Libc.O_NONBLOCK | (userModeOnly ? UFFD_USER_MODE_ONLY : 0);
-        long fd = Libc.syscall1(Libc.SYS_USERFAULTFD, flags);
-        if (fd == -Errno.EINVAL && userModeOnly)
+        long fd = viaDevice ? -Errno.ENOSYS : Libc.syscall1(Libc.SYS_USERFAULTFD, flags);
+        if (fd == -Errno.EINVAL && userModeOnly && !viaDevice)
         {
             // Before Linux 5.11 there is no UFFD_USER_MODE_ONLY; without it the fd also handles kernel faults.
             flags &= ~UFFD_USER_MODE_ONLY;
