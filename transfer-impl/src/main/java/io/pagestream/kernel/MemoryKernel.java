@@ -69,7 +69,9 @@ public interface MemoryKernel
     /**
      * Which pages of a mapped range are populated: present in memory or swapped out. A page of {@code pageSizeBytes}
      * counts if any base page in it does. Paths: PAGEMAP_SCAN (one ioctl for many pages), else reading
-     * /proc/self/pagemap (8 bytes per base page), else every page reported populated.
+     * /proc/self/pagemap (8 bytes per base page), else every page reported populated. Pages write-protected by a
+     * userfaultfd with WP_UNPOPULATED (as {@link WriteProtectDirtyPageLog} does) carry page-table markers that the
+     * kernel reports as swap entries: they count as populated, an answer that errs on the safe side.
      *
      * @param address       start of the range, aligned to {@code pageSizeBytes}.
      * @param lengthBytes   length of the range, a multiple of {@code pageSizeBytes}.
