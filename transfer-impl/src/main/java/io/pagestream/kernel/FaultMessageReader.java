@@ -58,7 +58,7 @@ public final class FaultMessageReader implements AutoCloseable
         pollFd.set(JAVA_INT, 0, fd);
         pollFd.set(JAVA_SHORT, 4, Libc.POLLIN);
         pollFd.set(JAVA_SHORT, 6, (short)0);
-        final int ready = Libc.poll(pollFd.address(), 1, timeoutMs);
+        final int ready = Descriptors.poll(pollFd.address(), 1, timeoutMs);
         if (ready == 0 || ready == -Errno.EINTR)
         {
             return 0;
@@ -67,7 +67,7 @@ public final class FaultMessageReader implements AutoCloseable
         {
             throw failed("poll(userfaultfd " + fd + ")", ready);
         }
-        final long bytes = Libc.read(fd, messages.address(), (long)MESSAGE_BYTES * capacity);
+        final long bytes = Descriptors.read(fd, messages.address(), (long)MESSAGE_BYTES * capacity);
         // EAGAIN: another reader took the messages, or a waiter was woken before we read.
         if (bytes == -Errno.EAGAIN || bytes == -Errno.EINTR)
         {

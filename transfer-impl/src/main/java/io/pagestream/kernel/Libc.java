@@ -15,8 +15,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The C library calls PageStream makes on Linux, reached once through {@link Linker#nativeLinker()}: downcall handles
- * are made in the static initialiser and shared by every caller.
+ * The C library calls PageStream makes on Linux, reached through {@link Linker#nativeLinker()}: downcall handles are
+ * made once, in {@link Handles}, and shared by every caller. The memory calls are here, the calls on file descriptors
+ * in {@link Descriptors}.
  * <p>
  * Every call returns what the C function returns, except that a failure ({@code -1} from C, or {@code MAP_FAILED}
  * from {@code mmap}) comes back as {@code -errno}, read from the state the linker captured for this thread
@@ -59,7 +60,7 @@ final class Libc
 
     static final short POLLIN = 0x1;
 
-    /** True if this is Linux on x86_64 or aarch64 and every handle below was made. */
+    /** True if this is Linux on x86_64 or aarch64 and every downcall handle could be made. */
     static final boolean AVAILABLE;
     /** Why {@link #AVAILABLE} is false, or null. */
     static final String UNAVAILABLE_REASON;
@@ -125,7 +126,7 @@ final class Libc
      * The downcall handles, made when first used: only after {@link #AVAILABLE} has been decided, and only if it is
      * true. Making one fails if native access is not permitted or a symbol is missing.
      */
-    private static final class Handles
+    static final class Handles
     {
         private static final Linker LINKER = Linker.nativeLinker();
         private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -204,17 +205,23 @@ final class Libc
         return SCRATCH.get();
     }
 
-    private static int result(final MemorySegment capture, final int result)
+    /**
+     * @return {@code result}, or {@code -errno} captured for this call if it is -1 (failure).
+     */
+    static int result(final MemorySegment capture, final int result)
     {
         return result == -1 ? -capture.get(JAVA_INT, Handles.ERRNO_OFFSET) : result;
     }
 
-    private static long result(final MemorySegment capture, final long result)
+    /**
+     * @return {@code result}, or {@code -errno} captured for this call if it is -1 (failure, or MAP_FAILED).
+     */
+    static long result(final MemorySegment capture, final long result)
     {
         return result == -1 ? -capture.get(JAVA_INT, Handles.ERRNO_OFFSET) : result;
     }
 
-    private static RuntimeException rethrow(final Throwable ex)
+    static RuntimeException rethrow(final Throwable ex)
     {
         if (ex instanceof RuntimeException re)
         {
@@ -260,157 +267,6 @@ final class Libc
         try
         {
             return result(capture, (int)Handles.MADVISE.invokeExact(capture, address, length, advice));
-        }
-        catch (final Throwable ex)
-        {
-            throw rethrow(ex);
-        }
-    }
-
-    /**
-     * @param request an ioctl number, as the unsigned 32-bit value the kernel compares.
-     * @param argument a pointer to the argument struct, or a plain value for ioctls that take one.
-     */
-    static int ioctl(final int fd, final long request, final long argument)
-    {
-        final MemorySegment capture = SCRATCH.get().capture;
-        try
-        {
-            return result(capture, (int)Handles.IOCTL.invokeExact(capture, fd, request, argument));
-        }
-        catch (final Throwable ex)
-        {
-            throw rethrow(ex);
-        }
-    }
-
-    /**
-     * @param path address of a NUL-terminated path.
-     */
-    static int open(final long path, final int flags, final int mode)
-    {
-        final MemorySegment capture = SCRATCH.get().capture;
-        try
-        {
-            return result(capture, (int)Handles.OPEN.invokeExact(capture, path, flags, mode));
-        }
-        catch (final Throwable ex)
-        {
-            throw rethrow(ex);
-        }
-    }
-
-    static int close(final int fd)
-    {
-        final MemorySegment capture = SCRATCH.get().capture;
-        try
-        {
-            return result(capture, (int)Handles.CLOSE.invokeExact(capture, fd));
-        }
-        catch (final Throwable ex)
-        {
-            throw rethrow(ex);
-        }
-    }
-
-    static long lseek(final int fd, final long offset, final int whence)
-    {
-        final MemorySegment capture = SCRATCH.get().capture;
-        try
-        {
-            return result(capture, (long)Handles.LSEEK.invokeExact(capture, fd, offset, whence));
-        }
-        catch (final Throwable ex)
-        {
-            throw rethrow(ex);
-        }
-    }
-
-    static int ftruncate(final int fd, final long length)
-    {
-        final MemorySegment capture = SCRATCH.get().capture;
-        try
-        {
-            return result(capture, (int)Handles.FTRUNCATE.invokeExact(capture, fd, length));
-        }
-        catch (final Throwable ex)
-        {
-            throw rethrow(ex);
-        }
-    }
-
-    static long pread(final int fd, final long buffer, final long count, final long offset)
-    {
-        final MemorySegment capture = SCRATCH.get().capture;
-        try
-        {
-            return result(capture, (long)Handles.PREAD.invokeExact(capture, fd, buffer, count, offset));
-        }
-        catch (final Throwable ex)
-        {
-            throw rethrow(ex);
-        }
-    }
-
-    static long read(final int fd, final long buffer, final long count)
-    {
-        final MemorySegment capture = SCRATCH.get().capture;
-        try
-        {
-            return result(capture, (long)Handles.READ.invokeExact(capture, fd, buffer, count));
-        }
-        catch (final Throwable ex)
-        {
-            throw rethrow(ex);
-        }
-    }
-
-    /**
-     * @param pollFds address of {@code nfds} {@code struct pollfd} (int fd, short events, short revents: 8 bytes).
-     */
-    static int poll(final long pollFds, final long nfds, final int timeoutMs)
-    {
-        final MemorySegment capture = SCRATCH.get().capture;
-        try
-        {
-            return result(capture, (int)Handles.POLL.invokeExact(capture, pollFds, nfds, timeoutMs));
-        }
-        catch (final Throwable ex)
-        {
-            throw rethrow(ex);
-        }
-    }
-
-    /**
-     * @param name address of a NUL-terminated name.
-     * @return a file descriptor or {@code -errno}; {@code -Errno.ENOSYS} if neither the C library nor the kernel has it.
-     */
-    static int memfdCreate(final long name, final int flags)
-    {
-        final MemorySegment capture = SCRATCH.get().capture;
-        try
-        {
-            if (null == Handles.MEMFD_CREATE)
-            {
-                return -Errno.ENOSYS;
-            }
-            return result(capture, (int)Handles.MEMFD_CREATE.invokeExact(capture, name, flags));
-        }
-        catch (final Throwable ex)
-        {
-            throw rethrow(ex);
-        }
-    }
-
-    /**
-     * syscall(2) with one argument, for calls the C library does not wrap (userfaultfd).
-     */
-    static long syscall1(final long number, final long argument)
-    {
-        final MemorySegment capture = SCRATCH.get().capture;
-        try
-        {
-            return result(capture, (long)Handles.SYSCALL1.invokeExact(capture, number, argument));
         }
         catch (final Throwable ex)
         {

@@ -52,7 +52,7 @@ final class LinuxMemoryKernel implements MemoryKernel
                 final Pagemap pagemap = pagemaps.get();
                 scan = pagemap.scan(fd, page, page + pageSize, 0, 0, Pagemap.POPULATED, Pagemap.POPULATED) == 1;
                 read = pagemap.read(fd, page, 1, pageSize) == 1 && (pagemap.entry(0) & Pagemap.ENTRY_PRESENT) != 0;
-                Libc.close(fd);
+                Descriptors.close(fd);
             }
             pagemapScan = scan && allowPagemapScan;
             pagemapRead = read;
@@ -188,7 +188,7 @@ final class LinuxMemoryKernel implements MemoryKernel
         }
         finally
         {
-            Libc.close(fd);
+            Descriptors.close(fd);
         }
     }
 
@@ -214,7 +214,7 @@ final class LinuxMemoryKernel implements MemoryKernel
         {
             throw failed("lseek(SEEK_DATA) fd=" + fd + " offsetBytes=" + offsetBytes, count);
         }
-        final long size = Libc.lseek(fd, 0, Libc.SEEK_END);
+        final long size = Descriptors.lseek(fd, 0, Libc.SEEK_END);
         if (size < 0)
         {
             throw failed("lseek(SEEK_END) fd=" + fd, size);
@@ -232,7 +232,7 @@ final class LinuxMemoryKernel implements MemoryKernel
         long count = 0;
         while (position < end)
         {
-            final long data = Libc.lseek(fd, position, Libc.SEEK_DATA);
+            final long data = Descriptors.lseek(fd, position, Libc.SEEK_DATA);
             if (data == -Errno.ENXIO)
             {
                 break; // no data at or after position
@@ -245,7 +245,7 @@ final class LinuxMemoryKernel implements MemoryKernel
             {
                 break;
             }
-            final long hole = Libc.lseek(fd, data, Libc.SEEK_HOLE);
+            final long hole = Descriptors.lseek(fd, data, Libc.SEEK_HOLE);
             if (hole < 0)
             {
                 return hole;
@@ -269,7 +269,7 @@ final class LinuxMemoryKernel implements MemoryKernel
         }
         finally
         {
-            Libc.close(fd);
+            Descriptors.close(fd);
         }
     }
 
@@ -282,7 +282,7 @@ final class LinuxMemoryKernel implements MemoryKernel
         try (Arena arena = Arena.ofConfined())
         {
             final MemorySegment cName = arena.allocateFrom(name);
-            fd = Libc.memfdCreate(cName.address(),
+            fd = Descriptors.memfdCreate(cName.address(),
                 Libc.MFD_CLOEXEC | (hugeTlb ? Libc.MFD_HUGETLB | Libc.MAP_HUGE_2MB : 0));
         }
         if (fd == -Errno.ENOSYS)
@@ -294,10 +294,10 @@ final class LinuxMemoryKernel implements MemoryKernel
         {
             throw failed(call, fd);
         }
-        final int result = Libc.ftruncate(fd, sizeBytes);
+        final int result = Descriptors.ftruncate(fd, sizeBytes);
         if (result != 0)
         {
-            Libc.close(fd);
+            Descriptors.close(fd);
             throw failed("ftruncate(memfd " + name + ", " + sizeBytes + ")", result);
         }
         stats.record(KernelStats.Path.MEMFD_CREATE);
@@ -307,7 +307,7 @@ final class LinuxMemoryKernel implements MemoryKernel
     /** {@inheritDoc} */
     public void closeFd(final int fd)
     {
-        final int result = Libc.close(fd);
+        final int result = Descriptors.close(fd);
         if (result != 0)
         {
             throw failed("close(" + fd + ")", result);
@@ -346,7 +346,7 @@ final class LinuxMemoryKernel implements MemoryKernel
         }
         finally
         {
-            Libc.close(fd);
+            Descriptors.close(fd);
         }
     }
 
@@ -384,7 +384,7 @@ final class LinuxMemoryKernel implements MemoryKernel
         final int fd;
         try (Arena arena = Arena.ofConfined())
         {
-            fd = Libc.open(arena.allocateFrom(file.toString()).address(), flags | Libc.O_CLOEXEC, 0);
+            fd = Descriptors.open(arena.allocateFrom(file.toString()).address(), flags | Libc.O_CLOEXEC, 0);
         }
         if (fd < 0)
         {

@@ -86,7 +86,7 @@ final class Pagemap
      */
     static int open()
     {
-        return Libc.open(PROC_SELF_PAGEMAP.address(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        return Descriptors.open(PROC_SELF_PAGEMAP.address(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
     }
 
     /**
@@ -116,7 +116,7 @@ final class Pagemap
         arg.set(JAVA_LONG, 72, categoryMask);
         arg.set(JAVA_LONG, 80, anyOfMask);
         arg.set(JAVA_LONG, 88, returnMask);
-        return Libc.ioctl(pagemapFd, PAGEMAP_SCAN, argAddress);
+        return Descriptors.ioctl(pagemapFd, PAGEMAP_SCAN, argAddress);
     }
 
     /**
@@ -150,7 +150,7 @@ final class Pagemap
     int read(final int pagemapFd, final long address, final int count, final int systemPageSize)
     {
         final long offset = (address / systemPageSize) * 8;
-        final long bytes = Libc.pread(pagemapFd, entriesAddress, 8L * Math.min(count, READ_ENTRIES), offset);
+        final long bytes = Descriptors.pread(pagemapFd, entriesAddress, 8L * Math.min(count, READ_ENTRIES), offset);
         return bytes < 0 ? (int)bytes : (int)(bytes >>> 3);
     }
 

@@ -150,12 +150,12 @@ public final class UserFaultFd implements AutoCloseable
             throw KernelCallException.unsupported("userfaultfd", Libc.UNAVAILABLE_REASON);
         }
         int flags = Libc.O_CLOEXEC | Libc.O_NONBLOCK | (userModeOnly ? UFFD_USER_MODE_ONLY : 0);
-        long fd = viaDevice ? -Errno.ENOSYS : Libc.syscall1(Libc.SYS_USERFAULTFD, flags);
+        long fd = viaDevice ? -Errno.ENOSYS : Descriptors.syscall1(Libc.SYS_USERFAULTFD, flags);
         if (fd == -Errno.EINVAL && userModeOnly && !viaDevice)
         {
             // Before Linux 5.11 there is no UFFD_USER_MODE_ONLY; without it the fd also handles kernel faults.
             flags &= ~UFFD_USER_MODE_ONLY;
-            fd = Libc.syscall1(Libc.SYS_USERFAULTFD, flags);
+            fd = Descriptors.syscall1(Libc.SYS_USERFAULTFD, flags);
         }
         String openedBy = "userfaultfd(2)";
         if (fd == -Errno.ENOSYS || fd == -Errno.EPERM)
@@ -163,12 +163,12 @@ public final class UserFaultFd implements AutoCloseable
             final long syscallError = fd;
             try (Arena names = Arena.ofConfined())
             {
-                final int device = Libc.open(
+                final int device = Descriptors.open(
                     names.allocateFrom("/dev/userfaultfd").address(), Libc.O_RDWR | Libc.O_CLOEXEC, 0);
-                fd = device < 0 ? syscallError : Libc.ioctl(device, USERFAULTFD_IOC_NEW, flags);
+                fd = device < 0 ? syscallError : Descriptors.ioctl(device, USERFAULTFD_IOC_NEW, flags);
                 if (device >= 0)
                 {
-                    Libc.close(device);
+                    Descriptors.close(device);
                     openedBy = "/dev/userfaultfd";
                 }
             }
@@ -182,17 +182,17 @@ public final class UserFaultFd implements AutoCloseable
         args.set(JAVA_LONG, 0, UFFD_API);
         args.set(JAVA_LONG, 8, features);
         args.set(JAVA_LONG, 16, 0L);
-        final int result = Libc.ioctl((int)fd, UFFDIO_API, args.address());
+        final int result = Descriptors.ioctl((int)fd, UFFDIO_API, args.address());
         final long available = args.get(JAVA_LONG, 8);
         final long apiIoctls = args.get(JAVA_LONG, 16);
         if (result < 0)
         {
-            Libc.close((int)fd);
+            Descriptors.close((int)fd);
             throw failed("ioctl(UFFDIO_API, features=0x" + Long.toHexString(features) + ")", result);
         }
         if ((features & ~available) != 0)
         {
-            Libc.close((int)fd);
+            Descriptors.close((int)fd);
             throw KernelCallException.unsupported("ioctl(UFFDIO_API, features=0x" + Long.toHexString(features) + ")",
                 "features 0x" + Long.toHexString(features & ~available) + " missing; the kernel offers 0x" +
                 Long.toHexString(available));
@@ -248,7 +248,7 @@ public final class UserFaultFd implements AutoCloseable
         args.set(JAVA_LONG, 8, lengthBytes);
         args.set(JAVA_LONG, 16, (long)modes);
         args.set(JAVA_LONG, 24, 0L);
-        check(call, address, lengthBytes, Libc.ioctl(fd, UFFDIO_REGISTER, args.address()));
+        check(call, address, lengthBytes, Descriptors.ioctl(fd, UFFDIO_REGISTER, args.address()));
         return args.get(JAVA_LONG, 24);
     }
 
@@ -280,7 +280,7 @@ public final class UserFaultFd implements AutoCloseable
         final MemorySegment args = Libc.scratch().args;
         args.set(JAVA_LONG, 0, address);
         args.set(JAVA_LONG, 8, lengthBytes);
-        check(call, address, lengthBytes, Libc.ioctl(fd, request, args.address()));
+        check(call, address, lengthBytes, Descriptors.ioctl(fd, request, args.address()));
     }
 
     /**
@@ -300,7 +300,7 @@ public final class UserFaultFd implements AutoCloseable
         args.set(JAVA_LONG, 0, address);
         args.set(JAVA_LONG, 8, lengthBytes);
         args.set(JAVA_LONG, 16, (protect ? 1L : 0L) | (dontWake ? 2L : 0L));
-        check(call, address, lengthBytes, Libc.ioctl(fd, UFFDIO_WRITEPROTECT, args.address()));
+        check(call, address, lengthBytes, Descriptors.ioctl(fd, UFFDIO_WRITEPROTECT, args.address()));
     }
 
     /**
@@ -325,7 +325,7 @@ public final class UserFaultFd implements AutoCloseable
         args.set(JAVA_LONG, 16, lengthBytes);
         args.set(JAVA_LONG, 24, (long)mode);
         args.set(JAVA_LONG, 32, 0L);
-        return installed(call, address, lengthBytes, Libc.ioctl(fd, UFFDIO_COPY, args.address()), args, 32);
+        return installed(call, address, lengthBytes, Descriptors.ioctl(fd, UFFDIO_COPY, args.address()), args, 32);
     }
 
     /**
@@ -365,7 +365,7 @@ public final class UserFaultFd implements AutoCloseable
         args.set(JAVA_LONG, 8, lengthBytes);
         args.set(JAVA_LONG, 16, (long)mode);
         args.set(JAVA_LONG, 24, 0L);
-        return installed(call, address, lengthBytes, Libc.ioctl(fd, request, args.address()), args, 24);
+        return installed(call, address, lengthBytes, Descriptors.ioctl(fd, request, args.address()), args, 24);
     }
 
     private static long installed(
@@ -441,7 +441,7 @@ public final class UserFaultFd implements AutoCloseable
         if (!closed)
         {
             closed = true;
-            Libc.close(fd);
+            Descriptors.close(fd);
         }
     }
 }

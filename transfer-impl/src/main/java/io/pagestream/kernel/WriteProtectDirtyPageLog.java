@@ -246,7 +246,7 @@ public final class WriteProtectDirtyPageLog implements DirtyPageLog, AutoCloseab
         userFaultFd = null;
         if (pagemapFd >= 0)
         {
-            Libc.close(pagemapFd);
+            Descriptors.close(pagemapFd);
             pagemapFd = -1;
         }
         if (null != fd)
