@@ -2,6 +2,7 @@ package io.pagestream.kernel;
 
 import io.pagestream.api.guest.DirtyPageLog;
 import io.pagestream.api.guest.GuestMemory;
+import org.agrona.UnsafeApi;
 
 import java.lang.foreign.Arena;
 
@@ -130,7 +131,7 @@ public final class WriteProtectDirtyPageLog implements DirtyPageLog, AutoCloseab
         try (WriteProtectDirtyPageLog log = new WriteProtectDirtyPageLog(probeMemory, 4))
         {
             log.startTracking();
-            org.agrona.UnsafeApi.putLongVolatile(null, address + pageSize, 1L);
+            UnsafeApi.putLongVolatile(null, address + pageSize, 1L);
             final long[] bitmap = new long[1];
             final long first = log.fetchAndClear(bitmap);
             bitmap[0] = 0;
