@@ -1,5 +1,6 @@
 package io.pagestream.kernel;
 
+import io.pagestream.api.guest.GuestMemory;
 import org.agrona.UnsafeApi;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -80,6 +81,34 @@ class HugePageTest
             kernel.unmap(address, 2 * HUGE);
         }
         assertThat(ProcSelf.meminfo("HugePages_Free")).isEqualTo(freeBefore);
+    }
+
+    @Test
+    void shouldKeepTheDirtyLogOfAGuestIn2MiBPages()
+    {
+        assumeTrue(WriteProtectDirtyPageLog.isAvailable(), WriteProtectDirtyPageLog.unavailableReason());
+        assumeTrue((UserFaultFd.availableFeatures() & UserFaultFd.FEATURE_WP_HUGETLBFS_SHMEM) != 0, "no WP on hugetlb");
+        final MemoryKernel kernel = MemoryKernel.create();
+        final long address = kernel.mapAnonymous(2 * HUGE, true);
+        try (WriteProtectDirtyPageLog log = new WriteProtectDirtyPageLog(
+            GuestMemory.wrap((int)HUGE, new long[]{ address }, new long[]{ 2 * HUGE })))
+        {
+            UnsafeApi.putLong(address, 1L);
+            log.startTracking();
+            UnsafeApi.putLong(address + HUGE + 4096 * 7, 2L);
+
+            final long[] bitmap = { 0 };
+            assertThat(log.fetchAndClear(bitmap)).isEqualTo(1);
+            assertThat(bitmap[0]).isEqualTo(0b10L);
+            UnsafeApi.putLong(address + 64, UnsafeApi.getLong(address + 64));
+            bitmap[0] = 0;
+            assertThat(log.fetchAndClear(bitmap)).isEqualTo(1);
+            assertThat(bitmap[0]).isEqualTo(0b01L);
+        }
+        finally
+        {
+            kernel.unmap(address, 2 * HUGE);
+        }
     }
 
     @Test

@@ -151,6 +151,32 @@ class WriteProtectDirtyPageLogTest
     }
 
     @Test
+    void shouldTrackSharedMemfdGuestMemoryWrittenThroughAnotherMapping()
+    {
+        assumeTrue((UserFaultFd.availableFeatures() & UserFaultFd.FEATURE_WP_HUGETLBFS_SHMEM) != 0, "no WP on shmem");
+        final int fd = kernel.memfdCreate("pagestream-dirty", MIB, false);
+        final long guest = kernel.mapFile(fd, 0, MIB, true);
+        final long alias = kernel.mapFile(fd, 0, MIB, true);
+        try (WriteProtectDirtyPageLog shared = new WriteProtectDirtyPageLog(
+            GuestMemory.wrap(PAGE, new long[]{ guest }, new long[]{ MIB })))
+        {
+            shared.startTracking();
+            UnsafeApi.putLong(guest + 12 * PAGE, 1L);
+            UnsafeApi.putLong(alias + 13 * PAGE, 1L); // another mapping: not a write through the guest's page tables
+
+            final long[] bitmap = new long[4];
+            assertThat(shared.fetchAndClear(bitmap)).isEqualTo(1);
+            assertThat(pagesOf(bitmap)).containsExactly(12);
+        }
+        finally
+        {
+            kernel.unmap(guest, MIB);
+            kernel.unmap(alias, MIB);
+            kernel.closeFd(fd);
+        }
+    }
+
+    @Test
     void shouldNameTooSmallABitmap()
     {
         log.startTracking();
