@@ -24,8 +24,9 @@ import static io.pagestream.kernel.KernelCallException.range;
  * the value it held is reported like any other write. A page released with MADV_DONTNEED while tracked is reported as
  * written, since its contents changed to zero. The protection lives in this process's page tables for the guest's
  * mappings: writes to shared guest memory through another mapping (a second mapping of the memfd, a vhost-user
- * backend in another process) are not seen, and need their own log. Writes by the kernel on behalf of this process
- * (read(2) into guest memory, KVM through its MMU notifiers) fault like user writes and are seen.
+ * backend in another process) are not seen, and need their own log. Writes the kernel makes into guest memory for
+ * this process (read(2) into it) fault like user writes and are seen; KVM reaches guest memory through these page
+ * tables too, which is untested here.
  * <p>
  * Guest threads write at full speed between fetches: the first write to a page after a fetch takes one minor fault,
  * later writes none. Nothing is allocated per fetch or per page. Measured on a 2-vCPU VM (Linux 6.18,

@@ -5,6 +5,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -164,8 +167,8 @@ class MemoryKernelTest
     void shouldAdviseHugePagesAndCountThePathTaken()
     {
         map(4 * MIB);
-        final boolean thp = java.nio.file.Files.exists(
-            java.nio.file.Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
+        final boolean thp = Files.exists(
+            Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
 
         assertThat(kernel.adviseHugePages(address, length)).isEqualTo(thp);
 

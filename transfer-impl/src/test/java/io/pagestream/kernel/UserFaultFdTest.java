@@ -5,6 +5,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -216,7 +219,7 @@ class UserFaultFdTest
             assertThat(bySyscall.offeredFeatures()).isEqualTo(UserFaultFd.availableFeatures());
             assertThat(bySyscall.apiIoctls() & (1L << 0x3F)).as("UFFDIO_API allowed").isNotZero();
         }
-        assumeTrue(java.nio.file.Files.isWritable(java.nio.file.Path.of("/dev/userfaultfd")), "no /dev/userfaultfd");
+        assumeTrue(Files.isWritable(Path.of("/dev/userfaultfd")), "no /dev/userfaultfd");
         try (UserFaultFd byDevice = UserFaultFd.open(wanted, false, true))
         {
             assertThat(byDevice.openedBy()).isEqualTo("/dev/userfaultfd");

@@ -6,6 +6,16 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -60,7 +70,7 @@ class WriteProtectDirtyPageLogTest
 
     private static long[] pagesOf(final long[] bitmap)
     {
-        return java.util.stream.IntStream.range(0, bitmap.length * 64)
+        return IntStream.range(0, bitmap.length * 64)
             .filter(i -> (bitmap[i >>> 6] & (1L << i)) != 0).asLongStream().toArray();
     }
 
@@ -177,6 +187,33 @@ class WriteProtectDirtyPageLogTest
     }
 
     @Test
+    void shouldSeeWritesTheKernelMakesIntoGuestMemory() throws IOException
+    {
+        final Path file = Files.createTempFile(
+            Path.of("/dev/shm"), "pagestream-read-", ".bin");
+        try (FileChannel channel = FileChannel.open(
+            file, StandardOpenOption.READ, StandardOpenOption.WRITE))
+        {
+            channel.write(ByteBuffer.wrap(new byte[]{ 1, 2, 3, 4 }), 0);
+            log.startTracking();
+
+            // A direct buffer over guest memory: read(2) copies into it from the kernel.
+            final ByteBuffer guestPage = MemorySegment.ofAddress(memory.pageAddress(600))
+                .reinterpret(PAGE).asByteBuffer();
+            assertThat(channel.read(guestPage, 0)).isEqualTo(4);
+
+            final long[] bitmap = bitmap();
+            assertThat(log.fetchAndClear(bitmap)).isEqualTo(1);
+            assertThat(pagesOf(bitmap)).containsExactly(600);
+            assertThat(UnsafeApi.getInt(memory.pageAddress(600))).isEqualTo(0x04030201);
+        }
+        finally
+        {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    @Test
     void shouldNameTooSmallABitmap()
     {
         log.startTracking();
@@ -193,7 +230,7 @@ class WriteProtectDirtyPageLogTest
         try (WriteProtectDirtyPageLog bigLog = new WriteProtectDirtyPageLog(big))
         {
             bigLog.startTracking();
-            final java.util.SplittableRandom random = new java.util.SplittableRandom(42);
+            final SplittableRandom random = new SplittableRandom(42);
             final long[] expected = new long[(int)(big.pageCount() / 64)];
             for (int i = 0; i < big.pageCount() / 100; i++)
             {
