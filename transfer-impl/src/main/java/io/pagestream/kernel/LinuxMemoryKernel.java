@@ -179,8 +179,14 @@ final class LinuxMemoryKernel implements MemoryKernel
                     throw failed(range("ioctl(PAGEMAP_SCAN)", address, lengthBytes), count);
                 }
                 pagemapScan = false;
-                stats.prefer(KernelStats.Path.POPULATED_PAGEMAP_READ);
+                stats.prefer(pagemapRead ? KernelStats.Path.POPULATED_PAGEMAP_READ :
+                    KernelStats.Path.POPULATED_ASSUME_ALL);
                 Bitmaps.clearPrefix(bitmap, pages);
+            }
+            if (!pagemapRead)
+            {
+                stats.record(KernelStats.Path.POPULATED_ASSUME_ALL);
+                return Bitmaps.setRange(bitmap, 0, pages);
             }
             final long count = pagemap.readPopulated(fd, address, lengthBytes, pageSize, shift, bitmap);
             stats.record(KernelStats.Path.POPULATED_PAGEMAP_READ);

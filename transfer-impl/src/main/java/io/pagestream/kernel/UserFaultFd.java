@@ -109,19 +109,19 @@ public final class UserFaultFd implements AutoCloseable
     private final String openedBy;
     private final boolean userModeOnly;
     private final long features;
-    private final long availableFeatures;
+    private final long offeredFeatures;
     private final long ioctls;
     private boolean closed;
 
     private UserFaultFd(
         final int fd, final String openedBy, final boolean userModeOnly, final long features,
-        final long availableFeatures, final long ioctls)
+        final long offeredFeatures, final long ioctls)
     {
         this.fd = fd;
         this.openedBy = openedBy;
         this.userModeOnly = userModeOnly;
         this.features = features;
-        this.availableFeatures = availableFeatures;
+        this.offeredFeatures = offeredFeatures;
         this.ioctls = ioctls;
     }
 
@@ -211,7 +211,7 @@ public final class UserFaultFd implements AutoCloseable
         {
             try (UserFaultFd probe = open(0, true))
             {
-                probed = probe.availableFeatures;
+                probed = probe.offeredFeatures;
             }
             catch (final KernelCallException ex)
             {
@@ -423,7 +423,7 @@ public final class UserFaultFd implements AutoCloseable
     /** @return the UFFD_FEATURE_* bits the kernel offered in the UFFDIO_API answer. */
     public long offeredFeatures()
     {
-        return availableFeatures;
+        return offeredFeatures;
     }
 
     /** @return the ioctl bit set (1 &lt;&lt; _UFFDIO_*) the UFFDIO_API answer allows on the descriptor. */
