@@ -135,17 +135,31 @@ final class ControlAdapter implements FragmentHandler
         {
             return;
         }
+        if ((aeronHeader.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED)
+        {
+            listener.onFrameFailure(new MigrationException(ErrorCode.MALFORMED_FRAME,
+                "fragmented control frame from the target"));
+            return;
+        }
+        accept(buffer, offset, length);
+    }
+
+    /**
+     * Check and dispatch one whole frame; a frame of this migration that cannot be accepted fails it here, inside the
+     * callback (Aeron would hand a thrown exception to its error handler instead).
+     *
+     * @param buffer holding the frame.
+     * @param offset of the frame.
+     * @param length bytes that arrived.
+     */
+    void accept(final DirectBuffer buffer, final int offset, final int length)
+    {
         try
         {
-            if ((aeronHeader.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED)
-            {
-                throw new MigrationException(ErrorCode.MALFORMED_FRAME, "fragmented control frame from the target");
-            }
             onFrame(buffer, offset, length);
         }
         catch (final MigrationException ex)
         {
-            // Fail here, inside the callback: Aeron would hand a thrown exception to its error handler instead.
             listener.onFrameFailure(ex);
         }
         catch (final RuntimeException ex)
@@ -162,7 +176,7 @@ final class ControlAdapter implements FragmentHandler
      * @param termOffset   of the frame.
      * @param taggedLength bytes that arrived.
      */
-    void onFrame(final DirectBuffer termBuffer, final int termOffset, final int taggedLength)
+    private void onFrame(final DirectBuffer termBuffer, final int termOffset, final int taggedLength)
     {
         if (!guard.admit(termBuffer, termOffset, taggedLength))
         {

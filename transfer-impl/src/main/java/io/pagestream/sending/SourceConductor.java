@@ -149,6 +149,12 @@ public final class SourceConductor implements Agent
         return state;
     }
 
+    /** @return the control stream's adapter, for tests that feed frames by hand. */
+    ControlAdapter adapter()
+    {
+        return adapter;
+    }
+
     /** @return a progress snapshot. Any thread. */
     public MigrationProgress progress()
     {
