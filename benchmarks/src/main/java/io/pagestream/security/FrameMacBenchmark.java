@@ -22,8 +22,10 @@ import java.util.concurrent.TimeUnit;
  * <p>
  * The HMAC has its own baseline, the JDK's {@code javax.crypto.Mac("HmacSHA256")} doing the work {@link FrameMac#sign}
  * does (lane and sequence, then the frame, the 16-byte tag and the sequence written after it) with one reused
- * instance and no allocation: {@link #jceMacSign} from a copy of the frame in a byte array, as {@link FrameMac}
- * reads it, and {@link #jceMacDirect} straight from the direct buffer.
+ * instance, {@code update} and {@code doFinal(byte[], int)} into a preallocated array: {@link #jceMacSign} from a copy
+ * of the frame in a byte array, as {@link FrameMac} reads it, and {@link #jceMacDirect} straight from the direct
+ * buffer. Nothing here allocates, but the JDK does inside {@code doFinal} (its HMAC returns a fresh digest array that
+ * {@code doFinal(byte[], int)} copies): run with {@code -prof gc} to see 48 B per frame against 0 for {@code sign}.
  */
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class FrameMacBenchmark extends BenchmarkDefaults
