@@ -160,52 +160,72 @@ final class DataLaneAdapter implements FragmentHandler
     /** {@inheritDoc} */
     public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header aeronHeader)
     {
-        if (pinned && aeronHeader.sessionId() != pinnedSessionId)
+        if ((aeronHeader.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED &&
+            (!pinned || aeronHeader.sessionId() == pinnedSessionId))
+        {
+            reject(new MigrationException(ErrorCode.MALFORMED_FRAME,
+                "fragmented message of " + length + " bytes; every frame must fit one Aeron frame"), buffer, offset,
+                length);
+            return;
+        }
+        accept(buffer, offset, length, aeronHeader.sessionId());
+    }
+
+    /**
+     * Check and dispatch one whole frame from an Aeron session; a frame of the pinned session that cannot be
+     * accepted fails the migration here, inside the callback, so the rest of the batch is not applied.
+     *
+     * @param buffer    holding the frame.
+     * @param offset    of the frame.
+     * @param length    bytes that arrived.
+     * @param sessionId the Aeron session that sent it.
+     */
+    void accept(final DirectBuffer buffer, final int offset, final int length, final int sessionId)
+    {
+        if (pinned && sessionId != pinnedSessionId)
         {
             foreignCounter.incrementOrdered();
             return;
         }
         try
         {
-            if ((aeronHeader.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED)
-            {
-                throw new MigrationException(ErrorCode.MALFORMED_FRAME,
-                    "fragmented message of " + length + " bytes; every frame must fit one Aeron frame");
-            }
             if (pinned)
             {
                 onPinnedFrame(buffer, offset, length);
             }
             else
             {
-                onUnpinnedFrame(buffer, offset, length, aeronHeader.sessionId());
+                onUnpinnedFrame(buffer, offset, length, sessionId);
             }
         }
         catch (final MigrationException ex)
         {
-            if (pinned)
-            {
-                badFramesCounter.incrementOrdered();
-                listener.onFrameFailure(ex);
-            }
-            else
-            {
-                // Anyone can reach an unpinned target: a bad frame is dropped, not obeyed; a hello of another
-                // protocol version is remembered so that a timeout can name it.
-                if (ex.errorCode() == ErrorCode.UNSUPPORTED_VERSION && length > FrameFlyweight.TYPE_OFFSET &&
-                    buffer.getByte(offset + FrameFlyweight.TYPE_OFFSET) == FrameType.HELLO)
-                {
-                    refusedVersion = buffer.getByte(offset + FrameFlyweight.VERSION_OFFSET) & 0xFF;
-                    refusedHellos++;
-                }
-                foreignCounter.incrementOrdered();
-            }
+            reject(ex, buffer, offset, length);
         }
         catch (final RuntimeException ex)
         {
             listener.onFrameFailure(new MigrationException(ErrorCode.INTERNAL,
                 "unexpected " + ex + " while handling a frame on data lane " + lane, ex));
         }
+    }
+
+    private void reject(final MigrationException ex, final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (pinned)
+        {
+            badFramesCounter.incrementOrdered();
+            listener.onFrameFailure(ex);
+            return;
+        }
+        // Anyone can reach an unpinned target: a bad frame is dropped, not obeyed; a hello of another protocol
+        // version is remembered so that a timeout can name it.
+        if (ex.errorCode() == ErrorCode.UNSUPPORTED_VERSION && length > FrameFlyweight.TYPE_OFFSET &&
+            buffer.getByte(offset + FrameFlyweight.TYPE_OFFSET) == FrameType.HELLO)
+        {
+            refusedVersion = buffer.getByte(offset + FrameFlyweight.VERSION_OFFSET) & 0xFF;
+            refusedHellos++;
+        }
+        foreignCounter.incrementOrdered();
     }
 
     private void onUnpinnedFrame(final DirectBuffer buffer, final int offset, final int length, final int sessionId)
