@@ -42,7 +42,7 @@ class PostCopySystemTest
     private static final long CAP_BYTES_PER_SEC = 32L << 20;
     private static final long FAULT_WAIT_NS = TimeUnit.SECONDS.toNanos(1);
 
-    private static SyntheticGuest.Config busyGuest()
+    static SyntheticGuest.Config busyGuest()
     {
         return new SyntheticGuest.Config()
             .sizeBytes(64L << 20)
@@ -52,7 +52,7 @@ class PostCopySystemTest
             .seed(7);
     }
 
-    private static Consumer<MigrationSource.Context> capped(final MigrationStrategy strategy)
+    static Consumer<MigrationSource.Context> capped(final MigrationStrategy strategy)
     {
         return s -> s.strategy(strategy)
             .compression(Compression.NONE)
@@ -287,7 +287,7 @@ class PostCopySystemTest
      * target's vCPUs through the fault path (or, if {@code waitForPages} is false, through one that does not wait),
      * journalling their writes.
      */
-    private static MigrationReport[] migrateWithTargetGuestRunning(
+    static MigrationReport[] migrateWithTargetGuestRunning(
         final MigrationHarness harness,
         final Consumer<MigrationTarget.Context> targetCustomise,
         final Consumer<MigrationSource.Context> sourceCustomise,
@@ -339,7 +339,7 @@ class PostCopySystemTest
         return new MigrationReport[]{ sourceReport, targetReport };
     }
 
-    private static void assertCompletedExactly(
+    static void assertCompletedExactly(
         final MigrationHarness harness, final MigrationReport[] reports, final MigrationMode mode)
     {
         final MigrationReport source = reports[0];

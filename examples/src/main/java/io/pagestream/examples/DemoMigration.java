@@ -106,6 +106,10 @@ public final class DemoMigration implements Callable<Integer>
         "datagrams, so the demo uses 32 KiB where the library defaults to 8 KiB (default ${DEFAULT-VALUE}).")
     int mtu;
 
+    @Option(names = "--lanes", defaultValue = "1", description = "Data lanes: Aeron streams the pages are " +
+        "partitioned between, 2 MiB stripes each, 1 to 16 (default ${DEFAULT-VALUE}).")
+    int lanes;
+
     @Option(names = "--report-json", description = "Write the final report as JSON to this file.")
     Path reportJson;
 
@@ -316,6 +320,7 @@ public final class DemoMigration implements Callable<Integer>
                 .targetEndpoint(endpoint)
                 .controlEndpoint(control)
                 .mtuLength(mtu)
+                .dataLanes(lanes)
                 .downtimeTargetMs(downtimeMs)
                 .maxRounds(maxRounds)
                 .maxTimeMs(maxTimeMs)
@@ -531,7 +536,8 @@ public final class DemoMigration implements Callable<Integer>
         out.printf(Locale.ROOT, "verified          %s (%s)%n", verified, verification);
         out.printf(Locale.ROOT, "mode              %s%s%n", r.mode().name().toLowerCase(Locale.ROOT),
             r.switchRound() >= 0 ? " (switched over after round " + r.switchRound() + ")" : "");
-        out.printf(Locale.ROOT, "guest memory      %,d bytes, %,d-byte pages%n", r.guestBytes(), r.pageSize());
+        out.printf(Locale.ROOT, "guest memory      %,d bytes, %,d-byte pages, %d data lane%s%n", r.guestBytes(),
+            r.pageSize(), r.lanes(), r.lanes() == 1 ? "" : "s");
         out.printf(Locale.ROOT, "total time        %,d ms (after %,d ms of launch: driver, allocations, %d ms codec warm-up)%n",
             r.totalTimeMs(), launchMs, warmupMs);
         out.printf(Locale.ROOT, "downtime          %,d ms (target %,d ms)%n", r.downtimeMs(), r.downtimeTargetMs());
@@ -570,6 +576,7 @@ public final class DemoMigration implements Callable<Integer>
             "  \"mode\": \"" + r.mode().name().toLowerCase(Locale.ROOT) + "\",\n" +
             "  \"guestBytes\": " + r.guestBytes() + ",\n" +
             "  \"pageSize\": " + r.pageSize() + ",\n" +
+            "  \"lanes\": " + r.lanes() + ",\n" +
             "  \"totalTimeMs\": " + r.totalTimeMs() + ",\n" +
             "  \"downtimeMs\": " + r.downtimeMs() + ",\n" +
             "  \"downtimeTargetMs\": " + r.downtimeTargetMs() + ",\n" +

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DemoMigrationIT
 {
     private static final List<String> KEYS = List.of("result", "reason", "verified", "mode", "guestBytes", "pageSize",
-        "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
+        "lanes", "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
         "pagesSent",
         "bytesOnWire", "pagesByEncoding", "zero", "delta", "lz4", "raw", "postcopy", "faults", "faultP50Us",
         "faultP99Us", "faultMaxUs", "postcopyMs", "pages", "urgentPages", "recoveries");
@@ -69,6 +69,19 @@ class DemoMigrationIT
         assertTrue(number(json, "downtimeMs") <= number(json, "downtimeTargetMs"), json);
         assertTrue(number(json, "pagesSent") >= (256L << 20) / 4096, json);
         assertTrue(number(json, "zero") > 0 && number(json, "raw") > 0, json);
+    }
+
+    @Test
+    @Timeout(300)
+    void shouldMigrateOverThreeLanesAndSaySo() throws Exception
+    {
+        final Path report = Files.createTempFile("pagestream-demo-lanes", ".json");
+        final Process demo = run(report, "--memory=256m", "--workload=hotset", "--lanes=3");
+        assertTrue(demo.waitFor(240, TimeUnit.SECONDS), "demo finished");
+        final String json = Files.readString(report, StandardCharsets.UTF_8);
+        assertEquals(0, demo.exitValue(), json);
+        assertTrue(json.contains("\"verified\": true"), json);
+        assertEquals(3, number(json, "lanes"), json);
     }
 
     @Test

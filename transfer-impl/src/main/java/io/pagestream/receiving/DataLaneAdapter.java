@@ -1,7 +1,7 @@
 package io.pagestream.receiving;
 
 import io.aeron.Subscription;
-import io.aeron.logbuffer.FragmentHandler;
+import io.aeron.logbuffer.ControlledFragmentHandler;
 import io.aeron.logbuffer.FrameDescriptor;
 import io.aeron.logbuffer.Header;
 import io.pagestream.api.ErrorCode;
@@ -28,7 +28,7 @@ import org.agrona.concurrent.status.AtomicCounter;
  * <p>
  * Lanes other than 0 carry pages, zero runs and their round ends only. Threading: the target conductor's thread.
  */
-final class DataLaneAdapter implements FragmentHandler
+final class DataLaneAdapter implements ControlledFragmentHandler
 {
     private static final long NO_REGISTRATION = -1;
 
@@ -49,6 +49,7 @@ final class DataLaneAdapter implements FragmentHandler
     private long registration = NO_REGISTRATION;
     private long migrationId;
     private boolean pinned;
+    private boolean roundEnded;
     private int pinnedSessionId;
     private int refusedVersion;
     private long refusedHellos;
@@ -145,7 +146,7 @@ final class DataLaneAdapter implements FragmentHandler
             }
             registration = NO_REGISTRATION;
         }
-        return subscription.poll(this, limit);
+        return subscription.controlledPoll(this, limit);
     }
 
     /** Close a subscription this adapter opened itself (lanes after 0). */
@@ -157,18 +158,27 @@ final class DataLaneAdapter implements FragmentHandler
         }
     }
 
-    /** {@inheritDoc} */
-    public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header aeronHeader)
+    /**
+     * {@inheritDoc} A lane held at the round barrier leaves the frame for later; a lane stops reading after its
+     * ROUND_END, so no frame of the next round is read in the same batch.
+     */
+    public Action onFragment(final DirectBuffer buffer, final int offset, final int length, final Header aeronHeader)
     {
+        if (pinned && aeronHeader.sessionId() == pinnedSessionId && !listener.mayRead(lane))
+        {
+            return Action.ABORT;
+        }
+        roundEnded = false;
         if ((aeronHeader.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED &&
             (!pinned || aeronHeader.sessionId() == pinnedSessionId))
         {
             reject(new MigrationException(ErrorCode.MALFORMED_FRAME,
                 "fragmented message of " + length + " bytes; every frame must fit one Aeron frame"), buffer, offset,
                 length);
-            return;
+            return Action.BREAK;
         }
         accept(buffer, offset, length, aeronHeader.sessionId());
+        return roundEnded ? Action.BREAK : Action.CONTINUE;
     }
 
     /**
@@ -272,6 +282,7 @@ final class DataLaneAdapter implements FragmentHandler
                 return;
             case FrameType.ROUND_END:
                 listener.onRoundEnd(lane, buffer, offset, length);
+                roundEnded = true;
                 return;
             default:
                 if (lane != 0)

@@ -22,6 +22,12 @@ interface DataListener
      */
     void onHello(DirectBuffer buffer, int offset, int length, int aeronSessionId);
 
+    /**
+     * @param lane a data lane.
+     * @return true if the lane may be read now; false while the round barrier holds it.
+     */
+    boolean mayRead(int lane);
+
     /** Any frame of the pinned session arrived: the source is alive. */
     void onSourceFrame();
 

@@ -52,6 +52,7 @@ public final class FaultService
     private volatile byte[] requestKey;
 
     private final NanoClock clock;
+    private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
     private volatile RequestChannel requestChannel;
     private volatile long migrationId;
     private volatile String lostReason;
@@ -127,6 +128,28 @@ public final class FaultService
             return true;
         }
         checkLost(pageIndex);
+        waiting.incrementAndGet();
+        try
+        {
+            return await(pageIndex, timeoutNs);
+        }
+        finally
+        {
+            waiting.decrementAndGet();
+        }
+    }
+
+    /**
+     * @return true while no vCPU thread is inside {@link #awaitPage} waiting for, or recording, a fault: the fault
+     * figures are final once every page is present and this holds.
+     */
+    public boolean isQuiet()
+    {
+        return waiting.get() == 0;
+    }
+
+    private boolean await(final long pageIndex, final long timeoutNs)
+    {
         final long startNs = clock.nanoTime();
         sendRequest(pageIndex, startNs);
         long lastRequestNs = startNs;
@@ -136,8 +159,8 @@ public final class FaultService
             if (present.get(pageIndex))
             {
                 final long serviceNs = clock.nanoTime() - startNs;
+                faultsCounter.increment(); // many vCPU threads: the atomic increment
                 recorder.recordValue(Math.min(serviceNs, TimeUnit.SECONDS.toNanos(60)));
-                faultsCounter.incrementOrdered();
                 return true;
             }
             checkLost(pageIndex);
@@ -229,7 +252,7 @@ public final class FaultService
         }
         if (channel.offer(buffer, 0, length) > 0)
         {
-            requestsCounter.incrementOrdered();
+            requestsCounter.increment();
         }
     }
 

@@ -63,6 +63,12 @@ final class SourceFrames implements DataListener
     }
 
     /** {@inheritDoc} */
+    public boolean mayRead(final int lane)
+    {
+        return image.mayPoll(lane);
+    }
+
+    /** {@inheritDoc} */
     public void onSourceFrame()
     {
         conductor.onSourceAlive();

@@ -216,7 +216,7 @@ public final class TargetConductor implements Agent, HelloAcceptor.Keys
                 return work;
             }
             case POSTCOPY:
-                if (image.postcopyRemaining() == 0)
+                if (image.postcopyRemaining() == 0 && faults.isQuiet()) // every fault counted before COMPLETE
                 {
                     figures.postcopyEnded(nowNs);
                     switchover.onPostcopyComplete();

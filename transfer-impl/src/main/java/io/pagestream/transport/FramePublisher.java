@@ -144,23 +144,25 @@ public final class FramePublisher implements FrameSink
     public int tryClaim(final int length, final BufferClaim claim)
     {
         final int wireLength = null == signer ? length : length + FrameMac.TAG_LENGTH;
-        int outcome;
-        do
+        for (int i = 0; i <= ADMIN_RETRIES; i++)
         {
-            outcome = outcome(publication.tryClaim(wireLength, claim), wireLength);
+            final int outcome = outcome(publication.tryClaim(wireLength, claim), wireLength);
+            if (outcome != Integer.MIN_VALUE)
+            {
+                return outcome;
+            }
         }
-        while (outcome == Integer.MIN_VALUE);
-        return outcome;
+        return RETRY;
     }
 
-    /**
+    /*
      * Map a publication result to an outcome and do the counting.
      *
      * @param result from offer or tryClaim.
      * @param length of the frame.
      * @return an outcome, or {@code Integer.MIN_VALUE} to retry at once (admin action).
      */
-    public int outcome(final long result, final int length)
+    private int outcome(final long result, final int length)
     {
         if (result > 0)
         {
