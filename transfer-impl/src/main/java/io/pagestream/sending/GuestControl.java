@@ -24,6 +24,7 @@ final class GuestControl
     private final VcpuControl vcpus;
     private final DeviceState deviceState;
     private final ErrorHandler errorHandler;
+    private final org.agrona.concurrent.NanoClock clock;
     private boolean tracking;
     private boolean paused;
     private boolean throttled;
@@ -35,8 +36,10 @@ final class GuestControl
         final DirtyPageLog dirtyLog,
         final VcpuControl vcpus,
         final DeviceState deviceState,
-        final ErrorHandler errorHandler)
+        final ErrorHandler errorHandler,
+        final org.agrona.concurrent.NanoClock clock)
     {
+        this.clock = clock;
         this.dirtyLog = dirtyLog;
         this.vcpus = vcpus;
         this.deviceState = deviceState;
@@ -90,9 +93,11 @@ final class GuestControl
     }
 
     /**
-     * @param nowNs when the pause begins: downtime counts from here.
+     * Pause the vCPUs; downtime counts from when the hypervisor says they stopped.
+     *
+     * @return the time the guest stopped running.
      */
-    void pause(final long nowNs)
+    long pause()
     {
         try
         {
@@ -103,7 +108,8 @@ final class GuestControl
             throw new MigrationException(ErrorCode.HYPERVISOR_CALLBACK_FAILED, "vcpuControl.pause: " + ex, ex);
         }
         paused = true;
-        pauseNs = nowNs;
+        pauseNs = clock.nanoTime();
+        return pauseNs;
     }
 
     /**

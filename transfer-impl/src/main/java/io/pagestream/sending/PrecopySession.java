@@ -184,7 +184,7 @@ final class PrecopySession
                 break;
 
             case STOP_AND_COPY:
-                guest.pause(nowNs);
+                guest.pause();
                 guest.fetchDirty(dirty);
                 nextRound(State.STOP_AND_COPY, nowNs);
                 break;

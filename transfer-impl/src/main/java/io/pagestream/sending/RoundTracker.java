@@ -13,7 +13,7 @@ public final class RoundTracker implements RoundFigures
     static final long MIN_BYTES_FOR_BANDWIDTH = 1024 * 1024;
     private static final double SMOOTHING = 0.5;
 
-    private final long startNs;
+    private long startNs;
     private final double defaultWireBytesPerPage;
     private int round;
     private long roundStartNs;
@@ -43,6 +43,19 @@ public final class RoundTracker implements RoundFigures
         this.roundStartNs = startNs;
         this.lastFetchNs = startNs;
         this.nowNs = startNs;
+    }
+
+    /**
+     * Start the migration clock again, e.g. once launching is done: elapsed time counts from here.
+     *
+     * @param nowNs current time.
+     */
+    public void start(final long nowNs)
+    {
+        startNs = nowNs;
+        roundStartNs = nowNs;
+        lastFetchNs = nowNs;
+        this.nowNs = nowNs;
     }
 
     /**

@@ -87,20 +87,21 @@ public final class SourceConductor implements Agent
     {
         this.ctx = ctx;
         this.clock = ctx.nanoClock();
-        this.startNs = clock.nanoTime();
-        this.nowNs = startNs;
+        final long builtFromNs = clock.nanoTime();
         final long pageCount = ctx.guestMemory().pageCount();
         final int pageSize = ctx.guestMemory().pageSize();
         this.lifecycle = new MigrationLifecycle(ctx.listener(), ctx.errorHandler(), completion);
-        this.guest = new GuestControl(ctx.dirtyPageLog(), ctx.vcpuControl(), ctx.deviceState(), ctx.errorHandler());
+        this.guest = new GuestControl(ctx.dirtyPageLog(), ctx.vcpuControl(), ctx.deviceState(), ctx.errorHandler(),
+            clock);
         this.limiter = new BandwidthLimiter(ctx.maxBandwidthBytesPerSec(),
-            PageFlyweight.PAYLOAD_OFFSET + PageSender.chunkLength(pageSize, laneSinks[0].maxFrameLength()), startNs);
-        this.tracker = new RoundTracker(startNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
+            PageFlyweight.PAYLOAD_OFFSET + PageSender.chunkLength(pageSize, laneSinks[0].maxFrameLength()),
+            builtFromNs);
+        this.tracker = new RoundTracker(builtFromNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
         final EncodingChooser chooser =
-            new EncodingChooser(ctx.compression(), pageSize, ctx.maxBandwidthBytesPerSec(), startNs);
+            new EncodingChooser(ctx.compression(), pageSize, ctx.maxBandwidthBytesPerSec(), builtFromNs);
         this.lanes = DataLanes.create(ctx, laneSinks, links, limiter, tracker, chooser,
             counters.get(CounterType.BACK_PRESSURE), counters.get(CounterType.ADMIN_ACTIONS));
-        this.urgent = UrgentLane.create(ctx, links, limiter, laneSinks[0], startNs);
+        this.urgent = UrgentLane.create(ctx, links, limiter, laneSinks[0], builtFromNs);
         this.proxy = new TargetProxy(ctx.migrationId());
         proxy.controlSink(lanes.controlSink());
         final FrameGuard guard = new FrameGuard("control stream", FrameGuard.FailurePolicy.DROP_AND_COUNT,
@@ -112,7 +113,7 @@ public final class SourceConductor implements Agent
         this.switchover = new SwitchoverSession(proxy, guest, limiter, controlStats);
         this.recovery = new RecoverySession(lanes, urgent, proxy, guard,
             new HandshakeSession(ctx, proxy, lanes, urgent, guard), ctx.recoveryTimeoutMs(), ctx.frameAuthentication());
-        this.figures = new SourceFigures(ctx, counters, lanes, urgent, controlStats, tracker, startNs);
+        this.figures = new SourceFigures(ctx, counters, lanes, urgent, controlStats, tracker);
         figures.sessions(guest, precopy, switchover, recovery);
         this.adapter = new ControlAdapter(controlSubscription, guard,
             new TargetFrames(this, handshake, switchover, recovery, figures), ctx.migrationId(), pageCount);
@@ -121,6 +122,12 @@ public final class SourceConductor implements Agent
         figures.postcopy(postcopy);
         this.watchdog = new SourceWatchdog(ctx, this, handshake, switchover, recovery, guest);
         counters.get(CounterType.DATA_LANES).setOrdered(lanes.count());
+        // The migration clock starts once everything is built: allocations and the first use of the random source
+        // are launch work, as the launcher reports it.
+        this.startNs = clock.nanoTime();
+        this.nowNs = startNs;
+        tracker.start(startNs);
+        figures.start(startNs);
         handshake.start(false, startNs);
         state(SourceState.HANDSHAKE);
     }

@@ -15,14 +15,15 @@ import org.agrona.concurrent.status.AtomicCounter;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The source's figures in the three places they are read: the Aeron counters (other processes; refreshed every duty
- * cycle from the lanes' own tallies), the progress snapshot (other threads; refreshed every
+ * The source's figures in the three places they are read: the Aeron counters (other processes; refreshed every
+ * millisecond from the lanes' own tallies, and at the end), the progress snapshot (other threads; refreshed every
  * {@value #PROGRESS_MS} ms) and the report (at the end). One writer, the conductor; {@link #progress} from any thread.
  */
 final class SourceFigures
 {
     private static final long PROGRESS_MS = 50;
     private static final long RATE_WINDOW_NS = TimeUnit.MILLISECONDS.toNanos(250);
+    private static final long COUNTERS_NS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private final MigrationSource.Context ctx;
     private final MigrationCounters counters;
@@ -31,7 +32,7 @@ final class SourceFigures
     private final LaneStats controlStats;
     private final RoundTracker tracker;
     private final LaneStats total = new LaneStats();
-    private final long startNs;
+    private long startNs;
     private final AtomicCounter pagesSent;
     private final AtomicCounter bytesSent;
     private final AtomicCounter zeroPages;
@@ -47,6 +48,7 @@ final class SourceFigures
     private final AtomicCounter recoveriesCounter;
     private final AtomicCounter stateCounter;
     private long lastProgressNs;
+    private long lastCountersNs = Long.MIN_VALUE / 2;
     private long rateWindowStartNs;
     private long rateWindowStartBytes;
     private long faultCount;
@@ -76,8 +78,7 @@ final class SourceFigures
         final DataLanes lanes,
         final UrgentLane urgent,
         final LaneStats controlStats,
-        final RoundTracker tracker,
-        final long startNs)
+        final RoundTracker tracker)
     {
         this.ctx = ctx;
         this.counters = counters;
@@ -85,9 +86,6 @@ final class SourceFigures
         this.urgent = urgent;
         this.controlStats = controlStats;
         this.tracker = tracker;
-        this.startNs = startNs;
-        this.rateWindowStartNs = startNs;
-        this.lastProgressNs = startNs;
         pagesSent = counters.get(CounterType.PAGES_SENT);
         bytesSent = counters.get(CounterType.BYTES_SENT);
         zeroPages = counters.get(CounterType.ZERO_PAGES_SENT);
@@ -161,6 +159,14 @@ final class SourceFigures
         downtimeNs = nowNs - pauseNs;
     }
 
+    /** @param nowNs when the migration clock starts: elapsed time, rates and the report count from here. */
+    void start(final long nowNs)
+    {
+        startNs = nowNs;
+        rateWindowStartNs = nowNs;
+        lastProgressNs = nowNs;
+    }
+
     void state(final SourceState state)
     {
         stateCounter.setOrdered(state.code());
@@ -192,19 +198,24 @@ final class SourceFigures
     void update(final SourceState state, final long nowNs, final long pagesRemaining, final double throttle,
         final MigrationDecision decision, final int roundsEnded)
     {
-        final LaneStats sum = sum();
-        pagesSent.setOrdered(sum.pages);
-        bytesSent.setOrdered(sum.bytes);
-        zeroPages.setOrdered(sum.zeroPages);
-        rawPages.setOrdered(sum.rawPages);
-        deltaPages.setOrdered(sum.deltaPages);
-        lz4Pages.setOrdered(sum.lz4Pages);
-        bytesSaved.setOrdered(sum.bytesSaved);
-        urgentPages.setOrdered(sum.urgentPages);
-        postcopyPages.setOrdered(sum.postcopyPages);
-        requests.setOrdered(urgent.requests());
-        rateLimited.setOrdered(lanes.rateLimitedWaits());
-        rounds.setOrdered(roundsEnded);
+        if (nowNs - lastCountersNs >= COUNTERS_NS || state == SourceState.DONE || state == SourceState.FAILING)
+        {
+            // Other processes read these: a millisecond old is fresh enough, and the duty cycle stays lean.
+            lastCountersNs = nowNs;
+            final LaneStats sum = sum();
+            pagesSent.setOrdered(sum.pages);
+            bytesSent.setOrdered(sum.bytes);
+            zeroPages.setOrdered(sum.zeroPages);
+            rawPages.setOrdered(sum.rawPages);
+            deltaPages.setOrdered(sum.deltaPages);
+            lz4Pages.setOrdered(sum.lz4Pages);
+            bytesSaved.setOrdered(sum.bytesSaved);
+            urgentPages.setOrdered(sum.urgentPages);
+            postcopyPages.setOrdered(sum.postcopyPages);
+            requests.setOrdered(urgent.requests());
+            rateLimited.setOrdered(lanes.rateLimitedWaits());
+            rounds.setOrdered(roundsEnded);
+        }
         if (nowNs - lastProgressNs < TimeUnit.MILLISECONDS.toNanos(PROGRESS_MS) && state != SourceState.DONE)
         {
             return;

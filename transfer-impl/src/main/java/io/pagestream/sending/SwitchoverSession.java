@@ -92,7 +92,7 @@ final class SwitchoverSession
         postcopy = true;
         finalRound = lastRound;
         totalPageFrames = pageFramesTotal;
-        guest.pause(nowNs);
+        guest.pause();
         guest.fetchDirty(dirty);
         guest.stopTracking(); // the guest never runs here again unless the switchover fails before it is sent
         pendingPages = dirty.cardinality();

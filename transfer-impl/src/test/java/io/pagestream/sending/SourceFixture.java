@@ -96,7 +96,7 @@ final class SourceFixture
 
     GuestControl guestControl()
     {
-        return new GuestControl(hypervisor, hypervisor, hypervisor, Throwable::printStackTrace);
+        return new GuestControl(hypervisor, hypervisor, hypervisor, Throwable::printStackTrace, clock);
     }
 
     void advanceMs(final long ms)

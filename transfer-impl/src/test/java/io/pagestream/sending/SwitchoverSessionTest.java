@@ -45,7 +45,7 @@ class SwitchoverSessionTest
     {
         final SourceFixture f = new SourceFixture(PAGES, 1);
         final GuestControl guest = f.guestControl();
-        guest.pause(f.clock.nanoTime());
+        guest.pause();
         final SwitchoverSession session = session(f, guest);
         session.startStopAndCopy(3, 777);
         assertThat(f.hypervisor.calls).containsExactly("pause", "save");
