@@ -8,6 +8,9 @@ import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationSource;
 import io.pagestream.api.MigrationTarget;
+import io.pagestream.kernel.HugePages;
+import io.pagestream.kernel.MappedGuestMemory;
+import io.pagestream.kernel.ProcessMemory;
 import io.pagestream.synthetic.MemoryDigest;
 import io.pagestream.synthetic.SyntheticGuest;
 import io.pagestream.synthetic.SyntheticVcpus;
@@ -53,8 +56,14 @@ public final class DemoMigration implements Callable<Integer>
     @Option(names = "--memory", defaultValue = "1g", description = "Guest memory size (default ${DEFAULT-VALUE}).")
     String memory;
 
-    @Option(names = "--page-size", defaultValue = "4k", description = "Page size (default ${DEFAULT-VALUE}).")
+    @Option(names = "--page-size", defaultValue = "4k", description = "Page size: 4k, or 2m for hugetlb pages (the " +
+        "demo reserves them in vm.nr_hugepages for both processes when run as root, and gives them back after) " +
+        "(default ${DEFAULT-VALUE}).")
     String pageSize;
+
+    @Option(names = "--thp", description = "With 4k pages, ask for transparent huge pages (MADV_HUGEPAGE) on both " +
+        "guests' memory.")
+    boolean thp;
 
     @Option(names = "--workload", defaultValue = "hotset",
         description = "idle, hotset, uniform or sequential (default ${DEFAULT-VALUE}).")
@@ -203,6 +212,7 @@ public final class DemoMigration implements Callable<Integer>
         return new SyntheticGuest.Config()
             .sizeBytes(Units.parseSize(memory))
             .pageSize((int)Units.parseSize(pageSize))
+            .transparentHugePages(thp)
             .workload(Workload.parse(workload))
             .dirtyRatePagesPerSec(dirtyRate)
             .fillFraction(fill)
@@ -276,6 +286,9 @@ public final class DemoMigration implements Callable<Integer>
                 out.flush();
             }
             vcpus.close();
+            out.println("MEMORY " + ProcessMemory.peakResidentBytes() + " " + report.pagesCommittedAhead() + " " +
+                report.memoryPaths());
+            out.flush();
             return report.result() == MigrationResult.COMPLETED ? 0 : 1;
         }
     }
@@ -295,6 +308,7 @@ public final class DemoMigration implements Callable<Integer>
             bandwidthBytesPerSec == 0 ? "unlimited" : String.format(Locale.ROOT, "%.1f MB/s", bandwidthBytesPerSec / 1e6),
             downtimeMs);
 
+        final long hugePagesAdded = reserveHugePages(config);
         try (SyntheticGuest guest = SyntheticGuest.create(config))
         {
             if (null == endpoint)
@@ -386,10 +400,23 @@ public final class DemoMigration implements Callable<Integer>
                 awaitLine(targetLines, "RESULT", 30);
             }
 
+            final TargetMemory targetMemory = null == targetProcess ? null :
+                TargetMemory.parse(awaitLine(targetLines, "MEMORY", 300));
+            final long sourcePeak = ProcessMemory.peakResidentBytes();
             printReport(report, verified, verification, guest.vcpus().isPaused(), launchMs, warmupMs);
+            out.printf(Locale.ROOT, "peak resident     source %s, target %s%n", ProcessMemory.format(sourcePeak),
+                null == targetMemory ? "not known (external target)" : ProcessMemory.format(targetMemory.peakRss));
+            out.printf(Locale.ROOT, "memory paths      source %s%n", report.memoryPaths().isEmpty() ? "none used" :
+                report.memoryPaths());
+            if (null != targetMemory)
+            {
+                out.printf(Locale.ROOT, "                  target %s (%,d pages committed ahead in batches)%n",
+                    targetMemory.paths, targetMemory.committedAhead);
+            }
             if (null != reportJson)
             {
-                Files.writeString(reportJson, json(report, verified), StandardCharsets.UTF_8);
+                Files.writeString(reportJson, json(report, verified, sourcePeak,
+                    null == targetMemory ? -1 : targetMemory.peakRss), StandardCharsets.UTF_8);
                 out.println("report written to " + reportJson);
             }
             return report.result() == MigrationResult.COMPLETED && (verified || null == targetProcess) ? 0 : 1;
@@ -403,7 +430,31 @@ public final class DemoMigration implements Callable<Integer>
                     targetProcess.destroyForcibly();
                 }
             }
+            HugePages.release(hugePagesAdded);
         }
+    }
+
+    /**
+     * 2 MiB pages: make sure the hugetlb pool holds enough free pages for both guests (root may grow it).
+     *
+     * @return huge pages added to the pool, to give back at the end.
+     */
+    private long reserveHugePages(final SyntheticGuest.Config config)
+    {
+        if (config.pageSize() != MappedGuestMemory.HUGE_PAGE_BYTES)
+        {
+            return 0;
+        }
+        final long perGuest = config.sizeBytes() / MappedGuestMemory.HUGE_PAGE_BYTES;
+        final long needed = null == targetEndpoint ? 2 * perGuest : perGuest;
+        final long totalBefore = Math.max(0, HugePages.total());
+        if (!HugePages.ensureFree(needed))
+        {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--page-size 2m needs " + needed +
+                " free 2 MiB huge pages (" + perGuest + " per guest), " + HugePages.free() + " are free: as root, " +
+                "sysctl vm.nr_hugepages=" + (Math.max(0, HugePages.total()) + needed - Math.max(0, HugePages.free())));
+        }
+        return Math.max(0, HugePages.total() - totalBefore);
     }
 
     private boolean frameMacs()
@@ -458,6 +509,10 @@ public final class DemoMigration implements Callable<Integer>
         command.add("--urgent=127.0.0.1:" + freeUdpPort());
         command.add("--memory=" + memory);
         command.add("--page-size=" + pageSize);
+        if (thp)
+        {
+            command.add("--thp");
+        }
         command.add("--seed=" + seed);
         command.add("--workload=" + workload);
         command.add("--dirty-rate=" + dirtyRate);
@@ -494,6 +549,28 @@ public final class DemoMigration implements Callable<Integer>
         reader.setDaemon(true);
         reader.start();
         return process;
+    }
+
+    /** What the target process said of its memory on its MEMORY line. */
+    static final class TargetMemory
+    {
+        final long peakRss;
+        final long committedAhead;
+        final String paths;
+
+        private TargetMemory(final long peakRss, final long committedAhead, final String paths)
+        {
+            this.peakRss = peakRss;
+            this.committedAhead = committedAhead;
+            this.paths = paths;
+        }
+
+        static TargetMemory parse(final String line)
+        {
+            final String[] parts = line.split(" ", 4);
+            return new TargetMemory(Long.parseLong(parts[1]), Long.parseLong(parts[2]),
+                parts.length > 3 && !parts[3].isEmpty() ? parts[3] : "none used");
+        }
     }
 
     private static String awaitLine(final LinkedBlockingQueue<String> lines, final String prefix, final long seconds)
@@ -569,6 +646,12 @@ public final class DemoMigration implements Callable<Integer>
 
     static String json(final MigrationReport r, final boolean verified)
     {
+        return json(r, verified, -1, -1);
+    }
+
+    static String json(
+        final MigrationReport r, final boolean verified, final long sourcePeakRssBytes, final long targetPeakRssBytes)
+    {
         return "{\n" +
             "  \"result\": \"" + r.result() + "\",\n" +
             "  \"reason\": " + quote(r.reason()) + ",\n" +
@@ -577,6 +660,9 @@ public final class DemoMigration implements Callable<Integer>
             "  \"guestBytes\": " + r.guestBytes() + ",\n" +
             "  \"pageSize\": " + r.pageSize() + ",\n" +
             "  \"lanes\": " + r.lanes() + ",\n" +
+            "  \"sourcePeakRssBytes\": " + sourcePeakRssBytes + ",\n" +
+            "  \"targetPeakRssBytes\": " + targetPeakRssBytes + ",\n" +
+            "  \"unreadZeroPages\": " + r.unreadZeroPages() + ",\n" +
             "  \"totalTimeMs\": " + r.totalTimeMs() + ",\n" +
             "  \"downtimeMs\": " + r.downtimeMs() + ",\n" +
             "  \"downtimeTargetMs\": " + r.downtimeTargetMs() + ",\n" +

@@ -36,6 +36,9 @@ public final class MigrationReport
     private final int recoveries;
     private final int lanes;
     private final String lastDecision;
+    private final long unreadZeroPages;
+    private final long pagesCommittedAhead;
+    private final String memoryPaths;
 
     private MigrationReport(final Builder b)
     {
@@ -70,6 +73,9 @@ public final class MigrationReport
         recoveries = b.recoveries;
         lanes = b.lanes;
         lastDecision = b.lastDecision;
+        unreadZeroPages = b.unreadZeroPages;
+        pagesCommittedAhead = b.pagesCommittedAhead;
+        memoryPaths = b.memoryPaths;
     }
 
     /** @return how the migration ended. */
@@ -269,6 +275,33 @@ public final class MigrationReport
         return lastDecision;
     }
 
+    /**
+     * @return source side: pages sent as zero without being read, because the kernel showed the guest never
+     * populated them (reading would have committed them); 0 on the target.
+     */
+    public long unreadZeroPages()
+    {
+        return unreadZeroPages;
+    }
+
+    /**
+     * @return target side: pages whose memory was committed in batches (one MADV_POPULATE_WRITE per run) ahead of
+     * their data, instead of a page fault each; 0 on the source.
+     */
+    public long pagesCommittedAhead()
+    {
+        return pagesCommittedAhead;
+    }
+
+    /**
+     * @return which kernel paths this side's memory work took, with call counts (native calls or their portable
+     * fallbacks), e.g. {@code "linux-ffm x86_64: populated-map: PAGEMAP_SCAN 64"}; empty if none was used.
+     */
+    public String memoryPaths()
+    {
+        return memoryPaths;
+    }
+
     /** {@inheritDoc} */
     public String toString()
     {
@@ -298,6 +331,9 @@ public final class MigrationReport
                 ", faultP99Us=" + faultP99Us + ", faultMaxUs=" + faultMaxUs + ", recoveries=" + recoveries : "") +
             (maxThrottle > 0 ? ", maxThrottle=" + maxThrottle : "") +
             (lanes > 1 ? ", lanes=" + lanes : "") +
+            (unreadZeroPages > 0 ? ", unreadZeroPages=" + unreadZeroPages : "") +
+            (pagesCommittedAhead > 0 ? ", pagesCommittedAhead=" + pagesCommittedAhead : "") +
+            (memoryPaths.isEmpty() ? "" : ", memoryPaths='" + memoryPaths + '\'') +
             '}';
     }
 
@@ -337,6 +373,9 @@ public final class MigrationReport
         private int recoveries;
         private int lanes = 1;
         private String lastDecision = "";
+        private long unreadZeroPages;
+        private long pagesCommittedAhead;
+        private String memoryPaths = "";
 
         /**
          * Starts as a FAILED pre-copy report with every figure zero and no switch round (-1); the engine sets what it
@@ -605,6 +644,36 @@ public final class MigrationReport
         public Builder lastDecision(final String v)
         {
             lastDecision = null == v ? "" : v;
+            return this;
+        }
+
+        /**
+         * @param v pages sent as zero without being read (source).
+         * @return this.
+         */
+        public Builder unreadZeroPages(final long v)
+        {
+            unreadZeroPages = v;
+            return this;
+        }
+
+        /**
+         * @param v pages committed in batches ahead of their data (target).
+         * @return this.
+         */
+        public Builder pagesCommittedAhead(final long v)
+        {
+            pagesCommittedAhead = v;
+            return this;
+        }
+
+        /**
+         * @param v kernel paths taken, with call counts.
+         * @return this.
+         */
+        public Builder memoryPaths(final String v)
+        {
+            memoryPaths = null == v ? "" : v;
             return this;
         }
 

@@ -231,6 +231,33 @@ public final class KernelStats
         return sb.toString();
     }
 
+    /**
+     * @return like {@link #describe()}, with only the operations that were used; empty if none was.
+     */
+    public String describeUsed()
+    {
+        final StringBuilder sb = new StringBuilder();
+        for (final Operation operation : Operation.values())
+        {
+            boolean any = false;
+            for (final Path path : PATHS)
+            {
+                final long count = counts.get(path.ordinal());
+                if (path.operation() == operation && count > 0)
+                {
+                    sb.append(any ? ", " : sb.length() == 0 ? "" : "; ");
+                    if (!any)
+                    {
+                        sb.append(operation.label()).append(": ");
+                    }
+                    sb.append(path.label()).append(' ').append(count);
+                    any = true;
+                }
+            }
+        }
+        return sb.length() == 0 ? "" : implementation + ": " + sb;
+    }
+
     /** {@inheritDoc} */
     public String toString()
     {

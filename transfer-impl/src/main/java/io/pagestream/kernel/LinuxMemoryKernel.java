@@ -323,11 +323,12 @@ final class LinuxMemoryKernel implements MemoryKernel
     /** {@inheritDoc} */
     public long mapAnonymous(final long lengthBytes, final boolean hugeTlb)
     {
-        final String call = hugeTlb ? "mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE|MAP_HUGETLB|MAP_HUGE_2MB)" :
+        // Huge pages are reserved at mmap, so a shortage fails here (ENOMEM) instead of as SIGBUS on first touch.
+        final String call = hugeTlb ? "mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|MAP_HUGE_2MB)" :
             "mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE)";
         Checks.length(call, lengthBytes, hugeTlb ? HUGE_2MB : pageSize);
-        final int flags = Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE |
-            (hugeTlb ? Libc.MAP_HUGETLB | Libc.MAP_HUGE_2MB : 0);
+        final int flags = Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS |
+            (hugeTlb ? Libc.MAP_HUGETLB | Libc.MAP_HUGE_2MB : Libc.MAP_NORESERVE);
         return map(call, lengthBytes, flags, -1, 0);
     }
 

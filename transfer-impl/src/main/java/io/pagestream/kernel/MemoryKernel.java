@@ -133,7 +133,8 @@ public interface MemoryKernel
      * huge pages.
      *
      * @param lengthBytes length, a multiple of the page size (2 MiB if {@code hugeTlb}).
-     * @param hugeTlb     use reserved 2 MiB hugetlb pages (MAP_HUGETLB | MAP_HUGE_2MB).
+     * @param hugeTlb     use reserved 2 MiB hugetlb pages (MAP_HUGETLB | MAP_HUGE_2MB, without MAP_NORESERVE: the
+     *                    pages are reserved at once, so a shortage fails here and never as SIGBUS on first touch).
      * @return the address, to be released with {@link #unmap(long, long)}.
      */
     long mapAnonymous(long lengthBytes, boolean hugeTlb);

@@ -13,6 +13,8 @@ public final class Capabilities
     public static final long FRAME_MAC = 1L << 2;
     /** HELLO and HELLO_ACK: every frame after the handshake is encrypted (AES-GCM); both sides must agree. */
     public static final long FRAME_ENCRYPTION = 1L << 3;
+    /** HELLO_ACK: the target takes DATA_MAP frames in the bulk pass (and commits memory for data pages in batches). */
+    public static final long DATA_MAP = 1L << 4;
     /**
      * HELLO only: this hello resumes a post-copy migration on a new Aeron session after the link was lost; the target
      * answers with its MISSING_MAP.

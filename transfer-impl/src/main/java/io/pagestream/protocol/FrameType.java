@@ -38,6 +38,12 @@ public final class FrameType
      * its copy of the guest; only now may the target resume its own.
      */
     public static final int COMMIT = 15;
+    /**
+     * Source to target, on a data lane in the bulk pass: which pages of a range may hold data (a
+     * {@link PageMapFlyweight} chunk), ahead of that range's pages; the target commits memory for those in batches.
+     * Sent only to a target that offered {@link Capabilities#DATA_MAP}.
+     */
+    public static final int DATA_MAP = 16;
 
     private FrameType()
     {
@@ -66,6 +72,7 @@ public final class FrameType
             case MISSING_MAP: return "MISSING_MAP";
             case AUTH: return "AUTH";
             case COMMIT: return "COMMIT";
+            case DATA_MAP: return "DATA_MAP";
             default: return "UNKNOWN(" + type + ")";
         }
     }

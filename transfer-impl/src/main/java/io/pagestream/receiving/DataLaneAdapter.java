@@ -280,6 +280,9 @@ final class DataLaneAdapter implements ControlledFragmentHandler
             case FrameType.ZERO_RUN:
                 listener.onZeroRun(lane, buffer, offset, length);
                 return;
+            case FrameType.DATA_MAP:
+                listener.onDataMap(lane, buffer, offset, length);
+                return;
             case FrameType.ROUND_END:
                 listener.onRoundEnd(lane, buffer, offset, length);
                 roundEnded = true;

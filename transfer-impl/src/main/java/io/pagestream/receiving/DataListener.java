@@ -55,6 +55,14 @@ interface DataListener
 
     /**
      * @param lane   the lane.
+     * @param buffer holding a DATA_MAP frame.
+     * @param offset of the frame.
+     * @param length of the frame.
+     */
+    void onDataMap(int lane, DirectBuffer buffer, int offset, int length);
+
+    /**
+     * @param lane   the lane.
      * @param buffer holding a ROUND_END frame.
      * @param offset of the frame.
      * @param length of the frame.

@@ -4,6 +4,7 @@ import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationException;
 import io.pagestream.api.PageEncoding;
 import io.pagestream.api.guest.GuestMemory;
+import io.pagestream.kernel.MemoryKernel;
 import io.pagestream.pages.PageBitmap;
 import io.pagestream.pages.PresentPages;
 import io.pagestream.protocol.PageFlyweight;
@@ -34,7 +35,7 @@ final class GuestImage
     private final GuestMemory memory;
     private final int pageSize;
     private final long pageCount;
-    private final boolean memoryZeroed;
+    private final MemoryCommitter committer;
     private final PageBitmap received;
     private final PresentPages present;
     private final PageApplier applier;
@@ -67,10 +68,11 @@ final class GuestImage
         this.memory = memory;
         this.pageSize = memory.pageSize();
         this.pageCount = memory.pageCount();
-        this.memoryZeroed = memoryZeroed;
+        this.committer = new MemoryCommitter(memory, MemoryKernel.create(), memoryZeroed);
         this.received = new PageBitmap(pageCount);
         this.present = new PresentPages(pageCount);
         this.applier = new PageApplier(memory, received);
+        applier.committer(committer);
         this.pageFramesCounter = pageFramesCounter;
         this.zeroPagesCounter = zeroPagesCounter;
         this.duplicatesCounter = duplicatesCounter;
@@ -197,6 +199,24 @@ final class GuestImage
     }
 
     /**
+     * A DATA_MAP chunk: which pages carry data, so their memory is committed in batches ahead of them.
+     *
+     * @param buffer holding the frame.
+     * @param offset of the frame.
+     * @param length of the frame.
+     */
+    void onDataMap(final DirectBuffer buffer, final int offset, final int length)
+    {
+        committer.onDataMap(buffer, offset, length);
+    }
+
+    /** @return how target memory is committed. */
+    MemoryCommitter committer()
+    {
+        return committer;
+    }
+
+    /**
      * Apply a ZERO_RUN frame whose header was validated.
      *
      * @param lane   the data lane it came on, or -1 for the urgent lane.
@@ -242,8 +262,9 @@ final class GuestImage
         }
         for (long pageIndex = first, end = first + count; pageIndex < end; pageIndex++)
         {
-            // Fresh memory is already zero; a page that held data before must be cleared.
-            if (!memoryZeroed || received.get(pageIndex))
+            // Memory the kernel shows reads as zero is left alone (and uncommitted); a page that held data before,
+            // in this migration or before it, is cleared.
+            if (received.get(pageIndex) || committer.mayHoldOldBytes(pageIndex))
             {
                 UnsafeApi.setMemory(memory.pageAddress(pageIndex), pageSize, (byte)0);
             }

@@ -287,7 +287,7 @@ final class HelloAcceptor
         final long capabilities = (ctx.postcopyEnabled() ? Capabilities.POSTCOPY : 0) |
             (null != auth ? Capabilities.AUTHENTICATED : 0) |
             (ctx.frameAuthentication() ? Capabilities.FRAME_MAC : 0) |
-            (ctx.frameEncryption() ? Capabilities.FRAME_ENCRYPTION : 0);
+            (ctx.frameEncryption() ? Capabilities.FRAME_ENCRYPTION : 0) | Capabilities.DATA_MAP;
         return proxy.helloAck(capabilities, helloTimestampNs, urgentPort, targetNonce, targetTag) == FrameSink.SENT;
     }
 

@@ -36,6 +36,7 @@ public final class PageApplier
     private final Lz4PageCodec lz4;
     private final long pageCount;
     private final int pageSize;
+    private MemoryCommitter committer;
 
     /**
      * @param memory   guest memory to write into.
@@ -48,6 +49,14 @@ public final class PageApplier
         this.lz4 = new Lz4PageCodec(memory.pageSize());
         this.pageCount = memory.pageCount();
         this.pageSize = memory.pageSize();
+    }
+
+    /**
+     * @param memoryCommitter commits memory in batches before pages are written, or null.
+     */
+    void committer(final MemoryCommitter memoryCommitter)
+    {
+        committer = memoryCommitter;
     }
 
     /** Returned by {@link #apply(DirectBuffer, int, int, int, PresentPages)} for a frame of a page already present. */
@@ -102,6 +111,10 @@ public final class PageApplier
         {
             throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "round=" + page.round() +
                 " in PAGE frame for pageIndex=" + pageIndex + ", current round is " + expectedRound);
+        }
+        if (null != committer)
+        {
+            committer.beforeWrite(pageIndex);
         }
         final int encoding = page.encoding();
         final int decodedLength = page.decodedLength();

@@ -106,6 +106,12 @@ final class SourceFrames implements DataListener
     }
 
     /** {@inheritDoc} */
+    public void onDataMap(final int lane, final DirectBuffer buffer, final int offset, final int length)
+    {
+        image.onDataMap(buffer, offset, length);
+    }
+
+    /** {@inheritDoc} */
     public void onRoundEnd(final int lane, final DirectBuffer buffer, final int offset, final int length)
     {
         if (image.onRoundEnd(lane, buffer, offset, length))

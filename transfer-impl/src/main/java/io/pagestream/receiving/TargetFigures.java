@@ -166,6 +166,8 @@ final class TargetFigures
             .pagesByEncoding(zero, delta, lz4, raw)
             .deviceStateBytes(switchover.deviceStateBytes())
             .lanes(lanes)
+            .pagesCommittedAhead(image.committer().pagesCommitted())
+            .memoryPaths(image.committer().kernel().stats().describeUsed())
             .build();
     }
 }

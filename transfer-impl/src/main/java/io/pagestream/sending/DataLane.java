@@ -4,9 +4,11 @@ import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationException;
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.codec.ZeroPages;
+import io.pagestream.kernel.GuestPageScan;
 import io.pagestream.pages.LanePartition;
 import io.pagestream.pages.PageBitmap;
 import io.pagestream.protocol.PageFlyweight;
+import io.pagestream.protocol.PageMapFlyweight;
 import io.pagestream.protocol.RoundEndFlyweight;
 import io.pagestream.protocol.ZeroRunFlyweight;
 import io.pagestream.transport.BandwidthLimiter;
@@ -42,6 +44,7 @@ final class DataLane
     private final LaneStats stats = new LaneStats();
     private final ZeroRunFlyweight zeroRunFlyweight = new ZeroRunFlyweight();
     private final RoundEndFlyweight roundEndFlyweight = new RoundEndFlyweight();
+    private final PageMapFlyweight dataMapFlyweight = new PageMapFlyweight();
     private FrameSink sink;
     private State state = State.IDLE;
 
@@ -56,6 +59,10 @@ final class DataLane
     private long roundPageFrames;
     private long roundPages;
     private long rateLimitedWaits;
+    private GuestPageScan scan;
+    private boolean dataMaps;
+    private long mappedChunk = -1;
+    private long readAheadWindow = -1;
 
     DataLane(
         final int index,
@@ -114,6 +121,22 @@ final class DataLane
     }
 
     /**
+     * Skip what the guest never populated in the bulk pass: pages the scan shows cannot hold data go out as zero runs
+     * without being read, and file pages are mapped ahead of reading in windows of {@value #READ_AHEAD_PAGES}.
+     *
+     * @param pageScan the guest's page scan, shared by the lanes, or null to read every page.
+     * @param sendMaps true if the target takes DATA_MAP frames: each chunk's map goes ahead of its first data page.
+     */
+    void holes(final GuestPageScan pageScan, final boolean sendMaps)
+    {
+        scan = pageScan;
+        dataMaps = sendMaps && null != pageScan;
+    }
+
+    /** Pages mapped ahead of reading at a time (file-backed guest memory only). */
+    static final int READ_AHEAD_PAGES = 512;
+
+    /**
      * Carry on over a new stream (a new Aeron session after a post-copy link loss): the page part-way and the zero
      * run being gathered are dropped, as the pages to send are rebuilt from the target's missing map.
      *
@@ -141,6 +164,8 @@ final class DataLane
         currentPage = -1;
         roundPageFrames = 0;
         roundPages = 0;
+        mappedChunk = -1;
+        readAheadWindow = -1;
         state = State.SENDING;
     }
 
@@ -221,11 +246,21 @@ final class DataLane
 
     private int sendPages(final long nowNs, final int maxPages)
     {
+        final boolean bulk = null != scan && round == 0 && state == State.SENDING;
         int work = 0;
         for (int i = 0; i < maxPages; i++)
         {
             if (currentPage < 0)
             {
+                if (bulk && zeroRunLength > 0 && zeroRunStart + zeroRunLength == cursor)
+                {
+                    final long skipped = skipHoleWords();
+                    if (skipped > 0)
+                    {
+                        work++;
+                        continue;
+                    }
+                }
                 currentPage = partition.takeNext(pages, cursor);
                 if (currentPage < 0 && state == State.PUSHING && !wrapped && cursor > 0)
                 {
@@ -247,7 +282,7 @@ final class DataLane
                     return work + sendRoundEnd();
                 }
                 cursor = currentPage + 1;
-                currentPageZero = ZeroPages.isZero(memory.pageAddress(currentPage), pageSize);
+                currentPageZero = bulk ? isZeroInBulk(currentPage) : ZeroPages.isZero(memory.pageAddress(currentPage), pageSize);
             }
 
             if (currentPageZero)
@@ -267,7 +302,7 @@ final class DataLane
                     zeroRunLength = 1;
                 }
             }
-            else if (!flushZeroRun(nowNs) || !sendDataPage(nowNs))
+            else if (!flushZeroRun(nowNs) || (bulk && !sendDataMap(currentPage)) || !sendDataPage(nowNs))
             {
                 break;
             }
@@ -275,6 +310,77 @@ final class DataLane
             work++;
         }
         return work;
+    }
+
+    /**
+     * Bulk pass: a page the scan shows cannot hold data is zero without a read (which would commit it); a page that
+     * may is read, after the file pages of its window were mapped in one call.
+     */
+    private boolean isZeroInBulk(final long pageIndex)
+    {
+        if (!scan.mayHoldData(pageIndex))
+        {
+            stats.unreadZeroPages++;
+            return true;
+        }
+        final long window = pageIndex / READ_AHEAD_PAGES;
+        if (window != readAheadWindow)
+        {
+            readAheadWindow = window;
+            scan.readAhead(window * READ_AHEAD_PAGES, READ_AHEAD_PAGES);
+        }
+        return ZeroPages.isZero(memory.pageAddress(pageIndex), pageSize);
+    }
+
+    /**
+     * Bulk pass, with a zero run ending at the cursor: take whole bitmap words of pages that cannot hold data into
+     * the run at once, up to the end of this lane's stripe. The page cache is empty in the bulk pass, so there is
+     * nothing to invalidate for them.
+     *
+     * @return pages taken.
+     */
+    private long skipHoleWords()
+    {
+        final long[] words = pages.words();
+        final long stripeEnd = partition.stripeEnd(cursor);
+        long taken = 0;
+        while ((cursor & 63) == 0 && cursor + 64 <= stripeEnd && partition.owns(cursor))
+        {
+            final int w = (int)(cursor >>> 6);
+            if (words[w] != -1L || scan.word(w) != 0)
+            {
+                break;
+            }
+            words[w] = 0;
+            cursor += 64;
+            taken += 64;
+        }
+        zeroRunLength += taken;
+        stats.unreadZeroPages += taken;
+        return taken;
+    }
+
+    /**
+     * Bulk pass: before the first data page of a chunk, its DATA_MAP, so the target can commit the memory for the
+     * chunk's data pages in batches (and none for its zero pages).
+     */
+    private boolean sendDataMap(final long pageIndex)
+    {
+        final long chunk = pageIndex / GuestPageScan.CHUNK_PAGES;
+        if (!dataMaps || chunk == mappedChunk)
+        {
+            return true;
+        }
+        final int length = TargetProxy.dataMap(sink, migrationId, scan, memory.pageCount(), chunk, dataMapFlyweight);
+        if (length <= 0)
+        {
+            onNotSent(length, 0);
+            return false;
+        }
+        mappedChunk = chunk;
+        stats.bytes += length;
+        stats.dataMapFrames++;
+        return true;
     }
 
     private boolean flushZeroRun(final long nowNs)

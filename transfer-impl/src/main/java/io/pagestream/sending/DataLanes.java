@@ -1,5 +1,7 @@
 package io.pagestream.sending;
 
+import io.pagestream.kernel.GuestPageScan;
+import io.pagestream.kernel.MemoryKernel;
 import io.pagestream.pages.LanePartition;
 import io.pagestream.pages.PageBitmap;
 import io.pagestream.security.FrameMac;
@@ -30,6 +32,8 @@ final class DataLanes implements AutoCloseable
     private final int[] sessionIds;
     private final LaneStats total = new LaneStats();
     private long retiredBytes;
+    private MemoryKernel kernel;
+    private GuestPageScan scan;
 
     /**
      * @param lanes         the lanes, index i on stream {@code firstStreamId + i}.
@@ -94,8 +98,38 @@ final class DataLanes implements AutoCloseable
                 PageSender.Pacing.WAIT_FOR_CAP, cache, chooser, ctx.nanoClock());
             lanes[i] = new DataLane(i, sinks.length, ctx.migrationId(), memory, sinks[i], sender, limiter, tracker);
         }
-        return new DataLanes(lanes, links, io.pagestream.transport.Channels.dataPublication(ctx.targetEndpoint(),
-            ctx.mtuLength(), ctx.termLength(), ctx.socketBufferLength()), ctx.dataStreamId(), backPressure, adminActions);
+        final DataLanes dataLanes = new DataLanes(lanes, links, io.pagestream.transport.Channels.dataPublication(
+            ctx.targetEndpoint(), ctx.mtuLength(), ctx.termLength(), ctx.socketBufferLength()), ctx.dataStreamId(),
+            backPressure, adminActions);
+        dataLanes.kernel = MemoryKernel.create();
+        dataLanes.scan = ctx.skipUnpopulated() ? new GuestPageScan(dataLanes.kernel, memory) : null;
+        return dataLanes;
+    }
+
+    /**
+     * After the handshake: in the bulk pass, skip what the guest never populated, and send the data maps if the
+     * target takes them.
+     *
+     * @param targetTakesDataMaps true if the target offered {@link io.pagestream.protocol.Capabilities#DATA_MAP}.
+     */
+    void holes(final boolean targetTakesDataMaps)
+    {
+        for (final DataLane lane : lanes)
+        {
+            lane.holes(scan, targetTakesDataMaps);
+        }
+    }
+
+    /** @return the memory kernel the lanes read guest memory through. */
+    MemoryKernel kernel()
+    {
+        return kernel;
+    }
+
+    /** @return the scan of populated pages, or null if the bulk pass reads every page. */
+    GuestPageScan scan()
+    {
+        return scan;
     }
 
     int count()

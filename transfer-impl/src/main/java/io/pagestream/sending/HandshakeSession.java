@@ -117,6 +117,12 @@ final class HandshakeSession
     }
 
     /** @return true if this source and the target both allow post-copy. */
+    /** @return true if the target offered to take DATA_MAP frames. */
+    boolean targetTakesDataMaps()
+    {
+        return (targetCapabilities & Capabilities.DATA_MAP) != 0;
+    }
+
     boolean postcopyAvailable()
     {
         return ctx.postcopyAllowed() && (targetCapabilities & Capabilities.POSTCOPY) != 0;

@@ -27,6 +27,8 @@ final class LaneStats
     long postcopyPages;
     /** Pages sent in answer to faults. */
     long urgentPages;
+    long unreadZeroPages;
+    long dataMapFrames;
 
     void clear()
     {
@@ -40,6 +42,8 @@ final class LaneStats
         bytesSaved = 0;
         postcopyPages = 0;
         urgentPages = 0;
+        unreadZeroPages = 0;
+        dataMapFrames = 0;
     }
 
     void add(final LaneStats other)
@@ -54,5 +58,7 @@ final class LaneStats
         bytesSaved += other.bytesSaved;
         postcopyPages += other.postcopyPages;
         urgentPages += other.urgentPages;
+        unreadZeroPages += other.unreadZeroPages;
+        dataMapFrames += other.dataMapFrames;
     }
 }

@@ -254,6 +254,7 @@ public final class SourceConductor implements Agent
     {
         lastPeerFrameNs = nowNs;
         tracker.roundTripNs(handshake.roundTripNs());
+        lanes.holes(handshake.targetTakesDataMaps());
         precopy.start(handshake.postcopyAvailable(), nowNs);
         state(SourceState.PRECOPY);
     }

@@ -303,6 +303,8 @@ final class SourceFigures
             .urgentPages(sum.urgentPages)
             .faults(faultCount, faultP50Us, faultP99Us, faultMaxUs)
             .lanes(lanes.count())
+            .unreadZeroPages(sum.unreadZeroPages)
+            .memoryPaths(lanes.kernel().stats().describeUsed())
             .build();
     }
 

@@ -9,6 +9,8 @@ import io.pagestream.protocol.ErrorFlyweight;
 import io.pagestream.protocol.FrameFlyweight;
 import io.pagestream.protocol.FrameType;
 import io.pagestream.protocol.HelloFlyweight;
+import io.pagestream.kernel.GuestPageScan;
+import io.pagestream.protocol.PageMapFlyweight;
 import io.pagestream.protocol.PageMapWriter;
 import io.pagestream.protocol.RoundEndFlyweight;
 import io.pagestream.protocol.StatusFlyweight;
@@ -291,6 +293,42 @@ final class TargetProxy implements io.pagestream.status.PeerNotice.Sender
         flyweight.writeHeader(FrameType.ZERO_RUN, ZeroRunFlyweight.LENGTH, migrationId);
         flyweight.firstPageIndex(firstPage).pageCount(pageCount).round(round);
         return lane.offer(ZeroRunFlyweight.LENGTH);
+    }
+
+    /**
+     * DATA_MAP on a lane: which pages of one scan chunk may hold data, so the target commits memory for those in
+     * batches ahead of them and none for the rest. A frame too small for the chunk carries its first part.
+     *
+     * @param lane        the lane's sink.
+     * @param migrationId the session.
+     * @param scan        the guest's page scan.
+     * @param pageCount   pages of guest memory.
+     * @param chunk       the chunk.
+     * @param flyweight   the lane's flyweight.
+     * @return the frame length if sent, else {@link FrameSink#RETRY} or {@link FrameSink#CLOSED}.
+     */
+    static int dataMap(
+        final FrameSink lane,
+        final long migrationId,
+        final GuestPageScan scan,
+        final long pageCount,
+        final long chunk,
+        final PageMapFlyweight flyweight)
+    {
+        final int totalWords = (int)((pageCount + 63) >>> 6);
+        final int firstWord = (int)(chunk * GuestPageScan.CHUNK_WORDS);
+        final int count = Math.min(Math.min(GuestPageScan.CHUNK_WORDS, totalWords - firstWord),
+            PageMapFlyweight.maxWords(lane.maxFrameLength()));
+        final int length = PageMapFlyweight.frameLength(count);
+        flyweight.wrap(lane.scratch(), 0);
+        flyweight.writeHeader(FrameType.DATA_MAP, length, migrationId);
+        flyweight.chunk(firstWord, count, totalWords, firstWord + count >= totalWords);
+        for (int i = 0; i < count; i++)
+        {
+            flyweight.word(i, scan.word(firstWord + i));
+        }
+        final int outcome = lane.offer(length);
+        return outcome == FrameSink.SENT ? length : outcome;
     }
 
     /**

@@ -1,6 +1,8 @@
 package io.pagestream.synthetic;
 
 import io.pagestream.api.guest.GuestMemory;
+import io.pagestream.kernel.GuestPageScan;
+import io.pagestream.kernel.MemoryKernel;
 import org.agrona.UnsafeApi;
 
 import java.util.zip.CRC32C;
@@ -9,7 +11,8 @@ import java.util.zip.CRC32C;
  * A digest of guest memory computed straight from the bytes, independent of anything PageStream recorded: each
  * 1 MiB block is copied to the heap, checksummed with the JDK's CRC32C and folded with its position into a 64-bit
  * value. Two memories with equal digests are equal except with negligible probability; any single differing block
- * changes the digest.
+ * changes the digest. Pages the kernel shows were never populated (and so read as zero) are taken as zero without
+ * being read, so digesting a sparse guest does not commit its memory.
  */
 public final class MemoryDigest
 {
@@ -26,10 +29,13 @@ public final class MemoryDigest
      */
     public static long digest(final GuestMemory memory)
     {
+        final GuestPageScan scan = new GuestPageScan(MemoryKernel.create(), memory);
+        final int pageSize = memory.pageSize();
         final byte[] block = new byte[BLOCK];
         final CRC32C crc = new CRC32C();
         long h = 0x6A09E667F3BCC908L ^ memory.sizeBytes();
         long blockIndex = 0;
+        long regionFirstPage = 0;
         for (int r = 0; r < memory.regionCount(); r++)
         {
             final long base = memory.regionAddress(r);
@@ -37,11 +43,24 @@ public final class MemoryDigest
             for (long done = 0; done < length; done += BLOCK)
             {
                 final int n = (int)Math.min(BLOCK, length - done);
-                UnsafeApi.copyMemory(null, base + done, block, ARRAY_BASE, n);
+                final int step = Math.min(pageSize, n);
+                for (int at = 0; at < n; at += step)
+                {
+                    // A page the kernel shows was never populated reads as zero: reading it would commit it.
+                    if (scan.mayHoldData(regionFirstPage + (done + at) / pageSize))
+                    {
+                        UnsafeApi.copyMemory(null, base + done + at, block, ARRAY_BASE + at, step);
+                    }
+                    else
+                    {
+                        java.util.Arrays.fill(block, at, at + step, (byte)0);
+                    }
+                }
                 crc.reset();
                 crc.update(block, 0, n);
                 h = mix(h ^ (crc.getValue() << 32 | (blockIndex++ & 0xFFFFFFFFL)));
             }
+            regionFirstPage += length / pageSize;
         }
         return h;
     }

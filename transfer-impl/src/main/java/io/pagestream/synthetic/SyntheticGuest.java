@@ -1,6 +1,8 @@
 package io.pagestream.synthetic;
 
 import io.pagestream.api.guest.GuestMemory;
+import io.pagestream.kernel.MappedGuestMemory;
+import io.pagestream.kernel.MemoryKernel;
 import org.agrona.BufferUtil;
 import org.agrona.CloseHelper;
 import org.agrona.UnsafeApi;
@@ -55,7 +57,7 @@ public final class SyntheticGuest implements AutoCloseable
     public static SyntheticGuest create(final Config config)
     {
         config.validate();
-        final GuestMemory memory = GuestMemory.allocate(config.sizeBytes, config.pageSize);
+        final GuestMemory memory = allocate(config);
         try
         {
             fill(memory, config.fillFraction, config.seed);
@@ -77,7 +79,22 @@ public final class SyntheticGuest implements AutoCloseable
     public static SyntheticGuest createTarget(final Config config)
     {
         config.validate();
-        return new SyntheticGuest(config, GuestMemory.allocate(config.sizeBytes, config.pageSize), false);
+        return new SyntheticGuest(config, allocate(config), false);
+    }
+
+    /**
+     * Memory as a hypervisor maps guest RAM: private anonymous, committed as it is first written, so pages the guest
+     * never writes stay unpopulated; 2 MiB pages are hugetlb pages. Other page sizes use
+     * {@link GuestMemory#allocate(long, int)}.
+     */
+    private static GuestMemory allocate(final Config config)
+    {
+        final MemoryKernel kernel = MemoryKernel.create();
+        if (config.pageSize == kernel.systemPageSize() || config.pageSize == MappedGuestMemory.HUGE_PAGE_BYTES)
+        {
+            return MappedGuestMemory.anonymous(kernel, config.sizeBytes, config.pageSize, config.transparentHugePages);
+        }
+        return GuestMemory.allocate(config.sizeBytes, config.pageSize);
     }
 
     /**
@@ -232,6 +249,7 @@ public final class SyntheticGuest implements AutoCloseable
         private int vcpus = 1;
         private int deviceStateBytes = 256 * 1024;
         private long seed = 42;
+        private boolean transparentHugePages;
 
         /**
          * The default shape: 256 MiB of 4 KiB pages, 60% holding data, one vCPU writing 20,000 pages a second, 90%
@@ -276,7 +294,23 @@ public final class SyntheticGuest implements AutoCloseable
         }
 
         /**
-         * @param v page size in bytes.
+         * @param v with 4 KiB pages, ask for transparent huge pages (MADV_HUGEPAGE) on the guest's memory.
+         * @return this.
+         */
+        public Config transparentHugePages(final boolean v)
+        {
+            transparentHugePages = v;
+            return this;
+        }
+
+        /** @return whether transparent huge pages are asked for. */
+        public boolean transparentHugePages()
+        {
+            return transparentHugePages;
+        }
+
+        /**
+         * @param v page size in bytes: 4096, or 2 MiB for hugetlb pages (reserve them with vm.nr_hugepages).
          * @return this.
          */
         public Config pageSize(final int v)
