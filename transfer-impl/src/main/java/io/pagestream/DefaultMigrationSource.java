@@ -53,9 +53,10 @@ final class DefaultMigrationSource implements MigrationSource
         final DefaultMigrationSource source = new DefaultMigrationSource(ctx);
         try
         {
+            source.warmupNs = EngineWarmup.runOnce(ctx, ctx.compression());
             if (ctx.compression() != io.pagestream.api.Compression.NONE)
             {
-                source.warmupNs = io.pagestream.codec.CodecWarmup.run(
+                source.warmupNs += io.pagestream.codec.CodecWarmup.run(
                     ctx.guestMemory().pageSize(), io.pagestream.codec.CodecWarmup.SELF_CHECK_ITERATIONS);
             }
             source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "source", ctx.driverIdleStrategy(), ctx.errorHandler(),
@@ -110,7 +111,8 @@ final class DefaultMigrationSource implements MigrationSource
     }
 
     /**
-     * @return nanoseconds the codec warm-up took at launch, before the migration clock started; 0 if none ran.
+     * @return nanoseconds the warm-ups took at launch (the engine's, first launch in a JVM only, and the codecs'),
+     * before the migration clock started; 0 if none ran.
      */
     long warmupNs()
     {

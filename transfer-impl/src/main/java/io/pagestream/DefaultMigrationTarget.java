@@ -43,6 +43,7 @@ final class DefaultMigrationTarget implements MigrationTarget
         final DefaultMigrationTarget target = new DefaultMigrationTarget(ctx);
         try
         {
+            EngineWarmup.runOnce(ctx, io.pagestream.api.Compression.AUTO);
             io.pagestream.codec.CodecWarmup.run(ctx.guestMemory().pageSize(), io.pagestream.codec.CodecWarmup.ITERATIONS);
             target.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "target", ctx.driverIdleStrategy(), ctx.errorHandler(),
                 ctx.driverOnAgentThread());

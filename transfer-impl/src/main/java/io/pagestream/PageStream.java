@@ -49,12 +49,21 @@ public final class PageStream
 
     /**
      * @param source launched by this class.
-     * @return nanoseconds its launch spent warming the codecs before the migration clock started (0 with
-     * compression NONE), for reports that want to count it.
+     * @return nanoseconds its launch spent warming up before the migration clock started (the engine warm-up, on the
+     * first launch in a JVM, and the codecs' unless compression is NONE), for reports that want to count it.
      */
     public static long launchWarmupNs(final MigrationSource source)
     {
         return source instanceof DefaultMigrationSource ? ((DefaultMigrationSource)source).warmupNs() : 0;
+    }
+
+    /**
+     * @return what the engine warm-up of this JVM did (the first launch runs a small loopback migration so the page
+     * path is compiled before a real guest depends on it), or why it gave up; "not run" if no launch asked for it.
+     */
+    public static String warmupOutcome()
+    {
+        return EngineWarmup.lastOutcome();
     }
 
     /**

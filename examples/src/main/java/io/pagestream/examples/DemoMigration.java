@@ -615,8 +615,8 @@ public final class DemoMigration implements Callable<Integer>
             r.switchRound() >= 0 ? " (switched over after round " + r.switchRound() + ")" : "");
         out.printf(Locale.ROOT, "guest memory      %,d bytes, %,d-byte pages, %d data lane%s%n", r.guestBytes(),
             r.pageSize(), r.lanes(), r.lanes() == 1 ? "" : "s");
-        out.printf(Locale.ROOT, "total time        %,d ms (after %,d ms of launch: driver, allocations, %d ms codec warm-up)%n",
-            r.totalTimeMs(), launchMs, warmupMs);
+        out.printf(Locale.ROOT, "total time        %,d ms (after %,d ms of launch: driver, allocations, %,d ms of " +
+            "warm-up: %s)%n", r.totalTimeMs(), launchMs, warmupMs, PageStream.warmupOutcome());
         out.printf(Locale.ROOT, "downtime          %,d ms (target %,d ms)%n", r.downtimeMs(), r.downtimeTargetMs());
         out.printf(Locale.ROOT, "rounds            %d after the bulk pass%n", r.rounds());
         if (!r.lastDecision().isEmpty())

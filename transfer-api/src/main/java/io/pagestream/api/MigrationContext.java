@@ -51,6 +51,8 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public static final String FRAME_ENCRYPTION_PROP_NAME = "pagestream.frame.encryption";
     /** Shortest secret key accepted, in bytes. */
     public static final int SECRET_KEY_MIN_LENGTH = 16;
+    /** Whether the first launch in a JVM warms the engine up with a small loopback migration. */
+    public static final String WARM_UP_PROP_NAME = "pagestream.warm.up";
     /** Threading mode, DEDICATED or INVOKER. */
     public static final String THREADING_MODE_PROP_NAME = "pagestream.threading.mode";
     /** Default threading mode. */
@@ -75,6 +77,7 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     private boolean driverOnAgentThread = Boolean.parseBoolean(
         System.getProperty(DRIVER_ON_AGENT_THREAD_PROP_NAME, "true"));
     private IdleStrategy driverIdleStrategy;
+    private boolean warmUp = Boolean.parseBoolean(System.getProperty(WARM_UP_PROP_NAME, "true"));
     private ErrorHandler errorHandler;
     private MigrationListener listener;
     private org.agrona.concurrent.NanoClock nanoClock;
@@ -287,6 +290,28 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public boolean driverOnAgentThread()
     {
         return driverOnAgentThread;
+    }
+
+    /**
+     * @param warm true (the default) to have the first launch in this JVM run a small migration between two engines
+     *             of its own over UDP loopback (64 MiB, about half a second) before the launch returns, so the JIT has
+     *             compiled the page path before a real guest depends on it: on a fresh JVM with two cores, compiling
+     *             it during the migration took half the CPU for its first two seconds. Later launches skip it. Its
+     *             time is launch time, never migration time.
+     * @return this.
+     */
+    public T warmUp(final boolean warm)
+    {
+        warmUp = warm;
+        return self();
+    }
+
+    /**
+     * @return whether the first launch in this JVM warms the engine up.
+     */
+    public boolean warmUp()
+    {
+        return warmUp;
     }
 
     /**
