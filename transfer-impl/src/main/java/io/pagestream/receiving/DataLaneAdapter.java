@@ -1,5 +1,6 @@
 package io.pagestream.receiving;
 
+import io.aeron.Image;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.ControlledFragmentHandler;
 import io.aeron.logbuffer.FrameDescriptor;
@@ -53,6 +54,8 @@ final class DataLaneAdapter implements ControlledFragmentHandler
     private int pinnedSessionId;
     private int refusedVersion;
     private long refusedHellos;
+    private AtomicCounter rejectedImagesCounter;
+    private Object lastRejectedImage;
 
     DataLaneAdapter(
         final int lane,
@@ -72,6 +75,17 @@ final class DataLaneAdapter implements ControlledFragmentHandler
         this.foreignCounter = foreignCounter;
         this.badFramesCounter = badFramesCounter;
         this.bytesCounter = bytesCounter;
+    }
+
+    /**
+     * Once pinned, reject at the driver the image of any other publisher that sends on this lane, as well as dropping
+     * its frames: the driver then tells that publisher, and stops taking its data.
+     *
+     * @param rejectedCounter counts the images rejected.
+     */
+    void rejectForeignImages(final AtomicCounter rejectedCounter)
+    {
+        rejectedImagesCounter = rejectedCounter;
     }
 
     /**
@@ -169,6 +183,10 @@ final class DataLaneAdapter implements ControlledFragmentHandler
             return Action.ABORT;
         }
         roundEnded = false;
+        if (pinned && aeronHeader.sessionId() != pinnedSessionId && null != rejectedImagesCounter)
+        {
+            rejectImage(aeronHeader.context());
+        }
         if ((aeronHeader.flags() & FrameDescriptor.UNFRAGMENTED) != FrameDescriptor.UNFRAGMENTED &&
             (!pinned || aeronHeader.sessionId() == pinnedSessionId))
         {
@@ -179,6 +197,27 @@ final class DataLaneAdapter implements ControlledFragmentHandler
         }
         accept(buffer, offset, length, aeronHeader.sessionId());
         return roundEnded ? Action.BREAK : Action.CONTINUE;
+    }
+
+    /**
+     * Reject a foreign publisher's image once. The call waits for the driver's answer: it happens once per foreign
+     * image, never on the migration's own traffic.
+     */
+    private void rejectImage(final Object imageContext)
+    {
+        if (imageContext instanceof Image && imageContext != lastRejectedImage)
+        {
+            lastRejectedImage = imageContext;
+            try
+            {
+                ((Image)imageContext).reject("not the PageStream session this lane is pinned to");
+                rejectedImagesCounter.incrementOrdered();
+            }
+            catch (final io.aeron.exceptions.AeronException ex)
+            {
+                // the image went away meanwhile; its frames are still dropped and counted
+            }
+        }
     }
 
     /**

@@ -55,10 +55,12 @@ final class ReceivingLanes implements AutoCloseable
 
     private DataLaneAdapter newLane(final int lane, final Subscription subscription)
     {
-        return new DataLaneAdapter(lane, subscription, links, listener,
+        final DataLaneAdapter adapter = new DataLaneAdapter(lane, subscription, links, listener,
             new FrameGuard("data lane " + lane, FrameGuard.FailurePolicy.FAIL_MIGRATION, null),
             counters.get(CounterType.FOREIGN_FRAMES_DROPPED), counters.get(CounterType.BAD_FRAMES),
             counters.get(CounterType.BYTES_RECEIVED));
+        adapter.rejectForeignImages(counters.get(CounterType.FOREIGN_IMAGES_REJECTED));
+        return adapter;
     }
 
     int count()

@@ -54,6 +54,8 @@ public enum CounterType
     ZERO_PAGES_RECEIVED(7103, "pagestream: zero pages received"),
     /** Target: frames dropped because another Aeron session or migration id sent them. */
     FOREIGN_FRAMES_DROPPED(7104, "pagestream: foreign frames dropped"),
+    /** Target: Aeron images of other publishers on a pinned lane, rejected at the driver (Image.reject). */
+    FOREIGN_IMAGES_REJECTED(7110, "pagestream: foreign images rejected"),
     /** Target: frames refused as malformed or failing their checksum. */
     BAD_FRAMES(7105, "pagestream: bad frames"),
     /** Target: post-copy faults that had to wait for their page. */
@@ -85,7 +87,7 @@ public enum CounterType
     public static CounterType[] target()
     {
         return new CounterType[]{ PAGE_FRAMES_RECEIVED, BYTES_RECEIVED, ZERO_PAGES_RECEIVED, FOREIGN_FRAMES_DROPPED,
-            BAD_FRAMES, FAULTS, PAGE_REQUESTS_SENT, DUPLICATE_PAGES_SKIPPED, RECOVERIES, TARGET_STATE };
+            FOREIGN_IMAGES_REJECTED, BAD_FRAMES, FAULTS, PAGE_REQUESTS_SENT, DUPLICATE_PAGES_SKIPPED, RECOVERIES, TARGET_STATE };
     }
 
     CounterType(final int typeId, final String label)
