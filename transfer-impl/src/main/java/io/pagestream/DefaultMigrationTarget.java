@@ -89,7 +89,7 @@ final class DefaultMigrationTarget implements MigrationTarget
 
     public boolean isPageReceived(final long pageIndex)
     {
-        return agent.isPageReceived(pageIndex);
+        return agent.faults().isPresent(pageIndex);
     }
 
     public CompletableFuture<io.pagestream.api.MigrationPhase> readyToRun()

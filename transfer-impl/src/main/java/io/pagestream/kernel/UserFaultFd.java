@@ -1,30 +1,17 @@
 package io.pagestream.kernel;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 
 import static io.pagestream.kernel.KernelCallException.failed;
-import static io.pagestream.kernel.KernelCallException.range;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * A userfaultfd(2): page faults and write-protection of registered ranges handled by this process. Fault messages
  * are read with a {@link FaultMessageReader}.
  * <p>
- * Ioctl numbers are computed from the _IOWR/_IOR encoding and the struct sizes of include/uapi/linux/userfaultfd.h
- * (all fields {@code __u64} unless noted; the kernel writes the fields marked "out"):
+ * The ioctls' request numbers and argument structs are encoded in {@link UffdIoctls}. Messages, as read(2) returns
+ * them:
  * <pre>
- * UFFDIO_API          _IOWR(0xAA, 0x3F, 24)  uffdio_api      { api, features, ioctls (out) }
- * UFFDIO_REGISTER     _IOWR(0xAA, 0x00, 32)  uffdio_register { start, len, mode, ioctls (out) }
- * UFFDIO_UNREGISTER   _IOR (0xAA, 0x01, 16)  uffdio_range    { start, len }
- * UFFDIO_WAKE         _IOR (0xAA, 0x02, 16)  uffdio_range    { start, len }
- * UFFDIO_COPY         _IOWR(0xAA, 0x03, 40)  uffdio_copy     { dst, src, len, mode, __s64 copy (out) }
- * UFFDIO_ZEROPAGE     _IOWR(0xAA, 0x04, 32)  uffdio_zeropage { start, len, mode, __s64 zeropage (out) }
- * UFFDIO_WRITEPROTECT _IOWR(0xAA, 0x06, 24)  uffdio_writeprotect { start, len, mode }
- * UFFDIO_CONTINUE     _IOWR(0xAA, 0x07, 32)  uffdio_continue { start, len, mode, __s64 mapped (out) }
- * USERFAULTFD_IOC_NEW _IO  (0xAA, 0x00)      on /dev/userfaultfd, argument: the open flags
- *
- * struct uffd_msg (32 bytes, packed), as read(2) returns them:
+ * struct uffd_msg (32 bytes, packed)
  *   0  __u8 event        (0x12 UFFD_EVENT_PAGEFAULT)
  *   1  reserved (7 bytes)
  *   8  __u64 flags       (UFFD_PAGEFAULT_FLAG_WRITE 1, _WP 2, _MINOR 4)
@@ -91,17 +78,6 @@ public final class UserFaultFd implements AutoCloseable
     public static final long RETRY = -Errno.EAGAIN;
 
     private static final int UFFD_USER_MODE_ONLY = 1;
-    private static final long UFFD_API = 0xAA;
-    private static final int UFFDIO = 0xAA;
-    private static final long UFFDIO_API = Libc.ioc(Libc.IOC_READ_WRITE, UFFDIO, 0x3F, 24);
-    private static final long UFFDIO_REGISTER = Libc.ioc(Libc.IOC_READ_WRITE, UFFDIO, 0x00, 32);
-    private static final long UFFDIO_UNREGISTER = Libc.ioc(Libc.IOC_READ, UFFDIO, 0x01, 16);
-    private static final long UFFDIO_WAKE = Libc.ioc(Libc.IOC_READ, UFFDIO, 0x02, 16);
-    private static final long UFFDIO_COPY = Libc.ioc(Libc.IOC_READ_WRITE, UFFDIO, 0x03, 40);
-    private static final long UFFDIO_ZEROPAGE = Libc.ioc(Libc.IOC_READ_WRITE, UFFDIO, 0x04, 32);
-    private static final long UFFDIO_WRITEPROTECT = Libc.ioc(Libc.IOC_READ_WRITE, UFFDIO, 0x06, 24);
-    private static final long UFFDIO_CONTINUE = Libc.ioc(Libc.IOC_READ_WRITE, UFFDIO, 0x07, 32);
-    private static final long USERFAULTFD_IOC_NEW = Libc.ioc(Libc.IOC_NONE, UFFDIO, 0x00, 0);
 
     private static volatile long probedFeatures = -1;
 
@@ -165,7 +141,7 @@ public final class UserFaultFd implements AutoCloseable
             {
                 final int device = Descriptors.open(
                     names.allocateFrom("/dev/userfaultfd").address(), Libc.O_RDWR | Libc.O_CLOEXEC, 0);
-                fd = device < 0 ? syscallError : Descriptors.ioctl(device, USERFAULTFD_IOC_NEW, flags);
+                fd = device < 0 ? syscallError : UffdIoctls.newFromDevice(device, flags);
                 if (device >= 0)
                 {
                     Descriptors.close(device);
@@ -178,13 +154,9 @@ public final class UserFaultFd implements AutoCloseable
             throw failed("userfaultfd(flags=0x" + Integer.toHexString(flags) + ")", fd);
         }
 
-        final MemorySegment args = Libc.scratch().args;
-        args.set(JAVA_LONG, 0, UFFD_API);
-        args.set(JAVA_LONG, 8, features);
-        args.set(JAVA_LONG, 16, 0L);
-        final int result = Descriptors.ioctl((int)fd, UFFDIO_API, args.address());
-        final long available = args.get(JAVA_LONG, 8);
-        final long apiIoctls = args.get(JAVA_LONG, 16);
+        final int result = UffdIoctls.api((int)fd, features);
+        final long available = UffdIoctls.offeredFeatures();
+        final long apiIoctls = UffdIoctls.apiIoctls();
         if (result < 0)
         {
             Descriptors.close((int)fd);
@@ -241,15 +213,7 @@ public final class UserFaultFd implements AutoCloseable
      */
     public long register(final long address, final long lengthBytes, final int modes)
     {
-        final String call = "ioctl(UFFDIO_REGISTER)";
-        Checks.addressRange(call, address, lengthBytes, Libc.PAGE_SIZE);
-        final MemorySegment args = Libc.scratch().args;
-        args.set(JAVA_LONG, 0, address);
-        args.set(JAVA_LONG, 8, lengthBytes);
-        args.set(JAVA_LONG, 16, (long)modes);
-        args.set(JAVA_LONG, 24, 0L);
-        check(call, address, lengthBytes, Descriptors.ioctl(fd, UFFDIO_REGISTER, args.address()));
-        return args.get(JAVA_LONG, 24);
+        return UffdIoctls.register(fd, address, lengthBytes, modes);
     }
 
     /**
@@ -260,7 +224,7 @@ public final class UserFaultFd implements AutoCloseable
      */
     public void unregister(final long address, final long lengthBytes)
     {
-        rangeCall("ioctl(UFFDIO_UNREGISTER)", UFFDIO_UNREGISTER, address, lengthBytes);
+        UffdIoctls.unregister(fd, address, lengthBytes);
     }
 
     /**
@@ -271,16 +235,7 @@ public final class UserFaultFd implements AutoCloseable
      */
     public void wake(final long address, final long lengthBytes)
     {
-        rangeCall("ioctl(UFFDIO_WAKE)", UFFDIO_WAKE, address, lengthBytes);
-    }
-
-    private void rangeCall(final String call, final long request, final long address, final long lengthBytes)
-    {
-        Checks.addressRange(call, address, lengthBytes, Libc.PAGE_SIZE);
-        final MemorySegment args = Libc.scratch().args;
-        args.set(JAVA_LONG, 0, address);
-        args.set(JAVA_LONG, 8, lengthBytes);
-        check(call, address, lengthBytes, Descriptors.ioctl(fd, request, args.address()));
+        UffdIoctls.wake(fd, address, lengthBytes);
     }
 
     /**
@@ -294,13 +249,7 @@ public final class UserFaultFd implements AutoCloseable
      */
     public void writeProtect(final long address, final long lengthBytes, final boolean protect, final boolean dontWake)
     {
-        final String call = protect ? "ioctl(UFFDIO_WRITEPROTECT, WP)" : "ioctl(UFFDIO_WRITEPROTECT, unprotect)";
-        Checks.addressRange(call, address, lengthBytes, Libc.PAGE_SIZE);
-        final MemorySegment args = Libc.scratch().args;
-        args.set(JAVA_LONG, 0, address);
-        args.set(JAVA_LONG, 8, lengthBytes);
-        args.set(JAVA_LONG, 16, (protect ? 1L : 0L) | (dontWake ? 2L : 0L));
-        check(call, address, lengthBytes, Descriptors.ioctl(fd, UFFDIO_WRITEPROTECT, args.address()));
+        UffdIoctls.writeProtect(fd, address, lengthBytes, protect, dontWake);
     }
 
     /**
@@ -315,17 +264,7 @@ public final class UserFaultFd implements AutoCloseable
      */
     public long copy(final long address, final long sourceAddress, final long lengthBytes, final int mode)
     {
-        // Constant names: this runs once per fault and must not allocate.
-        final String call = "ioctl(UFFDIO_COPY)";
-        Checks.addressRange(call, address, lengthBytes, Libc.PAGE_SIZE);
-        Checks.addressRange("ioctl(UFFDIO_COPY) source", sourceAddress, lengthBytes, Libc.PAGE_SIZE);
-        final MemorySegment args = Libc.scratch().args;
-        args.set(JAVA_LONG, 0, address);
-        args.set(JAVA_LONG, 8, sourceAddress);
-        args.set(JAVA_LONG, 16, lengthBytes);
-        args.set(JAVA_LONG, 24, (long)mode);
-        args.set(JAVA_LONG, 32, 0L);
-        return installed(call, address, lengthBytes, Descriptors.ioctl(fd, UFFDIO_COPY, args.address()), args, 32);
+        return UffdIoctls.copy(fd, address, sourceAddress, lengthBytes, mode);
     }
 
     /**
@@ -339,7 +278,7 @@ public final class UserFaultFd implements AutoCloseable
      */
     public long zeroPage(final long address, final long lengthBytes, final boolean dontWake)
     {
-        return rangeInstall("ioctl(UFFDIO_ZEROPAGE)", UFFDIO_ZEROPAGE, address, lengthBytes, dontWake ? 1 : 0);
+        return UffdIoctls.zeroPage(fd, address, lengthBytes, dontWake);
     }
 
     /**
@@ -353,47 +292,7 @@ public final class UserFaultFd implements AutoCloseable
      */
     public long continuePages(final long address, final long lengthBytes, final int mode)
     {
-        return rangeInstall("ioctl(UFFDIO_CONTINUE)", UFFDIO_CONTINUE, address, lengthBytes, mode);
-    }
-
-    private long rangeInstall(
-        final String call, final long request, final long address, final long lengthBytes, final int mode)
-    {
-        Checks.addressRange(call, address, lengthBytes, Libc.PAGE_SIZE);
-        final MemorySegment args = Libc.scratch().args;
-        args.set(JAVA_LONG, 0, address);
-        args.set(JAVA_LONG, 8, lengthBytes);
-        args.set(JAVA_LONG, 16, (long)mode);
-        args.set(JAVA_LONG, 24, 0L);
-        return installed(call, address, lengthBytes, Descriptors.ioctl(fd, request, args.address()), args, 24);
-    }
-
-    private static long installed(
-        final String call, final long address, final long lengthBytes, final int result, final MemorySegment args,
-        final long doneOffset)
-    {
-        if (result == 0)
-        {
-            return lengthBytes;
-        }
-        final long done = args.get(JAVA_LONG, doneOffset);
-        if (result == -Errno.EAGAIN)
-        {
-            return done > 0 ? done : RETRY;
-        }
-        if (result == -Errno.EEXIST)
-        {
-            return EXISTS;
-        }
-        throw failed(range(call, address, lengthBytes), result);
-    }
-
-    private static void check(final String call, final long address, final long lengthBytes, final int result)
-    {
-        if (result < 0)
-        {
-            throw failed(range(call, address, lengthBytes), result);
-        }
+        return UffdIoctls.continuePages(fd, address, lengthBytes, mode);
     }
 
     /** @return the file descriptor. */

@@ -6,6 +6,7 @@ import io.pagestream.api.MigrationPhase;
 import io.pagestream.protocol.AuthFlyweight;
 import io.pagestream.protocol.FrameType;
 import io.pagestream.protocol.SwitchoverFlyweight;
+import io.pagestream.status.MigrationLifecycle;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
 
@@ -18,6 +19,7 @@ import org.agrona.concurrent.status.AtomicCounter;
 final class SourceFrames implements DataListener
 {
     private final TargetConductor conductor;
+    private final MigrationLifecycle lifecycle;
     private final HelloAcceptor acceptor;
     private final GuestImage image;
     private final SwitchoverReceiver switchover;
@@ -26,6 +28,7 @@ final class SourceFrames implements DataListener
 
     SourceFrames(
         final TargetConductor conductor,
+        final MigrationLifecycle lifecycle,
         final HelloAcceptor acceptor,
         final GuestImage image,
         final SwitchoverReceiver switchover,
@@ -33,6 +36,7 @@ final class SourceFrames implements DataListener
         final AtomicCounter foreignCounter)
     {
         this.conductor = conductor;
+        this.lifecycle = lifecycle;
         this.acceptor = acceptor;
         this.image = image;
         this.switchover = switchover;
@@ -116,7 +120,7 @@ final class SourceFrames implements DataListener
     {
         if (image.onRoundEnd(lane, buffer, offset, length))
         {
-            conductor.phase(MigrationPhase.ITERATE);
+            lifecycle.phase(MigrationPhase.ITERATE);
         }
     }
 
@@ -157,7 +161,7 @@ final class SourceFrames implements DataListener
     {
         if (switchover.onDeviceStateChunk(buffer, offset, length) && !switchover.isPostcopy())
         {
-            conductor.phase(MigrationPhase.STOP_AND_COPY);
+            lifecycle.phase(MigrationPhase.STOP_AND_COPY);
         }
     }
 

@@ -8,19 +8,16 @@ import io.pagestream.api.MigrationProgress;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationTarget;
-import io.pagestream.security.FrameMac;
-import io.pagestream.status.CounterType;
 import io.pagestream.status.LocalFailure;
 import io.pagestream.status.MigrationCounters;
+import io.pagestream.status.MigrationEnding;
 import io.pagestream.status.MigrationLifecycle;
-import io.pagestream.status.PeerNotice;
 import io.pagestream.transport.FrameSink;
 import io.pagestream.transport.Links;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.NanoClock;
 
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The target of one migration as an Agrona agent: a small conductor that reads the data lanes (and, in post-copy,
@@ -32,15 +29,14 @@ import java.util.concurrent.TimeUnit;
  * Threading: {@link #doWork()} on one thread; {@link #cancel()}, {@link #progress()}, {@link #readyToRun()} and the
  * fault path from any thread. Time comes from the context's clock.
  */
-public final class TargetConductor implements Agent, HelloAcceptor.Keys
+public final class TargetConductor implements Agent
 {
     private static final int FRAGMENTS_PER_POLL = 64;
-    private static final long ERROR_DELIVERY_NS = TimeUnit.SECONDS.toNanos(1);
 
     private final MigrationTarget.Context ctx;
     private final NanoClock clock;
-    private final MigrationCounters counters;
     private final MigrationLifecycle lifecycle;
+    private final MigrationEnding ending;
     private final SourceProxy proxy;
     private final GuestImage image;
     private final FaultService faults;
@@ -57,7 +53,6 @@ public final class TargetConductor implements Agent, HelloAcceptor.Keys
     private TargetState state = TargetState.AWAIT_HELLO;
     private long nowNs;
     private long lastFrameNs;
-    private final PeerNotice notice = new PeerNotice();
 
     /**
      * @param ctx                concluded context.
@@ -77,26 +72,21 @@ public final class TargetConductor implements Agent, HelloAcceptor.Keys
     {
         this.ctx = ctx;
         this.clock = ctx.nanoClock();
-        this.counters = counters;
         this.startNs = clock.nanoTime();
         this.nowNs = startNs;
         this.lifecycle = new MigrationLifecycle(ctx.listener(), ctx.errorHandler(), completion);
-        this.proxy = new SourceProxy(links);
-        this.image = new GuestImage(ctx.guestMemory(), ctx.memoryZeroed(),
-            counters.get(CounterType.PAGE_FRAMES_RECEIVED), counters.get(CounterType.ZERO_PAGES_RECEIVED),
-            counters.get(CounterType.DUPLICATE_PAGES_SKIPPED));
-        this.faults = new FaultService(image.present(), counters.get(CounterType.FAULTS),
-            counters.get(CounterType.PAGE_REQUESTS_SENT), clock);
-        this.acceptor = new HelloAcceptor(ctx, proxy, this);
-        this.switchover = new SwitchoverReceiver(ctx.deviceState(), ctx.maxDeviceStateBytes(), ctx.postcopyEnabled(),
-            ctx.guestMemory().pageCount());
-        this.recovery = new RecoveryResponder(acceptor, proxy, faults, image, ctx.recoveryTimeoutMs(),
-            ctx.guestMemory().pageCount());
-        final SourceFrames frames = new SourceFrames(this, acceptor, image, switchover, recovery,
-            counters.get(CounterType.FOREIGN_FRAMES_DROPPED));
-        this.lanes = new ReceivingLanes(ctx, links, counters, frames, image, dataSubscription, urgentSubscription);
-        this.figures = new TargetFigures(ctx, counters, image, switchover, startNs);
-        this.watchdog = new TargetWatchdog(ctx, this, acceptor, switchover, recovery, proxy, lanes);
+        final TargetParts parts =
+            new TargetParts(this, lifecycle, ctx, links, dataSubscription, urgentSubscription, counters, startNs);
+        this.proxy = parts.proxy;
+        this.image = parts.image;
+        this.faults = parts.faults;
+        this.acceptor = parts.acceptor;
+        this.switchover = parts.switchover;
+        this.recovery = parts.recovery;
+        this.lanes = parts.lanes;
+        this.figures = parts.figures;
+        this.watchdog = parts.watchdog;
+        this.ending = new MigrationEnding(lifecycle, proxy, clock, this::onEnding);
         state(TargetState.AWAIT_HELLO);
     }
 
@@ -122,15 +112,6 @@ public final class TargetConductor implements Agent, HelloAcceptor.Keys
     public FaultService faults()
     {
         return faults;
-    }
-
-    /**
-     * @param pageIndex of a guest page.
-     * @return true if its current contents are present (acquire). Any thread.
-     */
-    public boolean isPageReceived(final long pageIndex)
-    {
-        return faults.isPresent(pageIndex);
     }
 
     /** @return completes with POSTCOPY or COMPLETE when the guest may run here, else the phase it ended in. */
@@ -180,7 +161,7 @@ public final class TargetConductor implements Agent, HelloAcceptor.Keys
         catch (final Throwable t)
         {
             ctx.errorHandler().onError(t);
-            fail(ErrorCode.INTERNAL, "unexpected " + t);
+            fail(ErrorCode.INTERNAL, "unexpected " + t, true);
         }
         return work;
     }
@@ -238,7 +219,7 @@ public final class TargetConductor implements Agent, HelloAcceptor.Keys
                 return work;
             }
             case FAILING:
-                return deliverError();
+                return ending.deliver();
             default:
                 return 0;
         }
@@ -266,16 +247,6 @@ public final class TargetConductor implements Agent, HelloAcceptor.Keys
     void onSourceAlive()
     {
         lastFrameNs = nowNs;
-    }
-
-    void phase(final MigrationPhase phase)
-    {
-        lifecycle.phase(phase);
-    }
-
-    MigrationPhase phase()
-    {
-        return lifecycle.phase();
     }
 
     /**
@@ -317,26 +288,12 @@ public final class TargetConductor implements Agent, HelloAcceptor.Keys
 
     void onCommitted(final String reason)
     {
-        lifecycle.decide(figures.report(nowNs, MigrationResult.COMPLETED, reason, null));
-        finish();
+        ending.end(figures.report(nowNs, MigrationResult.COMPLETED, reason, null), null, null, nowNs);
     }
 
     void onSourceFailed(final ErrorCode code, final String reason)
     {
-        failWithoutReply(code, reason);
-    }
-
-    /** {@inheritDoc} */
-    public void onControlKey(final byte[] frameKey)
-    {
-        proxy.control().signer(new FrameMac(frameKey, FrameMac.LANE_CONTROL, ctx.frameEncryption()));
-        faults.signing(frameKey);
-    }
-
-    /** {@inheritDoc} */
-    public void onDataKey(final byte[] frameKey)
-    {
-        lanes.verify(frameKey);
+        fail(code, reason, false);
     }
 
     private int sendComplete()
@@ -348,7 +305,7 @@ public final class TargetConductor implements Agent, HelloAcceptor.Keys
         }
         if (outcome == FrameSink.CLOSED && !switchover.isPostcopy())
         {
-            failWithoutReply(ErrorCode.PEER_LOST, "control stream closed before COMPLETE could be sent");
+            fail(ErrorCode.PEER_LOST, "control stream closed before COMPLETE could be sent", false);
         }
         else if (switchover.isPostcopy())
         {
@@ -369,81 +326,46 @@ public final class TargetConductor implements Agent, HelloAcceptor.Keys
         {
             ctx.errorHandler().onError(ex.getCause());
         }
-        if (ex instanceof LocalFailure)
-        {
-            failWithoutReply(ex.errorCode(), ex.getMessage());
-        }
-        else
-        {
-            fail(ex.errorCode(), ex.getMessage());
-        }
+        fail(ex.errorCode(), ex.getMessage(), !(ex instanceof LocalFailure));
     }
 
     /**
-     * The one failure path: decide the outcome, then tell the source if it can hear us.
+     * The one failure path: decide the outcome, then tell the source if it should hear and can; the
+     * {@link MigrationEnding} delivers the ERROR it is owed, if any, and completes.
+     *
+     * @param reply false when the source caused the failure or cannot hear of it.
      */
-    void fail(final ErrorCode code, final String reason)
+    void fail(final ErrorCode code, final String reason, final boolean reply)
     {
         if (state == TargetState.DONE || state == TargetState.FAILING)
         {
             return;
         }
-        end(code, reason);
-        if (proxy.isConnected())
-        {
-            notice.queue(code, reason, nowNs + ERROR_DELIVERY_NS);
-            state(TargetState.FAILING);
-            deliverError();
-        }
-        else
-        {
-            finish();
-        }
-    }
-
-    void failWithoutReply(final ErrorCode code, final String reason)
-    {
-        if (state == TargetState.DONE || state == TargetState.FAILING)
-        {
-            return;
-        }
-        end(code, reason);
-        finish();
-    }
-
-    private void end(final ErrorCode code, final String reason)
-    {
+        final MigrationReport report;
         if (switchover.isPostcopy())
         {
             // The guest ran here on the promise of pages that will not come: every fault from now on throws.
             final String lost = "post-copy failed with " + image.postcopyRemaining() + " pages missing: " + reason;
             faults.guestLost(lost);
             figures.captureFaults(faults);
-            lifecycle.decide(figures.report(nowNs, MigrationResult.FAILED, lost, ErrorCode.GUEST_LOST));
-            return;
+            report = figures.report(nowNs, MigrationResult.FAILED, lost, ErrorCode.GUEST_LOST);
         }
-        lifecycle.decide(figures.report(nowNs,
-            code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED, reason, code));
-    }
-
-    private int deliverError()
-    {
-        if (notice.deliver(proxy, clock.nanoTime()))
+        else
         {
-            finish();
-            return 1;
+            report = figures.report(nowNs,
+                code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED, reason, code);
         }
-        return 0;
+        ending.end(report, reply && proxy.isConnected() ? code : null, reason, nowNs);
     }
 
-    private void finish()
+    /** FAILING while the source is owed an ERROR, then DONE, releasing a VMM that still waits to run the guest. */
+    private void onEnding(final boolean over)
     {
-        state(TargetState.DONE);
-        if (!readyToRun.isDone())
+        state(over ? TargetState.DONE : TargetState.FAILING);
+        if (over && !readyToRun.isDone())
         {
             readyToRun.complete(lifecycle.phase());
         }
-        lifecycle.complete();
     }
 
     private void state(final TargetState next)
@@ -460,13 +382,9 @@ public final class TargetConductor implements Agent, HelloAcceptor.Keys
             nowNs = clock.nanoTime();
             if (state != TargetState.FAILING)
             {
-                fail(ErrorCode.CANCELLED, "target closed before the migration ended");
+                fail(ErrorCode.CANCELLED, "target closed before the migration ended", true);
             }
-            if (state != TargetState.DONE)
-            {
-                notice.deliver(proxy, Long.MAX_VALUE); // one last try
-                finish();
-            }
+            ending.close(); // one last try at an ERROR the source is still owed
         }
         proxy.close();
         lanes.close();

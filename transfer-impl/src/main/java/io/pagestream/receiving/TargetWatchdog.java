@@ -3,6 +3,7 @@ package io.pagestream.receiving;
 import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationTarget;
 import io.pagestream.protocol.FrameFlyweight;
+import io.pagestream.status.MigrationLifecycle;
 
 import java.util.concurrent.TimeUnit;
 
@@ -17,6 +18,7 @@ final class TargetWatchdog
 {
     private final MigrationTarget.Context ctx;
     private final TargetConductor conductor;
+    private final MigrationLifecycle lifecycle;
     private final HelloAcceptor acceptor;
     private final SwitchoverReceiver switchover;
     private final RecoveryResponder recovery;
@@ -28,6 +30,7 @@ final class TargetWatchdog
     TargetWatchdog(
         final MigrationTarget.Context ctx,
         final TargetConductor conductor,
+        final MigrationLifecycle lifecycle,
         final HelloAcceptor acceptor,
         final SwitchoverReceiver switchover,
         final RecoveryResponder recovery,
@@ -36,6 +39,7 @@ final class TargetWatchdog
     {
         this.ctx = ctx;
         this.conductor = conductor;
+        this.lifecycle = lifecycle;
         this.acceptor = acceptor;
         this.switchover = switchover;
         this.recovery = recovery;
@@ -60,20 +64,21 @@ final class TargetWatchdog
         if (cancelRequested && !switchover.isPostcopy() &&
             (state == TargetState.AWAIT_HELLO || state == TargetState.HANDSHAKE || state == TargetState.RECEIVING))
         {
-            conductor.fail(ErrorCode.CANCELLED, "cancelled by the target application in phase " + conductor.phase());
+            conductor.fail(ErrorCode.CANCELLED, "cancelled by the target application in phase " + lifecycle.phase(),
+                true);
         }
         else if (state == TargetState.AWAIT_HELLO && handshakeTimeoutNs > 0 && sinceStartNs > handshakeTimeoutNs)
         {
             conductor.fail(ErrorCode.TIMEOUT, "no hello from a source on " + ctx.listenEndpoint() + " within " +
                 "handshakeTimeoutMs=" + ctx.handshakeTimeoutMs() + (0 == lanes.refusedVersion() ? "" :
                 "; refused " + lanes.refusedHellos() + " hello(s) of protocol version=" + lanes.refusedVersion() +
-                ", this build speaks " + FrameFlyweight.PROTOCOL_VERSION));
+                ", this build speaks " + FrameFlyweight.PROTOCOL_VERSION), true);
         }
         else if (state == TargetState.COMPLETING && !switchover.isPostcopy() && silent)
         {
-            conductor.failWithoutReply(ErrorCode.PEER_LOST, "no COMMIT from the source within peerTimeoutMs=" +
+            conductor.fail(ErrorCode.PEER_LOST, "no COMMIT from the source within peerTimeoutMs=" +
                 ctx.peerTimeoutMs() + " of the switchover; the guest was not resumed here (the source resumes it, " +
-                "or, if it committed, keeps it paused)");
+                "or, if it committed, keeps it paused)", false);
         }
         else if (state == TargetState.RECOVERY && recovery.awaitingAuth() && silent)
         {
@@ -83,7 +88,7 @@ final class TargetWatchdog
         {
             conductor.fail(ErrorCode.PEER_LOST, "no frame from the source for " +
                 TimeUnit.NANOSECONDS.toMillis(silentNs) + " ms (peerTimeoutMs=" + ctx.peerTimeoutMs() +
-                "); the guest was not resumed here");
+                "); the guest was not resumed here", true);
         }
         else if (silent && (state == TargetState.POSTCOPY || (state == TargetState.COMPLETING &&
             switchover.isPostcopy() && null != proxy.control() && !proxy.isConnected())))

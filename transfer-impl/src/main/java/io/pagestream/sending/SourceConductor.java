@@ -9,14 +9,10 @@ import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationSource;
 import io.pagestream.pages.PageBitmap;
-import io.pagestream.protocol.PageFlyweight;
-import io.pagestream.security.FrameGuard;
-import io.pagestream.status.CounterType;
 import io.pagestream.status.LocalFailure;
 import io.pagestream.status.MigrationCounters;
+import io.pagestream.status.MigrationEnding;
 import io.pagestream.status.MigrationLifecycle;
-import io.pagestream.status.PeerNotice;
-import io.pagestream.transport.BandwidthLimiter;
 import io.pagestream.transport.FrameSink;
 import io.pagestream.transport.Links;
 import org.agrona.CloseHelper;
@@ -24,7 +20,6 @@ import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.NanoClock;
 
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The source of one migration as an Agrona agent: a small conductor that reads the control stream through its
@@ -39,19 +34,16 @@ import java.util.concurrent.TimeUnit;
  */
 public final class SourceConductor implements Agent
 {
-    private static final long ERROR_DELIVERY_NS = TimeUnit.SECONDS.toNanos(1);
-
     private final MigrationSource.Context ctx;
     private final NanoClock clock;
     private final MigrationLifecycle lifecycle;
+    private final MigrationEnding ending;
     private final TargetProxy proxy;
     private final ControlAdapter adapter;
     private final DataLanes lanes;
     private final UrgentLane urgent;
     private final GuestControl guest;
-    private final BandwidthLimiter limiter;
     private final RoundTracker tracker;
-    private final LaneStats controlStats = new LaneStats();
     private final SourceFigures figures;
     private final HandshakeSession handshake;
     private final PrecopySession precopy;
@@ -60,14 +52,12 @@ public final class SourceConductor implements Agent
     private final RecoverySession recovery;
     private final PageBitmap pending;
     private final SourceWatchdog watchdog;
-    private final long startNs;
     private volatile boolean cancelRequested;
 
     private SourceState state = SourceState.HANDSHAKE;
     private long nowNs;
     private long lastPeerFrameNs;
     private boolean postcopyCommitted;
-    private final PeerNotice notice = new PeerNotice();
 
     /**
      * @param ctx                 concluded context.
@@ -87,44 +77,27 @@ public final class SourceConductor implements Agent
     {
         this.ctx = ctx;
         this.clock = ctx.nanoClock();
-        final long builtFromNs = clock.nanoTime();
-        final long pageCount = ctx.guestMemory().pageCount();
-        final int pageSize = ctx.guestMemory().pageSize();
         this.lifecycle = new MigrationLifecycle(ctx.listener(), ctx.errorHandler(), completion);
-        this.guest = new GuestControl(ctx.dirtyPageLog(), ctx.vcpuControl(), ctx.deviceState(), ctx.errorHandler(),
-            clock);
-        this.limiter = new BandwidthLimiter(ctx.maxBandwidthBytesPerSec(),
-            PageFlyweight.PAYLOAD_OFFSET + PageSender.chunkLength(pageSize, laneSinks[0].maxFrameLength()),
-            builtFromNs);
-        this.tracker = new RoundTracker(builtFromNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
-        final EncodingChooser chooser =
-            new EncodingChooser(ctx.compression(), pageSize, ctx.maxBandwidthBytesPerSec(), builtFromNs);
-        this.lanes = DataLanes.create(ctx, laneSinks, links, limiter, tracker, chooser,
-            counters.get(CounterType.BACK_PRESSURE), counters.get(CounterType.ADMIN_ACTIONS));
-        this.urgent = UrgentLane.create(ctx, links, limiter, laneSinks[0], builtFromNs);
-        this.proxy = new TargetProxy(ctx.migrationId());
-        proxy.controlSink(lanes.controlSink());
-        final FrameGuard guard = new FrameGuard("control stream", FrameGuard.FailurePolicy.DROP_AND_COUNT,
-            counters.get(CounterType.BAD_FRAME_TAGS));
-        this.handshake = new HandshakeSession(ctx, proxy, lanes, urgent, guard);
-        this.pending = new PageBitmap(pageCount);
-        this.precopy = new PrecopySession(lanes, guest, tracker, ctx.policy(), ctx.listener(), ctx.errorHandler(),
-            lifecycle::phase, new PageBitmap(pageCount), pending);
-        this.switchover = new SwitchoverSession(proxy, guest, limiter, controlStats);
-        this.recovery = new RecoverySession(lanes, urgent, proxy, guard,
-            new HandshakeSession(ctx, proxy, lanes, urgent, guard), ctx.recoveryTimeoutMs(), ctx.frameAuthentication());
-        this.figures = new SourceFigures(ctx, counters, lanes, urgent, controlStats, tracker);
-        figures.sessions(guest, precopy, switchover, recovery);
-        this.adapter = new ControlAdapter(controlSubscription, guard,
-            new TargetFrames(this, handshake, switchover, recovery, figures), ctx.migrationId(), pageCount);
-        this.postcopy = new PostcopySession(lanes, urgent, adapter, ctx.faultQuietUs(), limiter,
-            ctx.postcopyBandwidthBytesPerSec());
-        figures.postcopy(postcopy);
-        this.watchdog = new SourceWatchdog(ctx, this, handshake, switchover, recovery, guest);
-        counters.get(CounterType.DATA_LANES).setOrdered(lanes.count());
+        final SourceParts parts =
+            new SourceParts(this, ctx, links, laneSinks, controlSubscription, counters, lifecycle);
+        this.guest = parts.guest;
+        this.tracker = parts.tracker;
+        this.lanes = parts.lanes;
+        this.urgent = parts.urgent;
+        this.proxy = parts.proxy;
+        this.pending = parts.pending;
+        this.handshake = parts.handshake;
+        this.precopy = parts.precopy;
+        this.switchover = parts.switchover;
+        this.recovery = parts.recovery;
+        this.figures = parts.figures;
+        this.adapter = parts.adapter;
+        this.postcopy = parts.postcopy;
+        this.watchdog = parts.watchdog;
+        this.ending = new MigrationEnding(lifecycle, proxy, clock, this::onEnding);
         // The migration clock starts once everything is built: allocations and the first use of the random source
         // are launch work, as the launcher reports it.
-        this.startNs = clock.nanoTime();
+        final long startNs = clock.nanoTime();
         this.nowNs = startNs;
         tracker.start(startNs);
         figures.start(startNs);
@@ -142,12 +115,6 @@ public final class SourceConductor implements Agent
     public void cancel()
     {
         cancelRequested = true;
-    }
-
-    /** @return the current public phase. Any thread. */
-    public MigrationPhase phase()
-    {
-        return lifecycle.phase();
     }
 
     /** @return the conductor's state. */
@@ -244,7 +211,7 @@ public final class SourceConductor implements Agent
                 return work;
             }
             case FAILING:
-                return deliverError();
+                return ending.deliver();
             default:
                 return 0;
         }
@@ -320,11 +287,6 @@ public final class SourceConductor implements Agent
         return postcopyCommitted;
     }
 
-    PostcopySession postcopy()
-    {
-        return postcopy;
-    }
-
     /**
      * The target reported an error: before it runs the guest (a refused post-copy switchover too), the guest is
      * still ours and resumes here; after, it is lost.
@@ -360,14 +322,6 @@ public final class SourceConductor implements Agent
         fail(ex.errorCode(), ex.getMessage(), !(ex instanceof LocalFailure));
     }
 
-    void onTargetRunning()
-    {
-        if (postcopyCommitted)
-        {
-            figures.targetRunning(nowNs, guest.pauseNs());
-        }
-    }
-
     void succeed()
     {
         if (!postcopyCommitted)
@@ -375,13 +329,13 @@ public final class SourceConductor implements Agent
             figures.downtimeEnded(nowNs, guest.pauseNs());
         }
         guest.stopTracking();
-        lifecycle.decide(report(MigrationResult.COMPLETED, "completed", null));
-        finish();
+        ending.end(report(MigrationResult.COMPLETED, "completed", null), null, null, nowNs);
     }
 
     /**
      * The one failure path. Before the target runs the guest: put it back to running here first, then tell the
-     * target, then report. After: the guest is not resumed here, and the loss is reported.
+     * target, then report. After: the guest is not resumed here, and the loss is reported. Either way the
+     * {@link MigrationEnding} then delivers the ERROR the target is owed, if any, and completes.
      */
     void fail(final ErrorCode code, final String reason, final boolean notifyPeer)
     {
@@ -394,10 +348,10 @@ public final class SourceConductor implements Agent
             // The guest may be running on the target, which alone holds its newest pages. Resuming it here as well
             // would run two copies of one machine, so it stays paused and the loss is reported.
             guest.stopTracking();
-            lifecycle.decide(report(MigrationResult.FAILED, "post-copy could not finish with " +
+            ending.end(report(MigrationResult.FAILED, "post-copy could not finish with " +
                 postcopy.pagesRemaining() + " pages still to send: " + reason +
-                "; the guest was not resumed here (it ran on the target)", ErrorCode.GUEST_LOST));
-            endWith(ErrorCode.GUEST_LOST, reason, notifyPeer);
+                "; the guest was not resumed here (it ran on the target)", ErrorCode.GUEST_LOST),
+                notifyPeer ? ErrorCode.GUEST_LOST : null, reason, nowNs);
             return;
         }
         final long pauseNs = guest.pauseNs();
@@ -405,41 +359,15 @@ public final class SourceConductor implements Agent
         {
             figures.downtimeEnded(nowNs, pauseNs);
         }
-        lifecycle.decide(report(code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED,
-            reason, code));
-        endWith(code, reason, notifyPeer && handshake.peerKnown());
+        ending.end(report(code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED,
+            reason, code), notifyPeer && handshake.peerKnown() ? code : null, reason, nowNs);
     }
 
-    private void endWith(final ErrorCode code, final String reason, final boolean notifyPeer)
+    /** FAILING while the target is owed an ERROR, then DONE; either way nothing more is read from it. */
+    private void onEnding(final boolean over)
     {
-        if (notifyPeer)
-        {
-            notice.queue(code, reason, nowNs + ERROR_DELIVERY_NS);
-            state(SourceState.FAILING);
-            adapter.enabled(false);
-            deliverError();
-        }
-        else
-        {
-            finish();
-        }
-    }
-
-    private int deliverError()
-    {
-        if (notice.deliver(proxy, clock.nanoTime()))
-        {
-            finish();
-            return 1;
-        }
-        return 0;
-    }
-
-    private void finish()
-    {
-        state(SourceState.DONE);
+        state(over ? SourceState.DONE : SourceState.FAILING);
         adapter.enabled(false);
-        lifecycle.complete();
     }
 
     private void state(final SourceState next)
@@ -463,11 +391,7 @@ public final class SourceConductor implements Agent
             {
                 fail(ErrorCode.CANCELLED, "source closed before the migration ended", true);
             }
-            if (state != SourceState.DONE)
-            {
-                notice.deliver(proxy, Long.MAX_VALUE); // one last try
-                finish();
-            }
+            ending.close(); // one last try at an ERROR the target is still owed
         }
         CloseHelper.quietCloseAll(urgent, lanes);
     }

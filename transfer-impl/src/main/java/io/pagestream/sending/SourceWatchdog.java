@@ -2,6 +2,7 @@ package io.pagestream.sending;
 
 import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationSource;
+import io.pagestream.status.MigrationLifecycle;
 
 import java.util.concurrent.TimeUnit;
 
@@ -16,6 +17,7 @@ final class SourceWatchdog
 {
     private final MigrationSource.Context ctx;
     private final SourceConductor conductor;
+    private final MigrationLifecycle lifecycle;
     private final HandshakeSession handshake;
     private final SwitchoverSession switchover;
     private final RecoverySession recovery;
@@ -26,6 +28,7 @@ final class SourceWatchdog
     SourceWatchdog(
         final MigrationSource.Context ctx,
         final SourceConductor conductor,
+        final MigrationLifecycle lifecycle,
         final HandshakeSession handshake,
         final SwitchoverSession switchover,
         final RecoverySession recovery,
@@ -33,6 +36,7 @@ final class SourceWatchdog
     {
         this.ctx = ctx;
         this.conductor = conductor;
+        this.lifecycle = lifecycle;
         this.handshake = handshake;
         this.switchover = switchover;
         this.recovery = recovery;
@@ -58,7 +62,7 @@ final class SourceWatchdog
         if (cancelRequested && !committed && beforeHandOver &&
             (state != SourceState.SWITCHOVER || switchover.isCancellable()))
         {
-            conductor.fail(ErrorCode.CANCELLED, "cancelled by the source application in phase " + conductor.phase(),
+            conductor.fail(ErrorCode.CANCELLED, "cancelled by the source application in phase " + lifecycle.phase(),
                 true);
         }
         else if (committed)

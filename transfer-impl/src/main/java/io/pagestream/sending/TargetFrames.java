@@ -9,8 +9,9 @@ import org.agrona.DirectBuffer;
 /**
  * What the target says, routed to the session of the source that owns it: HELLO_ACK to the handshake (first or
  * resumed), page requests to post-copy, MISSING_MAP to the recovery, COMPLETE to the switchover or the end of
- * post-copy; which frames a state accepts is decided here, and every change of state goes back to the
- * {@link SourceConductor}. Threading: the source conductor's thread.
+ * post-copy; which frames a state accepts is decided here, and so is the moment the guest is known to run on the
+ * target (for the figures); every change of state goes back to the {@link SourceConductor}. Threading: the source
+ * conductor's thread.
  */
 final class TargetFrames implements ControlAdapter.Listener
 {
@@ -19,19 +20,31 @@ final class TargetFrames implements ControlAdapter.Listener
     private final SwitchoverSession switchover;
     private final RecoverySession recovery;
     private final SourceFigures figures;
+    private final GuestControl guest;
+    private PostcopySession postcopy;
 
     TargetFrames(
         final SourceConductor conductor,
         final HandshakeSession handshake,
         final SwitchoverSession switchover,
         final RecoverySession recovery,
-        final SourceFigures figures)
+        final SourceFigures figures,
+        final GuestControl guest)
     {
         this.conductor = conductor;
         this.handshake = handshake;
         this.switchover = switchover;
         this.recovery = recovery;
         this.figures = figures;
+        this.guest = guest;
+    }
+
+    /**
+     * @param postcopy the session page requests go to; it reads the control stream itself, so it comes later.
+     */
+    void postcopy(final PostcopySession postcopy)
+    {
+        this.postcopy = postcopy;
     }
 
     /** {@inheritDoc} */
@@ -58,7 +71,7 @@ final class TargetFrames implements ControlAdapter.Listener
     {
         if (guestRunning)
         {
-            conductor.onTargetRunning();
+            onTargetRunning();
         }
     }
 
@@ -70,8 +83,8 @@ final class TargetFrames implements ControlAdapter.Listener
             throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
                 "PAGE_REQUEST for pageIndex=" + pageIndex + " before post-copy");
         }
-        conductor.onTargetRunning();
-        conductor.postcopy().onPageRequest(pageIndex, conductor.nowNs());
+        onTargetRunning();
+        postcopy.onPageRequest(pageIndex, conductor.nowNs());
     }
 
     /** {@inheritDoc} */
@@ -101,13 +114,25 @@ final class TargetFrames implements ControlAdapter.Listener
         }
         else if (conductor.isPostcopyCommitted())
         {
-            conductor.onTargetRunning();
+            onTargetRunning();
             conductor.succeed();
         }
         else
         {
             throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
                 "COMPLETE from the target in state " + conductor.state() + ", before switchover");
+        }
+    }
+
+    /**
+     * The target says the guest runs there (a STATUS, a page request, COMPLETE): after a post-copy switchover, this
+     * ends the downtime the figures measure.
+     */
+    private void onTargetRunning()
+    {
+        if (conductor.isPostcopyCommitted())
+        {
+            figures.targetRunning(conductor.nowNs(), guest.pauseNs());
         }
     }
 

@@ -192,8 +192,8 @@ class TargetConductorTest
         f.switchover(0, new byte[0], true, 0, 1);
         feed(io.pagestream.protocol.SwitchoverFlyweight.LENGTH);
         assertThat(conductor.readyToRun().getNow(null)).isEqualTo(MigrationPhase.POSTCOPY);
-        assertThat(conductor.isPageReceived(7)).isFalse();
-        assertThat(conductor.isPageReceived(8)).isTrue();
+        assertThat(conductor.faults().isPresent(7)).isFalse();
+        assertThat(conductor.faults().isPresent(8)).isTrue();
         final StatusFlyweight status = new StatusFlyweight();
         final RecordingSink control = control();
         status.wrapForRead(control.buffer(), control.offset(control.last(FrameType.STATUS)));

@@ -9,6 +9,8 @@ import io.pagestream.protocol.CompleteFlyweight;
 import io.pagestream.protocol.ErrorFlyweight;
 import io.pagestream.protocol.FrameFlyweight;
 import io.pagestream.protocol.FrameType;
+import io.pagestream.protocol.PageFlyweight;
+import io.pagestream.protocol.PageRequestFlyweight;
 import io.pagestream.protocol.StatusFlyweight;
 import io.pagestream.status.CounterType;
 import io.pagestream.status.MigrationCounters;
@@ -75,6 +77,35 @@ class SourceConductorTest
         status.flags(guestRunning ? FrameFlyweight.FLAG_GUEST_RUNNING : 0);
         status.pagesApplied(0).timestampNs(0);
         fromTarget(FrameType.STATUS, StatusFlyweight.LENGTH);
+    }
+
+    private void pageRequest(final long pageIndex)
+    {
+        final PageRequestFlyweight request = new PageRequestFlyweight();
+        request.wrap(frame, 0);
+        request.writeHeader(FrameType.PAGE_REQUEST, PageRequestFlyweight.LENGTH, f.ctx.migrationId());
+        request.pageIndex(pageIndex).timestampNs(0);
+        fromTarget(FrameType.PAGE_REQUEST, PageRequestFlyweight.LENGTH);
+    }
+
+    private boolean pageSentOnAnotherStream(final long pageIndex)
+    {
+        final PageFlyweight page = new PageFlyweight();
+        for (final RecordingSink sink : f.links.sinks())
+        {
+            for (int i = 0; i < sink.count(); i++)
+            {
+                if (sink.type(i) == FrameType.PAGE)
+                {
+                    page.wrapForRead(sink.buffer(), sink.offset(i));
+                    if (page.pageIndex() == pageIndex)
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     private void complete()
@@ -248,5 +279,25 @@ class SourceConductorTest
         f.advanceMs(10_001);
         cycles(1);
         assertThat(completion.getNow(null).errorCode()).isEqualTo(ErrorCode.GUEST_LOST);
+    }
+
+    @Test
+    void shouldServeAPageRequestOnTheUrgentLaneAndEndTheDowntimeWhenTheTargetFirstSaysTheGuestRuns()
+    {
+        launch(c -> c.policy(figures -> MigrationDecision.postcopy("now")).recoveryTimeoutMs(0)
+            .peerTimeoutMs(1_000));
+        handshake(SourceFixture.authenticated());
+        runUntil(SourceState.POSTCOPY);
+        f.advanceMs(25);
+        pageRequest(PAGES - 1 - (PAGES - 1) % 3); // a page that holds data
+        cycles(2);
+        assertThat(pageSentOnAnotherStream(PAGES - 1 - (PAGES - 1) % 3)).as("sent on the urgent lane").isTrue();
+        f.advanceMs(10);
+        status(true);
+        f.advanceMs(1_001);
+        cycles(1);
+        final MigrationReport report = completion.getNow(null);
+        assertThat(report.errorCode()).isEqualTo(ErrorCode.GUEST_LOST);
+        assertThat(report.downtimeMs()).as("up to the first word that the guest runs there").isEqualTo(25);
     }
 }
