@@ -8,7 +8,6 @@ import io.pagestream.kernel.GuestPageScan;
 import io.pagestream.pages.LanePartition;
 import io.pagestream.pages.PageBitmap;
 import io.pagestream.protocol.PageFlyweight;
-import io.pagestream.protocol.PageMapFlyweight;
 import io.pagestream.protocol.RoundEndFlyweight;
 import io.pagestream.protocol.ZeroRunFlyweight;
 import io.pagestream.transport.BandwidthLimiter;
@@ -44,7 +43,6 @@ final class DataLane
     private final LaneStats stats = new LaneStats();
     private final ZeroRunFlyweight zeroRunFlyweight = new ZeroRunFlyweight();
     private final RoundEndFlyweight roundEndFlyweight = new RoundEndFlyweight();
-    private final PageMapFlyweight dataMapFlyweight = new PageMapFlyweight();
     private FrameSink sink;
     private State state = State.IDLE;
 
@@ -59,10 +57,7 @@ final class DataLane
     private long roundPageFrames;
     private long roundPages;
     private long rateLimitedWaits;
-    private GuestPageScan scan;
-    private boolean dataMaps;
-    private long mappedChunk = -1;
-    private long readAheadWindow = -1;
+    private BulkHoles holes;
 
     DataLane(
         final int index,
@@ -121,20 +116,15 @@ final class DataLane
     }
 
     /**
-     * Skip what the guest never populated in the bulk pass: pages the scan shows cannot hold data go out as zero runs
-     * without being read, and file pages are mapped ahead of reading in windows of {@value #READ_AHEAD_PAGES}.
+     * Skip what the guest never populated in the bulk pass ({@link BulkHoles}).
      *
      * @param pageScan the guest's page scan, shared by the lanes, or null to read every page.
-     * @param sendMaps true if the target takes DATA_MAP frames: each chunk's map goes ahead of its first data page.
+     * @param sendMaps true if the target takes DATA_MAP frames.
      */
     void holes(final GuestPageScan pageScan, final boolean sendMaps)
     {
-        scan = pageScan;
-        dataMaps = sendMaps && null != pageScan;
+        holes = null == pageScan ? null : new BulkHoles(pageScan, memory, sendMaps, stats);
     }
-
-    /** Pages mapped ahead of reading at a time (file-backed guest memory only). */
-    static final int READ_AHEAD_PAGES = 512;
 
     /**
      * Carry on over a new stream (a new Aeron session after a post-copy link loss): the page part-way and the zero
@@ -164,8 +154,10 @@ final class DataLane
         currentPage = -1;
         roundPageFrames = 0;
         roundPages = 0;
-        mappedChunk = -1;
-        readAheadWindow = -1;
+        if (null != holes)
+        {
+            holes.beginRound();
+        }
         state = State.SENDING;
     }
 
@@ -246,7 +238,7 @@ final class DataLane
 
     private int sendPages(final long nowNs, final int maxPages)
     {
-        final boolean bulk = null != scan && round == 0 && state == State.SENDING;
+        final boolean bulk = null != holes && round == 0 && state == State.SENDING;
         int work = 0;
         for (int i = 0; i < maxPages; i++)
         {
@@ -254,9 +246,11 @@ final class DataLane
             {
                 if (bulk && zeroRunLength > 0 && zeroRunStart + zeroRunLength == cursor)
                 {
-                    final long skipped = skipHoleWords();
+                    final long skipped = holes.takeWords(pages, partition, cursor);
                     if (skipped > 0)
                     {
+                        cursor += skipped;
+                        zeroRunLength += skipped;
                         work++;
                         continue;
                     }
@@ -282,7 +276,7 @@ final class DataLane
                     return work + sendRoundEnd();
                 }
                 cursor = currentPage + 1;
-                currentPageZero = bulk ? isZeroInBulk(currentPage) : ZeroPages.isZero(memory.pageAddress(currentPage), pageSize);
+                currentPageZero = bulk ? holes.isZero(currentPage) : ZeroPages.isZero(memory.pageAddress(currentPage), pageSize);
             }
 
             if (currentPageZero)
@@ -302,7 +296,7 @@ final class DataLane
                     zeroRunLength = 1;
                 }
             }
-            else if (!flushZeroRun(nowNs) || (bulk && !sendDataMap(currentPage)) || !sendDataPage(nowNs))
+            else if (!flushZeroRun(nowNs) || (bulk && !sendDataMap()) || !sendDataPage(nowNs))
             {
                 break;
             }
@@ -313,73 +307,17 @@ final class DataLane
     }
 
     /**
-     * Bulk pass: a page the scan shows cannot hold data is zero without a read (which would commit it); a page that
-     * may is read, after the file pages of its window were mapped in one call.
-     */
-    private boolean isZeroInBulk(final long pageIndex)
-    {
-        if (!scan.mayHoldData(pageIndex))
-        {
-            stats.unreadZeroPages++;
-            return true;
-        }
-        final long window = pageIndex / READ_AHEAD_PAGES;
-        if (window != readAheadWindow)
-        {
-            readAheadWindow = window;
-            scan.readAhead(window * READ_AHEAD_PAGES, READ_AHEAD_PAGES);
-        }
-        return ZeroPages.isZero(memory.pageAddress(pageIndex), pageSize);
-    }
-
-    /**
-     * Bulk pass, with a zero run ending at the cursor: take whole bitmap words of pages that cannot hold data into
-     * the run at once, up to the end of this lane's stripe. The page cache is empty in the bulk pass, so there is
-     * nothing to invalidate for them.
-     *
-     * @return pages taken.
-     */
-    private long skipHoleWords()
-    {
-        final long[] words = pages.words();
-        final long stripeEnd = partition.stripeEnd(cursor);
-        long taken = 0;
-        while ((cursor & 63) == 0 && cursor + 64 <= stripeEnd && partition.owns(cursor))
-        {
-            final int w = (int)(cursor >>> 6);
-            if (words[w] != -1L || scan.word(w) != 0)
-            {
-                break;
-            }
-            words[w] = 0;
-            cursor += 64;
-            taken += 64;
-        }
-        zeroRunLength += taken;
-        stats.unreadZeroPages += taken;
-        return taken;
-    }
-
-    /**
      * Bulk pass: before the first data page of a chunk, its DATA_MAP, so the target can commit the memory for the
      * chunk's data pages in batches (and none for its zero pages).
      */
-    private boolean sendDataMap(final long pageIndex)
+    private boolean sendDataMap()
     {
-        final long chunk = pageIndex / GuestPageScan.CHUNK_PAGES;
-        if (!dataMaps || chunk == mappedChunk)
+        final int outcome = holes.sendMapBefore(currentPage, sink, migrationId);
+        if (outcome != FrameSink.SENT)
         {
-            return true;
-        }
-        final int length = TargetProxy.dataMap(sink, migrationId, scan, memory.pageCount(), chunk, dataMapFlyweight);
-        if (length <= 0)
-        {
-            onNotSent(length, 0);
+            onNotSent(outcome, 0);
             return false;
         }
-        mappedChunk = chunk;
-        stats.bytes += length;
-        stats.dataMapFrames++;
         return true;
     }
 
