@@ -47,7 +47,20 @@ final class EngineWarmup
      */
     static long runOnce(final MigrationContext<?> ctx, final Compression compression)
     {
-        if (!ctx.warmUp() || !STARTED.compareAndSet(false, true))
+        return ctx.warmUp() ? runOnce(ctx.frameAuthentication(), ctx.frameEncryption(), compression) : 0;
+    }
+
+    /**
+     * Run the warm-up migration if no warm-up ran in this JVM yet.
+     *
+     * @param macs        protect its frames with MACs.
+     * @param seals       seal its frames.
+     * @param compression its compression.
+     * @return nanoseconds spent; 0 if it did not run.
+     */
+    static synchronized long runOnce(final boolean macs, final boolean seals, final Compression compression)
+    {
+        if (!STARTED.compareAndSet(false, true))
         {
             return 0;
         }
@@ -56,8 +69,6 @@ final class EngineWarmup
             .sizeBytes(GUEST_BYTES).workload(Workload.HOTSET).dirtyRatePagesPerSec(20_000).fillFraction(0.6)
             .seed(startNs);
         final byte[] key = HandshakeAuthenticator.newNonce();
-        final boolean macs = ctx.frameAuthentication();
-        final boolean seals = ctx.frameEncryption();
         try (SyntheticGuest sourceGuest = SyntheticGuest.create(config);
             SyntheticGuest targetGuest = SyntheticGuest.createTarget(config))
         {
