@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DemoMigrationIT
 {
     private static final List<String> KEYS = List.of("result", "reason", "verified", "mode", "guestBytes", "pageSize",
-        "lanes", "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
+        "lanes", "sourcePeakRssBytes", "targetPeakRssBytes", "unreadZeroPages", "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
         "pagesSent",
         "bytesOnWire", "pagesByEncoding", "zero", "delta", "lz4", "raw", "postcopy", "faults", "faultP50Us",
         "faultP99Us", "faultMaxUs", "postcopyMs", "pages", "urgentPages", "recoveries");
@@ -69,6 +69,21 @@ class DemoMigrationIT
         assertTrue(number(json, "downtimeMs") <= number(json, "downtimeTargetMs"), json);
         assertTrue(number(json, "pagesSent") >= (256L << 20) / 4096, json);
         assertTrue(number(json, "zero") > 0 && number(json, "raw") > 0, json);
+        assertTrue(number(json, "sourcePeakRssBytes") > 0 && number(json, "targetPeakRssBytes") > 0, json);
+        assertTrue(number(json, "unreadZeroPages") > 0, "the guest's untouched pages were not read: " + json);
+    }
+
+    @Test
+    @Timeout(300)
+    void shouldMigrateAGuestOfTwoMebibytePagesExactly() throws Exception
+    {
+        final Path report = Files.createTempFile("pagestream-demo-2m", ".json");
+        final Process demo = run(report, "--memory=128m", "--page-size=2m", "--workload=hotset", "--dirty-rate=50");
+        assertTrue(demo.waitFor(240, TimeUnit.SECONDS), "demo finished");
+        final String json = Files.readString(report, StandardCharsets.UTF_8);
+        assertEquals(0, demo.exitValue(), json);
+        assertTrue(json.contains("\"verified\": true"), json);
+        assertEquals(2L << 20, number(json, "pageSize"), json);
     }
 
     @Test
