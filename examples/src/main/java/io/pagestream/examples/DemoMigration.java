@@ -310,16 +310,20 @@ public final class DemoMigration implements Callable<Integer>
             downtimeMs);
 
         final long hugePagesAdded = reserveHugePages(config);
-        long engineWarmupMs = 0;
+        if (null == endpoint)
+        {
+            endpoint = "127.0.0.1:" + freeUdpPort();
+            targetProcess = startTarget(endpoint, targetLines);
+        }
+        // Warm the engine up while the target process starts (it warms up its own meanwhile), as a VMM would when
+        // it starts, long before a migration: the launch then finds it done. Before the guest exists, so the peak
+        // resident memory is the larger of the two, not their sum.
+        final long engineWarmupMs = PageStream.warmUp() / 1_000_000;
         try (SyntheticGuest guest = SyntheticGuest.create(config))
         {
-            if (null == endpoint)
+            final long populatedBefore = ProcessMemory.populatedPages(guest.memory());
+            if (null != targetProcess)
             {
-                endpoint = "127.0.0.1:" + freeUdpPort();
-                targetProcess = startTarget(endpoint, targetLines);
-                // Warm the engine up while the target process starts (it warms up its own meanwhile), as a VMM
-                // would when it starts, long before a migration: the launch then finds it done.
-                engineWarmupMs = PageStream.warmUp() / 1_000_000;
                 awaitLine(targetLines, "READY", 60);
                 out.println("target process " + targetProcess.pid() + " listening on " + endpoint);
             }
@@ -408,7 +412,10 @@ public final class DemoMigration implements Callable<Integer>
             final TargetMemory targetMemory = null == targetProcess ? null :
                 TargetMemory.parse(awaitLine(targetLines, "MEMORY", 300));
             final long sourcePeak = ProcessMemory.peakResidentBytes();
+            final long populatedAfter = ProcessMemory.populatedPages(guest.memory());
             printReport(report, verified, verification, guest.vcpus().isPaused(), launchMs, warmupMs);
+            out.printf(Locale.ROOT, "source guest      %,d pages populated when the migration started, %,d at its " +
+                "end (the guest's own writes since included)%n", populatedBefore, populatedAfter);
             out.printf(Locale.ROOT, "engine warm-up    %,d ms at start, while the target process started (%s)%n",
                 engineWarmupMs, PageStream.warmupOutcome());
             out.printf(Locale.ROOT, "peak resident     source %s, target %s%n", ProcessMemory.format(sourcePeak),

@@ -31,6 +31,29 @@ public final class ProcessMemory
     }
 
     /**
+     * @param memory guest memory mapped in this process.
+     * @return its pages populated in the page tables now (present or swapped), as the kernel reports them; every
+     * page where the kernel cannot tell.
+     */
+    public static long populatedPages(final io.pagestream.api.guest.GuestMemory memory)
+    {
+        final MemoryKernel kernel = MemoryKernel.create();
+        long count = 0;
+        long[] bitmap = new long[0];
+        for (int r = 0; r < memory.regionCount(); r++)
+        {
+            final long pages = memory.regionLengthBytes(r) / memory.pageSize();
+            if (bitmap.length < (pages + 63) / 64)
+            {
+                bitmap = new long[(int)((pages + 63) / 64)];
+            }
+            count += kernel.populatedPages(memory.regionAddress(r), memory.regionLengthBytes(r), memory.pageSize(),
+                bitmap);
+        }
+        return count;
+    }
+
+    /**
      * @param bytes a size, or a negative value for unknown.
      * @return it in MiB or GiB, or "unknown".
      */
