@@ -82,7 +82,7 @@ class FailureAndControlSystemTest
             assertEquals(MigrationResult.CANCELLED, targetReport.result(), targetReport.toString());
             assertFalse(harness.sourceGuest.vcpus().isPaused(), "vCPUs resumed");
             assertEquals(0.0, harness.sourceGuest.vcpus().throttleFraction());
-            assertFalse(harness.sourceGuest.dirtyLog().isTracking(), "dirty tracking stopped");
+            assertFalse(harness.sourceGuest.isTracking(), "dirty tracking stopped");
             assertEquals(digestBefore, MemoryDigest.digest(harness.sourceGuest.memory()), "source memory unchanged");
 
             // A new migration of the same guest to a fresh target succeeds afterwards.
@@ -120,7 +120,7 @@ class FailureAndControlSystemTest
             assertEquals(MigrationResult.CANCELLED, cancelled.result(), cancelled.toString());
             assertTrue(cancelled.reason().contains("SETUP"), cancelled.reason());
             assertFalse(harness.sourceGuest.vcpus().isPaused());
-            assertFalse(harness.sourceGuest.dirtyLog().isTracking());
+            assertFalse(harness.sourceGuest.isTracking());
 
             // The target is either still waiting for a hello or was told; a new source then migrates to it, or to a
             // fresh one if the target had been told and ended.
@@ -222,7 +222,7 @@ class FailureAndControlSystemTest
             assertTrue(report.reason().contains(harness.targetEndpoint), report.reason());
             assertTrue(elapsedMs < 10_000, "bounded: " + elapsedMs + " ms");
             assertFalse(harness.sourceGuest.vcpus().isPaused());
-            assertFalse(harness.sourceGuest.dirtyLog().isTracking());
+            assertFalse(harness.sourceGuest.isTracking());
         }
     }
 
@@ -242,7 +242,7 @@ class FailureAndControlSystemTest
             assertTrue(sourceReport.reason().contains("pageCount=8192"), sourceReport.reason());
             assertEquals(ErrorCode.LAYOUT_MISMATCH, targetReport.errorCode());
             assertFalse(harness.sourceGuest.vcpus().isPaused());
-            assertFalse(harness.sourceGuest.dirtyLog().isTracking());
+            assertFalse(harness.sourceGuest.isTracking());
         }
     }
 

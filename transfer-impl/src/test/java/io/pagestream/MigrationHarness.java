@@ -84,7 +84,7 @@ final class MigrationHarness implements AutoCloseable
     void assertGuestRunsOnSource() throws InterruptedException
     {
         org.junit.jupiter.api.Assertions.assertFalse(sourceGuest.vcpus().isPaused(), "the guest runs on the source");
-        org.junit.jupiter.api.Assertions.assertFalse(sourceGuest.dirtyLog().isTracking(), "dirty tracking stopped");
+        org.junit.jupiter.api.Assertions.assertFalse(sourceGuest.isTracking(), "dirty tracking stopped");
         final long written = sourceGuest.vcpus().pagesWritten();
         Thread.sleep(50);
         org.junit.jupiter.api.Assertions.assertTrue(sourceGuest.vcpus().pagesWritten() > written, "and really runs");

@@ -40,7 +40,7 @@ class PreCopyMigrationSystemTest
             assertEquals(MigrationResult.COMPLETED, sourceReport.result(), sourceReport.toString());
             assertEquals(MigrationResult.COMPLETED, targetReport.result(), targetReport.toString());
             assertTrue(harness.sourceGuest.vcpus().isPaused(), "guest stays paused on the source after switchover");
-            assertFalse(harness.sourceGuest.dirtyLog().isTracking());
+            assertFalse(harness.sourceGuest.isTracking());
             if (workload != Workload.IDLE)
             {
                 assertTrue(harness.sourceGuest.vcpus().pagesWritten() > 0, "vCPUs really wrote during migration");

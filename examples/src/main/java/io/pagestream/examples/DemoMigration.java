@@ -61,6 +61,11 @@ public final class DemoMigration implements Callable<Integer>
         "(default ${DEFAULT-VALUE}).")
     String pageSize;
 
+    @Option(names = "--dirty-log", defaultValue = "auto", description = "Source dirty log: auto (the kernel's, " +
+        "userfaultfd write-protection, where it has one), userfaultfd, or software (the vCPU threads mark a bitmap) " +
+        "(default ${DEFAULT-VALUE}).")
+    String dirtyLog;
+
     @Option(names = "--thp", description = "With 4k pages, ask for transparent huge pages (MADV_HUGEPAGE) on both " +
         "guests' memory.")
     boolean thp;
@@ -213,6 +218,7 @@ public final class DemoMigration implements Callable<Integer>
             .sizeBytes(Units.parseSize(memory))
             .pageSize((int)Units.parseSize(pageSize))
             .transparentHugePages(thp)
+            .dirtyLog(parseDirtyLog())
             .workload(Workload.parse(workload))
             .dirtyRatePagesPerSec(dirtyRate)
             .fillFraction(fill)
@@ -471,6 +477,18 @@ public final class DemoMigration implements Callable<Integer>
         return Math.max(0, HugePages.total() - totalBefore);
     }
 
+    private io.pagestream.synthetic.DirtyLogKind parseDirtyLog()
+    {
+        try
+        {
+            return io.pagestream.synthetic.DirtyLogKind.parse(dirtyLog);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--" + ex.getMessage());
+        }
+    }
+
     private boolean frameMacs()
     {
         switch (security.trim().toLowerCase(Locale.ROOT))
@@ -632,7 +650,8 @@ public final class DemoMigration implements Callable<Integer>
         out.printf(Locale.ROOT, "total time        %,d ms (after %,d ms of launch: driver, allocations, %,d ms of " +
             "codec warm-up)%n", r.totalTimeMs(), launchMs, warmupMs);
         out.printf(Locale.ROOT, "downtime          %,d ms (target %,d ms)%n", r.downtimeMs(), r.downtimeTargetMs());
-        out.printf(Locale.ROOT, "rounds            %d after the bulk pass%n", r.rounds());
+        out.printf(Locale.ROOT, "rounds            %d after the bulk pass (dirty log: %s)%n", r.rounds(),
+            r.dirtyLog());
         if (!r.lastDecision().isEmpty())
         {
             out.printf(Locale.ROOT, "policy            %s%n", r.lastDecision());
@@ -677,6 +696,7 @@ public final class DemoMigration implements Callable<Integer>
             "  \"sourcePeakRssBytes\": " + sourcePeakRssBytes + ",\n" +
             "  \"targetPeakRssBytes\": " + targetPeakRssBytes + ",\n" +
             "  \"unreadZeroPages\": " + r.unreadZeroPages() + ",\n" +
+            "  \"dirtyLog\": " + quote(r.dirtyLog()) + ",\n" +
             "  \"totalTimeMs\": " + r.totalTimeMs() + ",\n" +
             "  \"downtimeMs\": " + r.downtimeMs() + ",\n" +
             "  \"downtimeTargetMs\": " + r.downtimeTargetMs() + ",\n" +

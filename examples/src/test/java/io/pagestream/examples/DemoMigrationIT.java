@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DemoMigrationIT
 {
     private static final List<String> KEYS = List.of("result", "reason", "verified", "mode", "guestBytes", "pageSize",
-        "lanes", "sourcePeakRssBytes", "targetPeakRssBytes", "unreadZeroPages", "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
+        "lanes", "sourcePeakRssBytes", "targetPeakRssBytes", "unreadZeroPages", "dirtyLog", "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
         "pagesSent",
         "bytesOnWire", "pagesByEncoding", "zero", "delta", "lz4", "raw", "postcopy", "faults", "faultP50Us",
         "faultP99Us", "faultMaxUs", "postcopyMs", "pages", "urgentPages", "recoveries");
@@ -71,6 +71,7 @@ class DemoMigrationIT
         assertTrue(number(json, "zero") > 0 && number(json, "raw") > 0, json);
         assertTrue(number(json, "sourcePeakRssBytes") > 0 && number(json, "targetPeakRssBytes") > 0, json);
         assertTrue(number(json, "unreadZeroPages") > 0, "the guest's untouched pages were not read: " + json);
+        assertTrue(json.contains("\"dirtyLog\": \"userfaultfd\""), "the kernel keeps the dirty log here: " + json);
     }
 
     @Test

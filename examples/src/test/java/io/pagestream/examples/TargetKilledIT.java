@@ -132,7 +132,7 @@ class TargetKilledIT
             assertEquals(ErrorCode.PEER_LOST, report.errorCode(), report.reason());
             assertTrue(noticedMs < 5_000, "noticed " + noticedMs + " ms after the kill");
             assertFalse(guest.vcpus().isPaused());
-            assertFalse(guest.dirtyLog().isTracking());
+            assertFalse(guest.isTracking());
             final long written = guest.vcpus().pagesWritten();
             Thread.sleep(100);
             assertTrue(guest.vcpus().pagesWritten() > written, "guest still running on the source");

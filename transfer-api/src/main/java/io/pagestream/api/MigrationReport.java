@@ -39,6 +39,8 @@ public final class MigrationReport
     private final long unreadZeroPages;
     private final long pagesCommittedAhead;
     private final String memoryPaths;
+    private final String dirtyLog;
+    private final String faultPath;
 
     private MigrationReport(final Builder b)
     {
@@ -76,6 +78,8 @@ public final class MigrationReport
         unreadZeroPages = b.unreadZeroPages;
         pagesCommittedAhead = b.pagesCommittedAhead;
         memoryPaths = b.memoryPaths;
+        dirtyLog = b.dirtyLog;
+        faultPath = b.faultPath;
     }
 
     /** @return how the migration ended. */
@@ -302,6 +306,25 @@ public final class MigrationReport
         return memoryPaths;
     }
 
+    /**
+     * @return source side: how the dirty log was kept ({@link io.pagestream.api.guest.DirtyPageLog#name()}, e.g.
+     * {@code "userfaultfd"} or {@code "software"}); empty on the target.
+     */
+    public String dirtyLog()
+    {
+        return dirtyLog;
+    }
+
+    /**
+     * @return target side: how post-copy faults reached PageStream: {@code "userfaultfd"} (the kernel's fault path),
+     * {@code "software"} (the VMM called awaitPage/requestPage) or {@code "hook"} (the VMM's own userfaultfd, pages
+     * handed to its page-install hook); empty on the source.
+     */
+    public String faultPath()
+    {
+        return faultPath;
+    }
+
     /** {@inheritDoc} */
     public String toString()
     {
@@ -334,6 +357,8 @@ public final class MigrationReport
             (unreadZeroPages > 0 ? ", unreadZeroPages=" + unreadZeroPages : "") +
             (pagesCommittedAhead > 0 ? ", pagesCommittedAhead=" + pagesCommittedAhead : "") +
             (memoryPaths.isEmpty() ? "" : ", memoryPaths='" + memoryPaths + '\'') +
+            (dirtyLog.isEmpty() ? "" : ", dirtyLog=" + dirtyLog) +
+            (faultPath.isEmpty() ? "" : ", faultPath=" + faultPath) +
             '}';
     }
 
@@ -376,6 +401,8 @@ public final class MigrationReport
         private long unreadZeroPages;
         private long pagesCommittedAhead;
         private String memoryPaths = "";
+        private String dirtyLog = "";
+        private String faultPath = "";
 
         /**
          * Starts as a FAILED pre-copy report with every figure zero and no switch round (-1); the engine sets what it
@@ -674,6 +701,26 @@ public final class MigrationReport
         public Builder memoryPaths(final String v)
         {
             memoryPaths = null == v ? "" : v;
+            return this;
+        }
+
+        /**
+         * @param v how the dirty log was kept (source).
+         * @return this.
+         */
+        public Builder dirtyLog(final String v)
+        {
+            dirtyLog = null == v ? "" : v;
+            return this;
+        }
+
+        /**
+         * @param v how post-copy faults reached PageStream (target).
+         * @return this.
+         */
+        public Builder faultPath(final String v)
+        {
+            faultPath = null == v ? "" : v;
             return this;
         }
 

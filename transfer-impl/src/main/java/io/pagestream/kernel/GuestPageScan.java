@@ -15,7 +15,12 @@ import io.pagestream.api.guest.GuestMemory;
  * <p>
  * Memory is scanned a chunk of {@value #CHUNK_PAGES} pages at a time, the first time a page of the chunk is asked
  * about, so a scan never holds a duty cycle for long. Correctness needs one order from the caller: start tracking
- * writes before asking, so a page populated after its chunk was scanned is in the dirty log.
+ * writes before asking, so a page populated after its chunk was scanned is in the dirty log. A dirty log kept by the
+ * kernel's write-protection leaves a page-table marker in every page it protects that was never populated, which
+ * the kernel reports like a swapped-out page, so after it starts every page would look populated. With such a log
+ * the caller scans everything just before tracking starts ({@link #scanAll()}) and then adds the pages present just
+ * after ({@link #addPresent()}): a page first written between the two is present then, unless in those milliseconds
+ * the kernel also swapped it out or was migrating it.
  * <p>
  * File pages that hold data but are not mapped yet would each cost a fault when read; {@link #readAhead(long, long)}
  * maps them in one MADV_POPULATE_READ per run before they are read.
@@ -108,6 +113,51 @@ public final class GuestPageScan
             scannedChunks[chunk >>> 6] |= bit;
             scanChunk(chunk);
         }
+    }
+
+    /**
+     * Scan every chunk not scanned yet, now: before a dirty log that marks never-populated pages starts tracking.
+     */
+    public void scanAll()
+    {
+        for (long page = 0; page < pageCount; page += CHUNK_PAGES)
+        {
+            ensureScanned(page);
+        }
+    }
+
+    /**
+     * Add the pages present in memory now (not those swapped out, nor page-table markers): after a dirty log that
+     * marks never-populated pages started tracking, the pages populated since {@link #scanAll()}.
+     */
+    public void addPresent()
+    {
+        long page = 0;
+        for (int r = 0; r < regionFirstPage.length - 1; r++)
+        {
+            final long end = regionFirstPage[r + 1];
+            while (page < end)
+            {
+                final long to = Math.min(end, page + CHUNK_PAGES);
+                kernel.presentPages(memory.pageAddress(page), (to - page) * pageSize, pageSize, populated);
+                final int fromWord = (int)(page >>> 6);
+                final int toWord = (int)((to + 63) >>> 6);
+                pagesWithData -= bitCount(fromWord, toWord);
+                orShifted(populated, to - page, mayHoldData, page, null);
+                pagesWithData += bitCount(fromWord, toWord);
+                page = to;
+            }
+        }
+    }
+
+    private long bitCount(final int fromWord, final int toWord)
+    {
+        long count = 0;
+        for (int w = fromWord; w < toWord; w++)
+        {
+            count += Long.bitCount(mayHoldData[w]);
+        }
+        return count;
     }
 
     /**

@@ -149,7 +149,23 @@ final class LinuxMemoryKernel implements MemoryKernel
     /** {@inheritDoc} */
     public long populatedPages(final long address, final long lengthBytes, final int pageSizeBytes, final long[] bitmap)
     {
-        final String call = "populatedPages";
+        return mappedPages("populatedPages", address, lengthBytes, pageSizeBytes, bitmap, true);
+    }
+
+    /** {@inheritDoc} */
+    public long presentPages(final long address, final long lengthBytes, final int pageSizeBytes, final long[] bitmap)
+    {
+        return mappedPages("presentPages", address, lengthBytes, pageSizeBytes, bitmap, false);
+    }
+
+    private long mappedPages(
+        final String call,
+        final long address,
+        final long lengthBytes,
+        final int pageSizeBytes,
+        final long[] bitmap,
+        final boolean swappedToo)
+    {
         Checks.pageSize(call, pageSizeBytes, pageSize);
         Checks.addressRange(call, address, lengthBytes, pageSizeBytes);
         final long pages = lengthBytes / pageSizeBytes;
@@ -168,7 +184,8 @@ final class LinuxMemoryKernel implements MemoryKernel
             final int shift = Integer.numberOfTrailingZeros(pageSizeBytes);
             if (pagemapScan)
             {
-                final long count = pagemap.scanPopulated(fd, address, lengthBytes, shift, bitmap);
+                final long count = pagemap.scanAnyOf(fd, address, lengthBytes, shift, bitmap,
+                    swappedToo ? Pagemap.POPULATED : Pagemap.PAGE_IS_PRESENT);
                 if (count >= 0)
                 {
                     stats.record(KernelStats.Path.POPULATED_PAGEMAP_SCAN);
@@ -188,7 +205,8 @@ final class LinuxMemoryKernel implements MemoryKernel
                 stats.record(KernelStats.Path.POPULATED_ASSUME_ALL);
                 return Bitmaps.setRange(bitmap, 0, pages);
             }
-            final long count = pagemap.readPopulated(fd, address, lengthBytes, pageSize, shift, bitmap);
+            final long count = pagemap.readAnyOf(fd, address, lengthBytes, pageSize, shift, bitmap,
+                swappedToo ? Pagemap.ENTRY_PRESENT | Pagemap.ENTRY_SWAPPED : Pagemap.ENTRY_PRESENT);
             stats.record(KernelStats.Path.POPULATED_PAGEMAP_READ);
             return count;
         }

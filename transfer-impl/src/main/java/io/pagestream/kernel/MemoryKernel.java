@@ -82,6 +82,18 @@ public interface MemoryKernel
     long populatedPages(long address, long lengthBytes, int pageSizeBytes, long[] bitmap);
 
     /**
+     * Which pages of a mapped range are present in memory now: {@link #populatedPages} without the swapped-out ones
+     * and without page-table markers (which the kernel reports like swap entries). Same paths and arguments.
+     *
+     * @param address       start of the range, aligned to {@code pageSizeBytes}.
+     * @param lengthBytes   length of the range, a multiple of {@code pageSizeBytes}.
+     * @param pageSizeBytes the page size bits stand for: a power of two, at least {@link #systemPageSize()}.
+     * @param bitmap        at least {@code (lengthBytes / pageSizeBytes + 63) / 64} words.
+     * @return the number of pages reported present.
+     */
+    long presentPages(long address, long lengthBytes, int pageSizeBytes, long[] bitmap);
+
+    /**
      * Which pages of a range of an open file hold data, as opposed to holes (lseek SEEK_DATA / SEEK_HOLE); pages past
      * the end of the file are holes. Moves the descriptor's file offset. Fallback: every page up to the end of the
      * file is data. File systems without SEEK_HOLE support of their own (hugetlbfs among them) report the whole file

@@ -163,13 +163,22 @@ final class Pagemap
      */
     long scanPopulated(final int fd, final long address, final long lengthBytes, final int shift, final long[] bitmap)
     {
+        return scanAnyOf(fd, address, lengthBytes, shift, bitmap, POPULATED);
+    }
+
+    /**
+     * Like {@link #scanPopulated}, for pages in any of the categories {@code anyOf}.
+     */
+    long scanAnyOf(
+        final int fd, final long address, final long lengthBytes, final int shift, final long[] bitmap, final long anyOf)
+    {
         final long end = address + lengthBytes;
         final long roundUp = (1L << shift) - 1;
         long start = address;
         long count = 0;
         while (start < end)
         {
-            final int regions = scan(fd, start, end, 0, 0, POPULATED, POPULATED);
+            final int regions = scan(fd, start, end, 0, 0, anyOf, anyOf);
             if (regions < 0)
             {
                 return regions;
@@ -201,6 +210,16 @@ final class Pagemap
         final int fd, final long address, final long lengthBytes, final int pageSize, final int shift,
         final long[] bitmap)
     {
+        return readAnyOf(fd, address, lengthBytes, pageSize, shift, bitmap, ENTRY_PRESENT | ENTRY_SWAPPED);
+    }
+
+    /**
+     * Like {@link #readPopulated}, for pages whose entry has any of the bits {@code anyOfEntryBits}.
+     */
+    long readAnyOf(
+        final int fd, final long address, final long lengthBytes, final int pageSize, final int shift,
+        final long[] bitmap, final long anyOfEntryBits)
+    {
         final long basePages = lengthBytes / pageSize;
         long count = 0;
         for (long done = 0; done < basePages; )
@@ -215,7 +234,7 @@ final class Pagemap
             }
             for (int i = 0; i < read; i++)
             {
-                if ((entry(i) & (ENTRY_PRESENT | ENTRY_SWAPPED)) != 0)
+                if ((entry(i) & anyOfEntryBits) != 0)
                 {
                     final long bit = ((done + i) * pageSize) >>> shift;
                     count += Bitmaps.setRange(bitmap, bit, bit + 1);

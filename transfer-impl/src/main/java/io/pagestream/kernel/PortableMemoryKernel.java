@@ -157,6 +157,12 @@ final class PortableMemoryKernel implements MemoryKernel
     }
 
     /** {@inheritDoc} */
+    public long presentPages(final long address, final long lengthBytes, final int pageSizeBytes, final long[] bitmap)
+    {
+        return populatedPages(address, lengthBytes, pageSizeBytes, bitmap);
+    }
+
+    /** {@inheritDoc} */
     public long dataPages(
         final int fd, final long offsetBytes, final long lengthBytes, final int pageSizeBytes, final long[] bitmap)
     {

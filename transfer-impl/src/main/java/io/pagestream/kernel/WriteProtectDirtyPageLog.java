@@ -297,4 +297,10 @@ public final class WriteProtectDirtyPageLog implements DirtyPageLog, AutoCloseab
             arena.close();
         }
     }
+
+    /** {@inheritDoc} */
+    public String name()
+    {
+        return "userfaultfd";
+    }
 }

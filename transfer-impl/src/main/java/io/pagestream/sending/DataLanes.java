@@ -120,6 +120,28 @@ final class DataLanes implements AutoCloseable
         }
     }
 
+    /**
+     * Just before the dirty log starts: scan which pages the guest populated, all of guest memory now, since a log
+     * kept by the kernel's write-protection marks every never-populated page in a way the kernel reports like a
+     * swapped-out page ({@link GuestPageScan#scanAll()}).
+     */
+    void beforeTracking()
+    {
+        if (null != scan)
+        {
+            scan.scanAll();
+        }
+    }
+
+    /** Just after the dirty log started: add what the guest populated meanwhile ({@link GuestPageScan#addPresent()}). */
+    void afterTracking()
+    {
+        if (null != scan)
+        {
+            scan.addPresent();
+        }
+    }
+
     /** @return the memory kernel the lanes read guest memory through. */
     MemoryKernel kernel()
     {

@@ -82,7 +82,9 @@ final class PrecopySession
     {
         postcopyAvailable = postcopy;
         tracker.postcopyAvailable(postcopy);
+        lanes.beforeTracking();
         guest.startTracking();
+        lanes.afterTracking();
         toSend.setAll();
         round = 0;
         beginRound(State.BULK, nowNs);

@@ -305,6 +305,7 @@ final class SourceFigures
             .lanes(lanes.count())
             .unreadZeroPages(sum.unreadZeroPages)
             .memoryPaths(lanes.kernel().stats().describeUsed())
+            .dirtyLog(ctx.dirtyPageLog().name())
             .build();
     }
 

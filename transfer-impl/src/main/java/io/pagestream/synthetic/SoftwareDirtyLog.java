@@ -85,4 +85,10 @@ public final class SoftwareDirtyLog implements DirtyPageLog
     {
         return pageCount;
     }
+
+    /** {@inheritDoc} */
+    public String name()
+    {
+        return "software";
+    }
 }

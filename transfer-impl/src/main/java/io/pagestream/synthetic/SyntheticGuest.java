@@ -1,8 +1,10 @@
 package io.pagestream.synthetic;
 
+import io.pagestream.api.guest.DirtyPageLog;
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.kernel.MappedGuestMemory;
 import io.pagestream.kernel.MemoryKernel;
+import io.pagestream.kernel.WriteProtectDirtyPageLog;
 import org.agrona.CloseHelper;
 
 /**
@@ -23,7 +25,8 @@ public final class SyntheticGuest implements AutoCloseable
 
     private final Config config;
     private final GuestMemory memory;
-    private final SoftwareDirtyLog dirtyLog;
+    private final DirtyPageLog dirtyLog;
+    private final DirtyLogKind dirtyLogKind;
     private final SyntheticVcpus vcpus;
     private final SyntheticDeviceState deviceState;
 
@@ -31,8 +34,11 @@ public final class SyntheticGuest implements AutoCloseable
     {
         this.config = config;
         this.memory = memory;
-        this.dirtyLog = new SoftwareDirtyLog(memory.pageCount());
-        this.vcpus = new SyntheticVcpus(memory, dirtyLog, config.workload, config.vcpus,
+        this.dirtyLogKind = source ? config.dirtyLog.resolve() : DirtyLogKind.SOFTWARE;
+        final SoftwareDirtyLog softwareLog =
+            dirtyLogKind == DirtyLogKind.SOFTWARE ? new SoftwareDirtyLog(memory.pageCount()) : null;
+        this.dirtyLog = null != softwareLog ? softwareLog : new WriteProtectDirtyPageLog(memory);
+        this.vcpus = new SyntheticVcpus(memory, softwareLog, config.workload, config.vcpus,
             config.dirtyRatePagesPerSec, config.hotsetFraction, config.hotWriteShare, config.seed);
         this.deviceState = source ?
             SyntheticDeviceState.source(config.deviceStateBytes, config.seed) : SyntheticDeviceState.target();
@@ -112,10 +118,26 @@ public final class SyntheticGuest implements AutoCloseable
         return memory;
     }
 
-    /** @return the dirty log the vCPUs mark. */
-    public SoftwareDirtyLog dirtyLog()
+    /**
+     * @return the source's dirty log: kept by the kernel ({@link DirtyLogKind#USERFAULTFD}: the vCPUs only write) or
+     * marked by the vCPUs ({@link DirtyLogKind#SOFTWARE}).
+     */
+    public DirtyPageLog dirtyLog()
     {
         return dirtyLog;
+    }
+
+    /** @return which dirty log {@link #dirtyLog()} is. */
+    public DirtyLogKind dirtyLogKind()
+    {
+        return dirtyLogKind;
+    }
+
+    /** @return true while the dirty log tracks writes. */
+    public boolean isTracking()
+    {
+        return dirtyLog instanceof SoftwareDirtyLog ? ((SoftwareDirtyLog)dirtyLog).isTracking() :
+            ((WriteProtectDirtyPageLog)dirtyLog).isTracking();
     }
 
     /** @return the vCPUs, also the guest's {@link io.pagestream.api.guest.VcpuControl}. */
@@ -130,10 +152,10 @@ public final class SyntheticGuest implements AutoCloseable
         return deviceState;
     }
 
-    /** Stop the vCPUs and free the memory. Idempotent. */
+    /** Stop the vCPUs, the dirty log and free the memory. Idempotent. */
     public void close()
     {
-        CloseHelper.closeAll(vcpus, memory);
+        CloseHelper.closeAll(vcpus, dirtyLog instanceof AutoCloseable ? (AutoCloseable)dirtyLog : null, memory);
     }
 
     /**
@@ -152,6 +174,7 @@ public final class SyntheticGuest implements AutoCloseable
         private int deviceStateBytes = 256 * 1024;
         private long seed = 42;
         private boolean transparentHugePages;
+        private DirtyLogKind dirtyLog = DirtyLogKind.AUTO;
 
         /**
          * The default shape: 256 MiB of 4 KiB pages, 60% holding data, one vCPU writing 20,000 pages a second, 90%
@@ -193,6 +216,22 @@ public final class SyntheticGuest implements AutoCloseable
         public long sizeBytes()
         {
             return sizeBytes;
+        }
+
+        /**
+         * @param v which dirty log the source uses (default {@link DirtyLogKind#AUTO}: the kernel's where it has one).
+         * @return this.
+         */
+        public Config dirtyLog(final DirtyLogKind v)
+        {
+            dirtyLog = v;
+            return this;
+        }
+
+        /** @return which dirty log the source uses. */
+        public DirtyLogKind dirtyLog()
+        {
+            return dirtyLog;
         }
 
         /**

@@ -305,7 +305,10 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
                 }
                 UnsafeApi.putLong(wordAddress, r | 1);
             }
-            dirtyLog.markDirty(pageIndex);
+            if (null != dirtyLog)
+            {
+                dirtyLog.markDirty(pageIndex); // a software log; the kernel's needs nothing from the vCPU
+            }
         }
 
         void record(final long address, final long oldValue, final long newValue)

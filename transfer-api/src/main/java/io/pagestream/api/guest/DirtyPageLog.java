@@ -27,4 +27,13 @@ public interface DirtyPageLog
      * Stop recording writes. Idempotent.
      */
     void stopTracking();
+
+    /**
+     * @return a short name for reports: how the log is kept (PageStream's own logs say {@code "userfaultfd"} or
+     * {@code "software"}).
+     */
+    default String name()
+    {
+        return getClass().getSimpleName();
+    }
 }
