@@ -259,7 +259,7 @@ class PostCopySystemTest
         }
     }
 
-    private static void cutLinkOnceInPostcopy(final MigrationHarness harness, final ToggleLoss loss, final long cutMs)
+    static void cutLinkOnceInPostcopy(final MigrationHarness harness, final ToggleLoss loss, final long cutMs)
     {
         try
         {
@@ -304,6 +304,29 @@ class PostCopySystemTest
                 }
             } :
             pageIndex -> { });
+        return runGuestOnTargetAndMigrate(harness, target, sourceCustomise);
+    }
+
+    /**
+     * The same with the kernel's fault path: the target's vCPU threads only read and write memory, and block in the
+     * kernel on a page not there yet.
+     */
+    static MigrationReport[] migrateWithKernelFaults(
+        final MigrationHarness harness,
+        final Consumer<MigrationTarget.Context> targetCustomise,
+        final Consumer<MigrationSource.Context> sourceCustomise) throws Exception
+    {
+        final MigrationTarget target = harness.startTarget(targetCustomise.andThen(t -> t.kernelFaultPath(true)));
+        harness.targetGuest.vcpus().journal();
+        return runGuestOnTargetAndMigrate(harness, target, sourceCustomise);
+    }
+
+    private static MigrationReport[] runGuestOnTargetAndMigrate(
+        final MigrationHarness harness,
+        final MigrationTarget target,
+        final Consumer<MigrationSource.Context> sourceCustomise) throws Exception
+    {
+        final SyntheticVcpus targetVcpus = harness.targetGuest.vcpus();
         target.readyToRun().thenAccept(phase ->
         {
             if (phase == MigrationPhase.POSTCOPY || phase == MigrationPhase.COMPLETE)

@@ -66,6 +66,12 @@ public final class DemoMigration implements Callable<Integer>
         "(default ${DEFAULT-VALUE}).")
     String dirtyLog;
 
+    @Option(names = "--fault-path", defaultValue = "auto", description = "Target post-copy fault path: auto (the " +
+        "kernel's, userfaultfd, where this process may have one), userfaultfd (guest threads write plain memory and " +
+        "block in the kernel on a missing page), or software (they ask PageStream before each write) " +
+        "(default ${DEFAULT-VALUE}).")
+    String faultPath;
+
     @Option(names = "--thp", description = "With 4k pages, ask for transparent huge pages (MADV_HUGEPAGE) on both " +
         "guests' memory.")
     boolean thp;
@@ -230,8 +236,10 @@ public final class DemoMigration implements Callable<Integer>
     private int runTarget() throws Exception
     {
         PageStream.warmUp(); // before READY: as a VMM started for an incoming migration would
+        final boolean kernelFaults = kernelFaultPath();
         try (SyntheticGuest guest = SyntheticGuest.createTarget(guestConfig());
             MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
+                .kernelFaultPath(kernelFaults)
                 .guestMemory(guest.memory())
                 .deviceState(guest.deviceState())
                 .listenEndpoint(listen)
@@ -246,15 +254,20 @@ public final class DemoMigration implements Callable<Integer>
                 .handshakeTimeoutMs(120_000)))
         {
             // The guest resumes here when PageStream says it may: at once in post-copy, with its vCPUs faulting
-            // missing pages in through the fault path; they journal their writes so the result can be checked exactly.
+            // missing pages in (blocked in the kernel, or asking PageStream first with the software path); they
+            // journal their writes so the result can be checked exactly.
             final SyntheticVcpus vcpus = guest.vcpus();
-            vcpus.journal().faultPath(pageIndex ->
+            vcpus.journal();
+            if (!kernelFaults)
             {
-                while (!target.awaitPage(pageIndex, TimeUnit.SECONDS.toNanos(1)))
+                vcpus.faultPath(pageIndex ->
                 {
-                    Thread.onSpinWait();
-                }
-            });
+                    while (!target.awaitPage(pageIndex, TimeUnit.SECONDS.toNanos(1)))
+                    {
+                        Thread.onSpinWait();
+                    }
+                });
+            }
             target.readyToRun().thenAccept(phase ->
             {
                 if (phase == MigrationPhase.POSTCOPY || phase == MigrationPhase.COMPLETE)
@@ -293,6 +306,7 @@ public final class DemoMigration implements Callable<Integer>
                 out.flush();
             }
             vcpus.close();
+            out.println("FAULTPATH " + (report.faultPath().isEmpty() ? "none" : report.faultPath()));
             out.println("MEMORY " + ProcessMemory.peakResidentBytes() + " " + report.pagesCommittedAhead() + " " +
                 report.memoryPaths());
             out.flush();
@@ -415,6 +429,8 @@ public final class DemoMigration implements Callable<Integer>
                 awaitLine(targetLines, "RESULT", 30);
             }
 
+            final String targetFaultPath = null == targetProcess ? "" :
+                awaitLine(targetLines, "FAULTPATH", 300).substring("FAULTPATH ".length());
             final TargetMemory targetMemory = null == targetProcess ? null :
                 TargetMemory.parse(awaitLine(targetLines, "MEMORY", 300));
             final long sourcePeak = ProcessMemory.peakResidentBytes();
@@ -436,7 +452,7 @@ public final class DemoMigration implements Callable<Integer>
             if (null != reportJson)
             {
                 Files.writeString(reportJson, json(report, verified, sourcePeak,
-                    null == targetMemory ? -1 : targetMemory.peakRss), StandardCharsets.UTF_8);
+                    null == targetMemory ? -1 : targetMemory.peakRss, targetFaultPath), StandardCharsets.UTF_8);
                 out.println("report written to " + reportJson);
             }
             return report.result() == MigrationResult.COMPLETED && (verified || null == targetProcess) ? 0 : 1;
@@ -486,6 +502,23 @@ public final class DemoMigration implements Callable<Integer>
         catch (final IllegalArgumentException ex)
         {
             throw new CommandLine.ParameterException(new CommandLine(this), "--" + ex.getMessage());
+        }
+    }
+
+    private boolean kernelFaultPath()
+    {
+        switch (faultPath.trim().toLowerCase(Locale.ROOT))
+        {
+            case "auto":
+                return io.pagestream.kernel.UserFaultFd.isAvailable() &&
+                    Units.parseSize(pageSize) == 4096; // private anonymous 4 KiB memory: MISSING faults
+            case "userfaultfd":
+                return true;
+            case "software":
+                return false;
+            default:
+                throw new CommandLine.ParameterException(new CommandLine(this), "--fault-path must be auto, " +
+                    "userfaultfd or software: " + faultPath);
         }
     }
 
@@ -541,6 +574,7 @@ public final class DemoMigration implements Callable<Integer>
         command.add("--urgent=127.0.0.1:" + freeUdpPort());
         command.add("--memory=" + memory);
         command.add("--page-size=" + pageSize);
+        command.add("--fault-path=" + faultPath);
         if (thp)
         {
             command.add("--thp");
@@ -679,11 +713,15 @@ public final class DemoMigration implements Callable<Integer>
 
     static String json(final MigrationReport r, final boolean verified)
     {
-        return json(r, verified, -1, -1);
+        return json(r, verified, -1, -1, "");
     }
 
     static String json(
-        final MigrationReport r, final boolean verified, final long sourcePeakRssBytes, final long targetPeakRssBytes)
+        final MigrationReport r,
+        final boolean verified,
+        final long sourcePeakRssBytes,
+        final long targetPeakRssBytes,
+        final String targetFaultPath)
     {
         return "{\n" +
             "  \"result\": \"" + r.result() + "\",\n" +
@@ -697,6 +735,7 @@ public final class DemoMigration implements Callable<Integer>
             "  \"targetPeakRssBytes\": " + targetPeakRssBytes + ",\n" +
             "  \"unreadZeroPages\": " + r.unreadZeroPages() + ",\n" +
             "  \"dirtyLog\": " + quote(r.dirtyLog()) + ",\n" +
+            "  \"faultPath\": " + quote(targetFaultPath) + ",\n" +
             "  \"totalTimeMs\": " + r.totalTimeMs() + ",\n" +
             "  \"downtimeMs\": " + r.downtimeMs() + ",\n" +
             "  \"downtimeTargetMs\": " + r.downtimeTargetMs() + ",\n" +

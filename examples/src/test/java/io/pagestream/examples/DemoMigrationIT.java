@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DemoMigrationIT
 {
     private static final List<String> KEYS = List.of("result", "reason", "verified", "mode", "guestBytes", "pageSize",
-        "lanes", "sourcePeakRssBytes", "targetPeakRssBytes", "unreadZeroPages", "dirtyLog", "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
+        "lanes", "sourcePeakRssBytes", "targetPeakRssBytes", "unreadZeroPages", "dirtyLog", "faultPath", "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
         "pagesSent",
         "bytesOnWire", "pagesByEncoding", "zero", "delta", "lz4", "raw", "postcopy", "faults", "faultP50Us",
         "faultP99Us", "faultMaxUs", "postcopyMs", "pages", "urgentPages", "recoveries");
@@ -122,6 +122,19 @@ class DemoMigrationIT
         assertTrue(number(json, "faults") > 0, json);
         assertTrue(number(json, "faultP99Us") >= number(json, "faultP50Us") && number(json, "faultP50Us") > 0, json);
         assertTrue(number(json, "switchRound") >= 0, json);
+        assertTrue(json.contains("\"faultPath\": \"userfaultfd\""), "the kernel's fault path by default: " + json);
+
+        // The same with the cooperative fault path: the vCPUs ask PageStream before each write.
+        final Path softwareReport = Files.createTempFile("pagestream-demo-software", ".json");
+        final Process software = run(softwareReport, "--memory=128m", "--workload=uniform", "--dirty-rate=100000",
+            "--bandwidth=400mbit", "--fault-path=software", "--dirty-log=software");
+        assertTrue(software.waitFor(240, TimeUnit.SECONDS), "demo finished");
+        final String softwareJson = Files.readString(softwareReport, StandardCharsets.UTF_8);
+        assertEquals(0, software.exitValue(), softwareJson);
+        assertTrue(softwareJson.contains("\"verified\": true"), softwareJson);
+        assertTrue(softwareJson.contains("\"faultPath\": \"software\"") &&
+            softwareJson.contains("\"dirtyLog\": \"software\""), softwareJson);
+        assertTrue(number(softwareJson, "faults") > 0, softwareJson);
 
         // Pre-copy alone on the same settings cannot converge: it stops at its bound, the guest still on the source.
         final Path precopyReport = Files.createTempFile("pagestream-demo-precopy", ".json");

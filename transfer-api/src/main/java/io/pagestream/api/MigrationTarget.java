@@ -118,6 +118,8 @@ public interface MigrationTarget extends AutoCloseable
         public static final String URGENT_ENDPOINT_PROP_NAME = "pagestream.urgent.endpoint";
         /** Whether this target accepts post-copy; only if its hypervisor wires the fault path. */
         public static final String POSTCOPY_ENABLED_PROP_NAME = "pagestream.postcopy.enabled";
+        /** Set to true to let PageStream own the post-copy fault path through userfaultfd. */
+        public static final String KERNEL_FAULT_PATH_PROP_NAME = "pagestream.kernel.fault.path";
 
         private GuestMemory guestMemory;
         private DeviceState deviceState;
@@ -128,6 +130,8 @@ public interface MigrationTarget extends AutoCloseable
         private int maxDeviceStateBytes = Integer.getInteger(MAX_DEVICE_STATE_PROP_NAME, MAX_DEVICE_STATE_DEFAULT);
         private boolean memoryZeroed = true;
         private boolean postcopyEnabled = Boolean.getBoolean(POSTCOPY_ENABLED_PROP_NAME);
+        private io.pagestream.api.guest.PageInstaller pageInstaller;
+        private boolean kernelFaultPath = Boolean.getBoolean(KERNEL_FAULT_PATH_PROP_NAME);
         private String urgentEndpoint = System.getProperty(URGENT_ENDPOINT_PROP_NAME);
 
         /**
@@ -162,6 +166,10 @@ public interface MigrationTarget extends AutoCloseable
                 "must not exceed socketBufferLength " + socketBufferLength() + " (Aeron refuses such a channel)");
             require(handshakeTimeoutMs >= 0, "handshakeTimeoutMs", handshakeTimeoutMs, "must be 0 (forever) or more");
             require(maxDeviceStateBytes >= 0, "maxDeviceStateBytes", maxDeviceStateBytes, "must not be negative");
+            require(!(kernelFaultPath && null != pageInstaller), "kernelFaultPath", true,
+                "and a pageInstaller exclude each other: PageStream owns the userfaultfd, or the VMM does");
+            require(!(kernelFaultPath || null != pageInstaller) || postcopyEnabled, "postcopyEnabled", false,
+                "must be true with " + (kernelFaultPath ? "kernelFaultPath" : "a pageInstaller"));
             return this;
         }
 
@@ -312,6 +320,44 @@ public interface MigrationTarget extends AutoCloseable
         public boolean postcopyEnabled()
         {
             return postcopyEnabled;
+        }
+
+        /**
+         * @param enabled true to have PageStream own the post-copy fault path (needs {@link #postcopyEnabled}): at a
+         *                post-copy switchover it discards the stale pages, registers guest memory (private
+         *                anonymous) with a userfaultfd for missing pages, and serves faults on a thread of its own;
+         *                guest threads read and write plain memory and block in the kernel until their page is
+         *                installed (UFFDIO_COPY, or UFFDIO_ZEROPAGE for zero pages). The launch fails, naming why,
+         *                where the kernel has no userfaultfd for this process.
+         * @return this.
+         */
+        public Context kernelFaultPath(final boolean enabled)
+        {
+            kernelFaultPath = enabled;
+            return this;
+        }
+
+        /** @return whether PageStream owns the fault path through userfaultfd. */
+        public boolean kernelFaultPath()
+        {
+            return kernelFaultPath;
+        }
+
+        /**
+         * @param installer the VMM's page-install hook, for a VMM that owns the userfaultfd of its guest memory
+         *                  (needs {@link #postcopyEnabled}); null for none.
+         * @return this.
+         */
+        public Context pageInstaller(final io.pagestream.api.guest.PageInstaller installer)
+        {
+            pageInstaller = installer;
+            return this;
+        }
+
+        /** @return the VMM's page-install hook, or null. */
+        public io.pagestream.api.guest.PageInstaller pageInstaller()
+        {
+            return pageInstaller;
         }
     }
 }

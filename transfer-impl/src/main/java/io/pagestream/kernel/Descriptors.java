@@ -165,4 +165,21 @@ final class Descriptors
             throw Libc.rethrow(ex);
         }
     }
+
+    /**
+     * syscall(2) with five arguments (process_madvise).
+     */
+    static long syscall5(
+        final long number, final long a1, final long a2, final long a3, final long a4, final long a5)
+    {
+        final MemorySegment capture = Libc.scratch().capture;
+        try
+        {
+            return Libc.result(capture, (long)Libc.Handles.SYSCALL5.invokeExact(capture, number, a1, a2, a3, a4, a5));
+        }
+        catch (final Throwable ex)
+        {
+            throw Libc.rethrow(ex);
+        }
+    }
 }

@@ -60,6 +60,7 @@ public final class KernelStats
         POPULATE_TOUCH(Operation.POPULATE, "touch", false),
         /** madvise(MADV_DONTNEED): memory released. */
         DONTNEED_MADVISE(Operation.DONTNEED, "madvise", true),
+        DONTNEED_BATCHED(Operation.DONTNEED, "process_madvise", true),
         /** Nothing done: memory and contents kept. */
         DONTNEED_KEPT(Operation.DONTNEED, "kept", false),
         /** madvise(MADV_HUGEPAGE). */

@@ -70,6 +70,10 @@ final class Libc
     static final int PAGE_SIZE;
     /** syscall(2) number of userfaultfd: 323 on x86_64, 282 on aarch64. */
     static final long SYS_USERFAULTFD;
+    /** syscall(2) number of pidfd_open, the same on x86_64 and aarch64. */
+    static final long SYS_PIDFD_OPEN = 434;
+    /** syscall(2) number of process_madvise, the same on x86_64 and aarch64. */
+    static final long SYS_PROCESS_MADVISE = 440;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -154,6 +158,10 @@ final class Libc
         // long syscall(long number, ...): one variadic argument.
         static final MethodHandle SYSCALL1 = find(
             "syscall", of(JAVA_LONG, JAVA_LONG, JAVA_LONG), ERRNO, Linker.Option.firstVariadicArg(1));
+        // The same with five arguments (process_madvise).
+        static final MethodHandle SYSCALL5 = find("syscall",
+            of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), ERRNO,
+            Linker.Option.firstVariadicArg(1));
         static final MethodHandle MEMCPY = find("memcpy", of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
         static final MethodHandle STRERROR = find("strerror", of(ADDRESS, JAVA_INT));
         // glibc has memfd_create since 2.27; without it the call reports ENOSYS.

@@ -72,6 +72,11 @@ final class LinuxMemoryKernel implements MemoryKernel
         stats.prefer(KernelStats.Path.UNMAP_MUNMAP);
     }
 
+    private static final int IOVECS = 1024;
+    private volatile boolean batchedDontNeed = true;
+    private int pidfd = -1;
+    private java.lang.foreign.MemorySegment iovecs;
+
     /** {@inheritDoc} */
     public int systemPageSize()
     {
@@ -124,6 +129,61 @@ final class LinuxMemoryKernel implements MemoryKernel
         }
         stats.record(KernelStats.Path.DONTNEED_MADVISE);
         return true;
+    }
+
+    /** {@inheritDoc} */
+    public boolean dontNeed(final long[] addresses, final long[] lengthsBytes, final int count)
+    {
+        int done = 0;
+        if (batchedDontNeed)
+        {
+            done = dontNeedBatched(addresses, lengthsBytes, count);
+        }
+        for (int i = done; i < count; i++)
+        {
+            dontNeed(addresses[i], lengthsBytes[i]);
+        }
+        return true;
+    }
+
+    private synchronized int dontNeedBatched(final long[] addresses, final long[] lengthsBytes, final int count)
+    {
+        if (pidfd < 0)
+        {
+            final long fd = Descriptors.syscall5(Libc.SYS_PIDFD_OPEN, ProcessHandle.current().pid(), 0, 0, 0, 0);
+            if (fd < 0)
+            {
+                batchedDontNeed = false;
+                return 0;
+            }
+            pidfd = (int)fd;
+            iovecs = java.lang.foreign.Arena.ofAuto().allocate(16L * IOVECS, 8);
+        }
+        int done = 0;
+        while (done < count)
+        {
+            final int n = Math.min(IOVECS, count - done);
+            long bytes = 0;
+            for (int i = 0; i < n; i++)
+            {
+                Checks.addressRange("process_madvise(MADV_DONTNEED)", addresses[done + i], lengthsBytes[done + i],
+                    pageSize);
+                iovecs.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i, addresses[done + i]);
+                iovecs.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i + 8, lengthsBytes[done + i]);
+                bytes += lengthsBytes[done + i];
+            }
+            final long result = Descriptors.syscall5(
+                Libc.SYS_PROCESS_MADVISE, pidfd, iovecs.address(), n, Libc.MADV_DONTNEED, 0);
+            if (result != bytes)
+            {
+                // EINVAL: a kernel whose process_madvise lacks MADV_DONTNEED; a short count: the rest one by one.
+                batchedDontNeed = result >= 0;
+                return done;
+            }
+            stats.record(KernelStats.Path.DONTNEED_BATCHED);
+            done += n;
+        }
+        return done;
     }
 
     /** {@inheritDoc} */

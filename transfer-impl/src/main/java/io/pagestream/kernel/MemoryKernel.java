@@ -58,6 +58,17 @@ public interface MemoryKernel
     boolean dontNeed(long address, long lengthBytes);
 
     /**
+     * Release many ranges (MADV_DONTNEED) in as few calls as the kernel allows: process_madvise on this process,
+     * up to 1,024 ranges a call with one TLB flush for them all, else one madvise per range.
+     *
+     * @param addresses   start of each range.
+     * @param lengthsBytes length of each range.
+     * @param count       ranges to release, from index 0.
+     * @return true if the kernel released them; false if this system cannot, and memory and contents were kept.
+     */
+    boolean dontNeed(long[] addresses, long[] lengthsBytes, int count);
+
+    /**
      * Ask for transparent huge pages in a range (MADV_HUGEPAGE).
      *
      * @param address     start of the range.

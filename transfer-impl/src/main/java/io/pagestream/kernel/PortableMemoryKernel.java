@@ -157,6 +157,19 @@ final class PortableMemoryKernel implements MemoryKernel
     }
 
     /** {@inheritDoc} */
+    public boolean dontNeed(final long[] addresses, final long[] lengthsBytes, final int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            if (!dontNeed(addresses[i], lengthsBytes[i]))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@inheritDoc} */
     public long presentPages(final long address, final long lengthBytes, final int pageSizeBytes, final long[] bitmap)
     {
         return populatedPages(address, lengthBytes, pageSizeBytes, bitmap);

@@ -142,7 +142,10 @@ final class UffdIoctls
         // Constant names: this runs once per fault and must not allocate.
         final String call = "ioctl(UFFDIO_COPY)";
         Checks.addressRange(call, address, lengthBytes, Libc.PAGE_SIZE);
-        Checks.addressRange("ioctl(UFFDIO_COPY) source", sourceAddress, lengthBytes, Libc.PAGE_SIZE);
+        if (sourceAddress == 0)
+        {
+            throw new IllegalArgumentException(call + ": sourceAddress is 0"); // the kernel needs no alignment
+        }
         final MemorySegment args = Libc.scratch().args;
         args.set(JAVA_LONG, 0, address);
         args.set(JAVA_LONG, 8, sourceAddress);

@@ -16,6 +16,11 @@ public final class Capabilities
     /** HELLO_ACK: the target takes DATA_MAP frames in the bulk pass (and commits memory for data pages in batches). */
     public static final long DATA_MAP = 1L << 4;
     /**
+     * HELLO_ACK: after a post-copy switchover the target installs whole pages (a userfaultfd fault path): it keeps
+     * no old versions, so the source sends no deltas from then on.
+     */
+    public static final long INSTALLS_PAGES = 1L << 5;
+    /**
      * HELLO only: this hello resumes a post-copy migration on a new Aeron session after the link was lost; the target
      * answers with its MISSING_MAP.
      */

@@ -219,6 +219,27 @@ public final class FaultService
     }
 
     /**
+     * Fault thread of the kernel fault path: a guest thread blocked in the kernel on a missing page; its page was
+     * asked for. Counts as waiting until {@link #kernelFaultServed(long)}.
+     */
+    void kernelFaultStarted()
+    {
+        waiting.incrementAndGet();
+    }
+
+    /**
+     * Agent: the page a kernel fault waited on was installed, which woke the thread.
+     *
+     * @param serviceNs from the fault read to the install.
+     */
+    void kernelFaultServed(final long serviceNs)
+    {
+        faultsCounter.increment();
+        recorder.recordValue(Math.min(serviceNs, TimeUnit.SECONDS.toNanos(60)));
+        waiting.decrementAndGet();
+    }
+
+    /**
      * Agent: the fault service times so far (of faults that waited), as a fresh histogram.
      *
      * @return the histogram since the previous call.

@@ -36,6 +36,7 @@ final class GuestImage
     private final int pageSize;
     private final long pageCount;
     private final MemoryCommitter committer;
+    private io.pagestream.api.guest.PageInstaller installer;
     private final PageBitmap received;
     private final PresentPages present;
     private final PageApplier applier;
@@ -246,7 +247,14 @@ final class GuestImage
                 // Only missing pages: a present one may have been written by the running guest since.
                 if (!present.get(pageIndex))
                 {
-                    UnsafeApi.setMemory(memory.pageAddress(pageIndex), pageSize, (byte)0);
+                    if (null == installer)
+                    {
+                        UnsafeApi.setMemory(memory.pageAddress(pageIndex), pageSize, (byte)0);
+                    }
+                    else
+                    {
+                        installer.installZeroPages(pageIndex, 1);
+                    }
                     received.set(pageIndex);
                     present.set(pageIndex);
                     zeroPages++;
@@ -364,6 +372,40 @@ final class GuestImage
         postcopy = true;
         leaderFirst = false;
         postcopyRemaining = pending.cardinality();
+        if (null != installer)
+        {
+            // Old versions of the pending pages go, so a guest thread touching one faults until its page is here.
+            installer.onPostcopyStart(pendingWords, postcopyRemaining);
+            applier.installer(installer);
+        }
+    }
+
+    /**
+     * @param pageInstaller installs pages atomically once the guest runs here (the kernel fault path, or the VMM's
+     *                      hook), or null to write memory directly.
+     */
+    void installer(final io.pagestream.api.guest.PageInstaller pageInstaller)
+    {
+        installer = pageInstaller;
+    }
+
+    /** @return the page installer, or null. */
+    io.pagestream.api.guest.PageInstaller installer()
+    {
+        return installer;
+    }
+
+    /**
+     * Post-copy is over: all pages here, or the guest lost.
+     *
+     * @param guestLost true if post-copy failed.
+     */
+    void endPostcopy(final boolean guestLost)
+    {
+        if (null != installer && postcopy)
+        {
+            installer.onPostcopyEnd(guestLost);
+        }
     }
 
     /**

@@ -287,7 +287,8 @@ final class HelloAcceptor
         final long capabilities = (ctx.postcopyEnabled() ? Capabilities.POSTCOPY : 0) |
             (null != auth ? Capabilities.AUTHENTICATED : 0) |
             (ctx.frameAuthentication() ? Capabilities.FRAME_MAC : 0) |
-            (ctx.frameEncryption() ? Capabilities.FRAME_ENCRYPTION : 0) | Capabilities.DATA_MAP;
+            (ctx.frameEncryption() ? Capabilities.FRAME_ENCRYPTION : 0) | Capabilities.DATA_MAP |
+            (ctx.kernelFaultPath() || null != ctx.pageInstaller() ? Capabilities.INSTALLS_PAGES : 0);
         return proxy.helloAck(capabilities, helloTimestampNs, urgentPort, targetNonce, targetTag) == FrameSink.SENT;
     }
 

@@ -37,6 +37,10 @@ public final class PageApplier
     private final long pageCount;
     private final int pageSize;
     private MemoryCommitter committer;
+    private io.pagestream.api.guest.PageInstaller installer;
+    private long[] stagingPage;
+    private int[] stagingFilled;
+    private long[] stagingAddress;
 
     /**
      * @param memory   guest memory to write into.
@@ -58,6 +62,36 @@ public final class PageApplier
     {
         committer = memoryCommitter;
     }
+
+    /**
+     * From the post-copy switchover on, hand every page to an installer instead of writing guest memory: whole pages
+     * straight from the frame, chunked pages once a staging slot holds all their chunks, LZ4 pages once decoded.
+     *
+     * @param pageInstaller installs pages atomically.
+     */
+    void installer(final io.pagestream.api.guest.PageInstaller pageInstaller)
+    {
+        if (null == stagingPage)
+        {
+            stagingPage = new long[STAGING_SLOTS];
+            stagingFilled = new int[STAGING_SLOTS];
+            stagingAddress = new long[STAGING_SLOTS];
+            java.util.Arrays.fill(stagingPage, -1);
+            for (int i = 0; i < STAGING_SLOTS; i++)
+            {
+                stagingBuffers[i] = org.agrona.BufferUtil.allocateDirectAligned(pageSize, 4096);
+                stagingAddress[i] = org.agrona.BufferUtil.address(stagingBuffers[i]);
+            }
+        }
+        installer = pageInstaller;
+    }
+
+    /** Chunked pages being gathered at once for installing: one per lane is the most that can be part-way. */
+    private static final int STAGING_SLOTS = 20;
+    /** Most chunks a staged page may have: a bit each. */
+    private static final int MAX_CHUNKS = 512;
+    private final java.nio.ByteBuffer[] stagingBuffers = new java.nio.ByteBuffer[STAGING_SLOTS];
+    private final long[][] stagingChunks = new long[STAGING_SLOTS][MAX_CHUNKS / 64];
 
     /** Returned by {@link #apply(DirectBuffer, int, int, int, PresentPages)} for a frame of a page already present. */
     public static final long SKIPPED = -2;
@@ -112,6 +146,10 @@ public final class PageApplier
             throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "round=" + page.round() +
                 " in PAGE frame for pageIndex=" + pageIndex + ", current round is " + expectedRound);
         }
+        if (null != installer)
+        {
+            return install(page, pageIndex, buffer.addressOffset() + offset + PageFlyweight.PAYLOAD_OFFSET);
+        }
         if (null != committer)
         {
             committer.beforeWrite(pageIndex);
@@ -158,6 +196,87 @@ public final class PageApplier
                 "encoding=" + encoding + " in PAGE frame for pageIndex=" + pageIndex);
         }
         return chunkOffset + decodedLength == pageSize ? pageIndex : -1;
+    }
+
+    private long install(final PageFlyweight page, final long pageIndex, final long payloadAddress)
+    {
+        final int encoding = page.encoding();
+        final int payloadLength = page.payloadLength();
+        final int chunkOffset = page.chunkOffset();
+        if (encoding == PageEncoding.RAW.code())
+        {
+            if (payloadLength != page.decodedLength())
+            {
+                throw new MigrationException(ErrorCode.BAD_LENGTH, "payloadLength=" + payloadLength +
+                    " differs from decodedLength=" + page.decodedLength() + " in RAW frame for pageIndex=" + pageIndex);
+            }
+            verify(pageIndex, chunkOffset, payloadAddress, payloadLength, page.checksum());
+            if (payloadLength == pageSize)
+            {
+                return installer.installPage(pageIndex, payloadAddress) ? pageIndex : SKIPPED;
+            }
+            final int chunks = pageSize / payloadLength;
+            if (chunkOffset % payloadLength != 0 || chunks > MAX_CHUNKS)
+            {
+                throw new MigrationException(ErrorCode.BAD_LENGTH, "chunk of " + payloadLength + " bytes at " +
+                    chunkOffset + " of pageIndex=" + pageIndex + ": chunks must be equal, aligned and at most " +
+                    MAX_CHUNKS + " a page");
+            }
+            final int slot = stagingSlot(pageIndex);
+            final int chunk = chunkOffset / payloadLength;
+            UnsafeApi.copyMemory(payloadAddress, stagingAddress[slot] + chunkOffset, payloadLength);
+            final long[] have = stagingChunks[slot];
+            if ((have[chunk >>> 6] & (1L << chunk)) == 0)
+            {
+                have[chunk >>> 6] |= 1L << chunk;
+                stagingFilled[slot]++;
+            }
+            if (stagingFilled[slot] < chunks)
+            {
+                return -1;
+            }
+            stagingPage[slot] = -1;
+            return installer.installPage(pageIndex, stagingAddress[slot]) ? pageIndex : SKIPPED;
+        }
+        if (encoding == PageEncoding.LZ4.code())
+        {
+            requireWholePage(pageIndex, chunkOffset, page.decodedLength(), "LZ4");
+            final long decoded = lz4.decompress(payloadAddress, payloadLength, pageIndex);
+            verify(pageIndex, 0, decoded, pageSize, page.checksum());
+            return installer.installPage(pageIndex, decoded) ? pageIndex : SKIPPED;
+        }
+        if (encoding == PageEncoding.DELTA.code())
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "DELTA frame for pageIndex=" + pageIndex +
+                " after the post-copy switchover: this target installs whole pages (its old versions were discarded)");
+        }
+        throw new MigrationException(ErrorCode.UNKNOWN_ENCODING,
+            "encoding=" + encoding + " in PAGE frame for pageIndex=" + pageIndex);
+    }
+
+    private int stagingSlot(final long pageIndex)
+    {
+        int free = -1;
+        for (int i = 0; i < STAGING_SLOTS; i++)
+        {
+            if (stagingPage[i] == pageIndex)
+            {
+                return i;
+            }
+            if (free < 0 && stagingPage[i] < 0)
+            {
+                free = i;
+            }
+        }
+        if (free < 0)
+        {
+            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "pageIndex=" + pageIndex + ": more than " +
+                STAGING_SLOTS + " pages part-way, more than the lanes could send");
+        }
+        stagingPage[free] = pageIndex;
+        stagingFilled[free] = 0;
+        java.util.Arrays.fill(stagingChunks[free], 0);
+        return free;
     }
 
     private void requireWholePage(

@@ -199,6 +199,7 @@ public final class TargetConductor implements Agent
             case POSTCOPY:
                 if (image.postcopyRemaining() == 0 && faults.isQuiet()) // every fault counted before COMPLETE
                 {
+                    image.endPostcopy(false);
                     figures.postcopyEnded(nowNs);
                     switchover.onPostcopyComplete();
                     state(TargetState.COMPLETING);
@@ -347,6 +348,7 @@ public final class TargetConductor implements Agent
             // The guest ran here on the promise of pages that will not come: every fault from now on throws.
             final String lost = "post-copy failed with " + image.postcopyRemaining() + " pages missing: " + reason;
             faults.guestLost(lost);
+            image.endPostcopy(true);
             figures.captureFaults(faults);
             report = figures.report(nowNs, MigrationResult.FAILED, lost, ErrorCode.GUEST_LOST);
         }
@@ -388,6 +390,10 @@ public final class TargetConductor implements Agent
         }
         proxy.close();
         lanes.close();
+        if (image.installer() instanceof UffdFaultPath)
+        {
+            ((UffdFaultPath)image.installer()).close(); // ours; a VMM's hook is the VMM's to close
+        }
         if (!readyToRun.isDone())
         {
             readyToRun.complete(lifecycle.phase());

@@ -168,7 +168,7 @@ final class TargetFigures
             .lanes(lanes)
             .pagesCommittedAhead(image.committer().pagesCommitted())
             .memoryPaths(image.committer().kernel().stats().describeUsed())
-            .faultPath(ctx.postcopyEnabled() ? "software" : "")
+            .faultPath(null != image.installer() ? image.installer().name() : ctx.postcopyEnabled() ? "software" : "")
             .build();
     }
 }

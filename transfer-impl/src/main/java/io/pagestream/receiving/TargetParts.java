@@ -59,6 +59,14 @@ final class TargetParts implements HelloAcceptor.Keys
             counters.get(CounterType.DUPLICATE_PAGES_SKIPPED));
         faults = new FaultService(image.present(), counters.get(CounterType.FAULTS),
             counters.get(CounterType.PAGE_REQUESTS_SENT), ctx.nanoClock());
+        if (ctx.kernelFaultPath())
+        {
+            image.installer(new UffdFaultPath(ctx.guestMemory(), image.committer().kernel(), faults, ctx.nanoClock()));
+        }
+        else if (null != ctx.pageInstaller())
+        {
+            image.installer(ctx.pageInstaller());
+        }
         acceptor = new HelloAcceptor(ctx, proxy, this);
         switchover = new SwitchoverReceiver(ctx.deviceState(), ctx.maxDeviceStateBytes(), ctx.postcopyEnabled(),
             ctx.guestMemory().pageCount());

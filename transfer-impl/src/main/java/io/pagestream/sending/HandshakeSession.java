@@ -117,6 +117,12 @@ final class HandshakeSession
     }
 
     /** @return true if this source and the target both allow post-copy. */
+    /** @return true if the target installs whole pages after a post-copy switchover (no deltas then). */
+    boolean targetInstallsPages()
+    {
+        return (targetCapabilities & Capabilities.INSTALLS_PAGES) != 0;
+    }
+
     /** @return true if the target offered to take DATA_MAP frames. */
     boolean targetTakesDataMaps()
     {

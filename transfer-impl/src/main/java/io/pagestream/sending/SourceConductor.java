@@ -231,6 +231,10 @@ public final class SourceConductor implements Agent
         final long pageFrames = lanes.stats().pageFrames;
         if (precopy.outcome() == PrecopySession.Outcome.POSTCOPY)
         {
+            if (handshake.targetInstallsPages())
+            {
+                lanes.disableCache(); // the target discards the old versions: whole pages from here on
+            }
             switchover.startPostcopy(precopy.round(), pageFrames, pending, nowNs);
             lifecycle.phase(MigrationPhase.POSTCOPY);
         }

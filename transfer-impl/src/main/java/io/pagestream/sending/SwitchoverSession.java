@@ -94,7 +94,8 @@ final class SwitchoverSession
         totalPageFrames = pageFramesTotal;
         guest.pause();
         guest.fetchDirty(dirty);
-        guest.stopTracking(); // the guest never runs here again unless the switchover fails before it is sent
+        // Tracking stays on until the migration ends: the paused guest writes nothing, and ending it (for the
+        // kernel's log, unregistering every protected page) would lengthen the downtime for nothing.
         pendingPages = dirty.cardinality();
         pageMapWriter.start(dirty.words());
         state = State.SEND_PENDING_MAP;

@@ -1,0 +1,93 @@
+package io.pagestream;
+
+import io.pagestream.api.Compression;
+import io.pagestream.api.MigrationMode;
+import io.pagestream.api.MigrationReport;
+import io.pagestream.api.MigrationStrategy;
+import io.pagestream.kernel.UserFaultFd;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Post-copy through the kernel, for real over UDP: the target's guest threads read and write plain memory, block in
+ * the kernel on pages not there yet, and PageStream's fault thread asks for them while pushed and faulted pages are
+ * installed with UFFDIO_COPY (zero pages with UFFDIO_ZEROPAGE). Afterwards every write the target's guest made
+ * survives and the rest equals the source's final memory, byte for byte; with deltas in the rounds before (none
+ * after the switchover), over three lanes, and across a cut link.
+ */
+class KernelFaultPathSystemTest
+{
+    @BeforeEach
+    void needsUserfaultfd()
+    {
+        assumeTrue(UserFaultFd.isAvailable(), "no userfaultfd for this process");
+    }
+
+    @Test
+    @Timeout(90)
+    void shouldCompletePostcopyExactlyWithGuestThreadsBlockingInTheKernel() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(PostCopySystemTest.busyGuest()))
+        {
+            final MigrationReport[] reports = PostCopySystemTest.migrateWithKernelFaults(harness,
+                t -> t.postcopyEnabled(true), PostCopySystemTest.capped(MigrationStrategy.POSTCOPY));
+            PostCopySystemTest.assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
+            assertEquals("userfaultfd", reports[1].faultPath(), reports[1].toString());
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void shouldSwitchToWholePagesAfterDeltasInTheRoundsBefore() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(PostCopySystemTest.busyGuest()))
+        {
+            final MigrationReport[] reports = PostCopySystemTest.migrateWithKernelFaults(harness,
+                t -> t.postcopyEnabled(true), PostCopySystemTest.capped(MigrationStrategy.AUTO)
+                    .andThen(s -> s.compression(Compression.AUTO)));
+            PostCopySystemTest.assertCompletedExactly(harness, reports, reports[0].mode());
+            assertTrue(reports[0].mode() != MigrationMode.PRECOPY, "post-copy happened: " + reports[0]);
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void shouldInstallPagesArrivingOnThreeLanes() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(PostCopySystemTest.busyGuest()))
+        {
+            final MigrationReport[] reports = PostCopySystemTest.migrateWithKernelFaults(harness,
+                t -> t.postcopyEnabled(true),
+                PostCopySystemTest.capped(MigrationStrategy.POSTCOPY).andThen(s -> s.dataLanes(3)));
+            PostCopySystemTest.assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void shouldKeepFaultingThreadsBlockedAcrossACutLinkAndFinishExactly() throws Exception
+    {
+        final PostCopySystemTest.ToggleLoss loss = new PostCopySystemTest.ToggleLoss();
+        try (LossyDriver driver = new LossyDriver(loss, loss, loss);
+            MigrationHarness harness = new MigrationHarness(PostCopySystemTest.busyGuest()))
+        {
+            final Thread cutter = new Thread(() -> PostCopySystemTest.cutLinkOnceInPostcopy(harness, loss, 1_500),
+                "link-cutter");
+            cutter.setDaemon(true);
+            cutter.start();
+            final MigrationReport[] reports = PostCopySystemTest.migrateWithKernelFaults(harness,
+                t -> t.postcopyEnabled(true).peerTimeoutMs(400).recoveryTimeoutMs(20_000),
+                PostCopySystemTest.capped(MigrationStrategy.POSTCOPY).andThen(s -> s.aeronDirectoryName(driver.directory)
+                    .peerTimeoutMs(400).recoveryTimeoutMs(20_000)));
+            cutter.join(5_000);
+            assertTrue(loss.framesDropped > 0, "the link really was cut");
+            PostCopySystemTest.assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
+            assertTrue(reports[1].recoveries() >= 1, reports[1].toString());
+        }
+    }
+}
