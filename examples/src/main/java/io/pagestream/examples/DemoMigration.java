@@ -293,6 +293,14 @@ public final class DemoMigration implements Callable<Integer>
                 out.println("VCPUS STOPPED " + vcpus.guestLost().getMessage());
                 out.flush();
             }
+            else if (report.result() != MigrationResult.COMPLETED && kernelFaults && vcpus.liveThreads() > 0)
+            {
+                // The kernel holds them at the missing pages: the guest is lost and never runs on pages that are not
+                // there; the process ending takes them with it.
+                out.println("VCPUS BLOCKED " + vcpus.liveThreads() + " vCPU thread(s) held by the kernel at pages " +
+                    "that never arrived (" + report.errorCode() + ")");
+                out.flush();
+            }
             if (report.result() == MigrationResult.COMPLETED)
             {
                 // Prove the memory exact: stop the guest, take back exactly the writes it made here (checking each

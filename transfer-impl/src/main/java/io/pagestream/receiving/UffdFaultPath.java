@@ -196,16 +196,20 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
         return zeroFaults;
     }
 
-    /** Stop serving and end the registration: after a lost guest, only once the VMM has stopped it. */
+    /**
+     * Stop serving and end the registration, except after a lost guest: ending it would let threads blocked on
+     * missing pages go on over zero pages, so the registration stays until the VMM unmaps guest memory or the
+     * process ends.
+     */
     public void close()
     {
         stopThread();
-        if (null != userFaultFd)
+        if (null != userFaultFd && !lost)
         {
             userFaultFd.close();
             userFaultFd = null;
         }
-        if (null != reader)
+        if (null != reader && null == userFaultFd)
         {
             reader.close();
         }

@@ -31,6 +31,7 @@ final class GuestControl
     private double throttleFraction;
     private double maxThrottle;
     private long pauseNs;
+    private long lastFetchNs;
 
     GuestControl(
         final DirtyPageLog dirtyLog,
@@ -67,12 +68,21 @@ final class GuestControl
     {
         try
         {
-            return dirtyLog.fetchAndClear(into.words());
+            final long startNs = clock.nanoTime();
+            final long fetched = dirtyLog.fetchAndClear(into.words());
+            lastFetchNs = clock.nanoTime() - startNs;
+            return fetched;
         }
         catch (final RuntimeException ex)
         {
             throw new MigrationException(ErrorCode.HYPERVISOR_CALLBACK_FAILED, "dirtyPageLog.fetchAndClear: " + ex, ex);
         }
+    }
+
+    /** @return how long the last dirty-log fetch took: the stop-and-copy makes one more with the guest paused. */
+    long lastFetchNs()
+    {
+        return lastFetchNs;
     }
 
     /** Stop dirty tracking if it runs; an exception is reported to the error handler, not thrown. */

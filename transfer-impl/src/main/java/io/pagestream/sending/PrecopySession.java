@@ -160,6 +160,7 @@ final class PrecopySession
             return 1;
         }
         final long newlyDirty = guest.fetchDirty(dirty);
+        tracker.fetchCostNs(guest.lastFetchNs());
         final long dirtyNow = dirty.cardinality();
         tracker.endRound(nowNs, newlyDirty < 0 ? dirtyNow : newlyDirty, dirtyNow);
 

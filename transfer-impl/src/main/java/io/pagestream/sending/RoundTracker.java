@@ -29,6 +29,8 @@ public final class RoundTracker implements RoundFigures
     private long roundDurationNs;
     private long lastRoundPages;
     private long lastRoundBytes;
+    private long fetchCostNs;
+    private long deviceStateBytes;
     private long roundTripNs;
     private long nowNs;
 
@@ -189,12 +191,32 @@ public final class RoundTracker implements RoundFigures
     /** {@inheritDoc} */
     public double predictedDowntimeMs()
     {
-        return predictDowntimeMs(dirtyPages, wireBytesPerPage(), bandwidthBytesPerSec, roundTripNs);
+        final double deviceStateMs = deviceStateBytes <= 0 || bandwidthBytesPerSec <= 0 ? 0 :
+            deviceStateBytes * 1000.0 / bandwidthBytesPerSec;
+        return predictDowntimeMs(dirtyPages, wireBytesPerPage(), bandwidthBytesPerSec, roundTripNs) +
+            fetchCostNs / 1e6 + deviceStateMs;
     }
 
     /**
-     * The downtime model: bytes still to send after a pause over the bandwidth, plus one round trip for the
-     * acknowledgement.
+     * @param costNs what the last dirty-log fetch took: stop-and-copy makes one more with the guest paused.
+     */
+    public void fetchCostNs(final long costNs)
+    {
+        fetchCostNs = costNs;
+    }
+
+    /**
+     * @param bytes the device state's expected size ({@code DeviceState.sizeHintBytes()}): stop-and-copy sends it
+     *              with the guest paused; 0 or less if unknown.
+     */
+    public void deviceStateBytes(final long bytes)
+    {
+        deviceStateBytes = bytes;
+    }
+
+    /**
+     * The data part of the downtime model: bytes still to send after a pause over the bandwidth, plus one round trip
+     * for the acknowledgement. {@link #predictedDowntimeMs()} adds the last dirty-log fetch and the device state.
      *
      * @param dirtyPages           pages to send after the pause.
      * @param wireBytesPerPage     bytes each takes on the wire.

@@ -66,6 +66,7 @@ final class SourceParts
             PageFlyweight.PAYLOAD_OFFSET + PageSender.chunkLength(pageSize, laneSinks[0].maxFrameLength()),
             builtFromNs);
         tracker = new RoundTracker(builtFromNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
+        tracker.deviceStateBytes(ctx.deviceState().sizeHintBytes());
         final EncodingChooser chooser =
             new EncodingChooser(ctx.compression(), pageSize, ctx.maxBandwidthBytesPerSec(), builtFromNs);
         lanes = DataLanes.create(ctx, laneSinks, links, limiter, tracker, chooser,

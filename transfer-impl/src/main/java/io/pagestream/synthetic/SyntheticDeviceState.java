@@ -53,6 +53,12 @@ public final class SyntheticDeviceState implements DeviceState
     }
 
     /** {@inheritDoc} */
+    public int sizeHintBytes()
+    {
+        return null == state ? -1 : state.capacity();
+    }
+
+    /** {@inheritDoc} */
     public DirectBuffer save()
     {
         return state;

@@ -209,6 +209,23 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
     }
 
     /**
+     * @return vCPU threads still alive (after {@link #close()}: those it could not join, such as threads a kernel
+     * fault path holds at a page that never came).
+     */
+    public int liveThreads()
+    {
+        int alive = 0;
+        for (final Vcpu vcpu : vcpus)
+        {
+            if (null != vcpu.thread && vcpu.thread.isAlive())
+            {
+                alive++;
+            }
+        }
+        return alive;
+    }
+
+    /**
      * Stop and join the vCPU threads. Idempotent.
      */
     public synchronized void close()

@@ -51,7 +51,7 @@ public final class DirtyLogFetchCost
             {
                 long start = System.nanoTime();
                 log.startTracking();
-                System.out.printf("%d GiB: startTracking (register + write-protect, WP_UNPOPULATED) %.2f ms%n",
+                System.out.printf("%d GiB: startTracking (register + write-protect, WP_UNPOPULATED markers) %.2f ms%n",
                     gib, (System.nanoTime() - start) / 1e6);
                 System.out.printf("%d GiB: empty fetch, median of %d: %.3f ms (%d regions)%n",
                     gib, REPEATS, medianFetchMs(log, bitmap, memory, null), gib);
@@ -79,6 +79,7 @@ public final class DirtyLogFetchCost
                             "= %.0f ns/written page%n",
                             gib, percent, run == 1 ? "scattered" : "runs of " + run, pages.length, writeMs, firstMs,
                             scans, REPEATS, steadyMs, steadyMs * 1e6 / pages.length);
+                        softwareBeside(memory, pages, bitmap);
                     }
                 }
             }
@@ -88,6 +89,36 @@ public final class DirtyLogFetchCost
             }
         }
         System.out.println(kernel.stats().describe());
+    }
+
+    /**
+     * The software log on the same writes, in the same run: what marking costs the writers (an atomic OR per write,
+     * paid by the vCPU threads) and what a fetch costs (every word swapped).
+     */
+    private static void softwareBeside(final GuestMemory memory, final long[] pages, final long[] bitmap)
+    {
+        final io.pagestream.synthetic.SoftwareDirtyLog soft =
+            new io.pagestream.synthetic.SoftwareDirtyLog(memory.pageCount());
+        soft.startTracking();
+        final long[] fetch = new long[REPEATS];
+        final long[] mark = new long[REPEATS];
+        for (int i = 0; i < REPEATS; i++)
+        {
+            long start = System.nanoTime();
+            for (final long page : pages)
+            {
+                soft.markDirty(page);
+            }
+            mark[i] = System.nanoTime() - start;
+            Arrays.fill(bitmap, 0);
+            start = System.nanoTime();
+            soft.fetchAndClear(bitmap);
+            fetch[i] = System.nanoTime() - start;
+        }
+        Arrays.sort(fetch);
+        Arrays.sort(mark);
+        System.out.printf("    software log, same run: fetch %.3f ms, marking %.1f ns/write (paid by the writers)%n",
+            fetch[REPEATS / 2] / 1e6, (double)mark[REPEATS / 2] / pages.length);
     }
 
     private static double medianFetchMs(

@@ -25,4 +25,13 @@ public interface DeviceState
      * @param length in bytes.
      */
     void restore(DirectBuffer buffer, int offset, int length);
+
+    /**
+     * @return about how many bytes {@link #save()} will return, known before the guest pauses (the sizes of the
+     * devices' state), for the downtime prediction: sending the device state is part of the downtime. -1 if unknown.
+     */
+    default int sizeHintBytes()
+    {
+        return -1;
+    }
 }
