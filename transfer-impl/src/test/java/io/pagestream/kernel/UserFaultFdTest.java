@@ -121,6 +121,24 @@ class UserFaultFdTest
     }
 
     @Test
+    void shouldCopyFromAnUnalignedSourceAsPagesAreInstalledStraightFromAFrame()
+    {
+        open(0, 4);
+        uffd.register(region, regionLength, UserFaultFd.MODE_MISSING);
+        final long twoPages = kernel.mapAnonymous(2L * PAGE, false);
+        try
+        {
+            UnsafeApi.copyMemory(source, twoPages + 48, PAGE); // as a page payload sits 48 bytes into its frame
+            assertThat(uffd.copy(region + PAGE, twoPages + 48, PAGE, 0)).isEqualTo(PAGE);
+            assertThat(pageEquals(region + PAGE, source)).isTrue();
+        }
+        finally
+        {
+            kernel.unmap(twoPages, 2L * PAGE);
+        }
+    }
+
+    @Test
     void shouldLeaveTheFaultingThreadAsleepAfterADontWakeCopyUntilWoken() throws InterruptedException
     {
         open(0, 2);
@@ -235,8 +253,8 @@ class UserFaultFdTest
         assertThatThrownBy(() -> uffd.register(region + 1, PAGE, UserFaultFd.MODE_MISSING))
             .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ioctl(UFFDIO_REGISTER)")
             .hasMessageContaining("not aligned");
-        assertThatThrownBy(() -> uffd.copy(region, source + 8, PAGE, 0))
-            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ioctl(UFFDIO_COPY) source");
+        assertThatThrownBy(() -> uffd.copy(region, 0, PAGE, 0))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sourceAddress is 0");
         assertThatThrownBy(() -> uffd.copy(region, source, 0, 0))
             .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lengthBytes must be positive");
         assertThatThrownBy(() -> uffd.copy(region, source, PAGE, 0))
