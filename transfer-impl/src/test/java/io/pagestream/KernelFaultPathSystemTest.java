@@ -90,4 +90,41 @@ class KernelFaultPathSystemTest
             assertTrue(reports[1].recoveries() >= 1, reports[1].toString());
         }
     }
+
+    @Test
+    @Timeout(90)
+    void shouldKeepTheJvmRunningWhenSafepointsComeWhileGuestThreadsWaitForPages() throws Exception
+    {
+        // A Java thread blocked in the kernel on a missing page in Java state would hold up each of these full
+        // collections' safepoints, and the fault thread with them, for good: before vCPUs touched pages natively
+        // first, this hung the whole JVM (and a JUnit timeout cannot fire in a JVM that is stopped).
+        final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        final java.util.concurrent.atomic.AtomicLong collections = new java.util.concurrent.atomic.AtomicLong();
+        final Thread collector = new Thread(() ->
+        {
+            while (!done.get())
+            {
+                System.gc();
+                collections.incrementAndGet();
+                java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+            }
+        }, "safepoint-maker");
+        collector.setDaemon(true);
+        try (MigrationHarness harness = new MigrationHarness(PostCopySystemTest.busyGuest()))
+        {
+            collector.start();
+            final MigrationReport[] reports = PostCopySystemTest.migrateWithKernelFaults(harness,
+                t -> t.postcopyEnabled(true), PostCopySystemTest.capped(MigrationStrategy.POSTCOPY));
+            done.set(true);
+            collector.join(5_000);
+            PostCopySystemTest.assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
+            assertTrue(reports[1].faults() > 0 && collections.get() > 100,
+                "guest threads faulted (" + reports[1].faults() + ") while the JVM collected (" + collections.get() +
+                    " times)");
+        }
+        finally
+        {
+            done.set(true);
+        }
+    }
 }

@@ -328,7 +328,10 @@ public interface MigrationTarget extends AutoCloseable
          *                anonymous) with a userfaultfd for missing pages, and serves faults on a thread of its own;
          *                guest threads read and write plain memory and block in the kernel until their page is
          *                installed (UFFDIO_COPY, or UFFDIO_ZEROPAGE for zero pages). The launch fails, naming why,
-         *                where the kernel has no userfaultfd for this process.
+         *                where the kernel has no userfaultfd for this process. Guest threads that are Java
+         *                threads must touch each page from native code first (a Java thread blocked in the kernel
+         *                on a missing page holds up the JVM's safepoints, the fault thread's included: the whole
+         *                JVM stops); a VMM's vCPUs run natively and need nothing.
          * @return this.
          */
         public Context kernelFaultPath(final boolean enabled)

@@ -163,6 +163,7 @@ final class Libc
             of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), ERRNO,
             Linker.Option.firstVariadicArg(1));
         static final MethodHandle MEMCPY = find("memcpy", of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        static final MethodHandle MEMCHR = find("memchr", of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG));
         static final MethodHandle STRERROR = find("strerror", of(ADDRESS, JAVA_INT));
         // glibc has memfd_create since 2.27; without it the call reports ENOSYS.
         static final MethodHandle MEMFD_CREATE = LIBC.find("memfd_create")
@@ -292,6 +293,23 @@ final class Libc
         try
         {
             final long ignore = (long)Handles.MEMCPY.invokeExact(destination, source, length);
+        }
+        catch (final Throwable ex)
+        {
+            throw rethrow(ex);
+        }
+    }
+
+    /**
+     * Read one byte at an address in native code (memchr over one byte), so that a fault there, even one a
+     * userfaultfd handler resolves much later, is taken with the thread in native state and the JVM's safepoints
+     * proceed meanwhile.
+     */
+    static void touch(final long address)
+    {
+        try
+        {
+            final long ignore = (long)Handles.MEMCHR.invokeExact(address, 0, 1L);
         }
         catch (final Throwable ex)
         {

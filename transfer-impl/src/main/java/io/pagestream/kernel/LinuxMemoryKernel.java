@@ -459,6 +459,12 @@ final class LinuxMemoryKernel implements MemoryKernel
     }
 
     /** {@inheritDoc} */
+    public void touchFromNative(final long address)
+    {
+        Libc.touch(address);
+    }
+
+    /** {@inheritDoc} */
     public KernelStats stats()
     {
         return stats;

@@ -194,6 +194,18 @@ public interface MemoryKernel
     void unmap(long address, long lengthBytes);
 
     /**
+     * Touch (read one byte of) the page at an address from native code. A Java thread that blocks in the kernel on a
+     * page a userfaultfd handler has yet to install stops every safepoint of the JVM until the page arrives, and so
+     * every other Java thread, including the handler: a deadlock whenever the handler is Java, as PageStream's
+     * kernel fault path is. A Java thread that may touch such memory first touches each page through this method,
+     * where the wait happens in native state and the JVM carries on. A VMM's vCPU threads run guest code natively and
+     * need none of this.
+     *
+     * @param address any address inside the page.
+     */
+    void touchFromNative(long address);
+
+    /**
      * @return the per-operation counts of native and fallback paths, live.
      */
     KernelStats stats();

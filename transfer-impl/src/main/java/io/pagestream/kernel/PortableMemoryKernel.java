@@ -297,6 +297,12 @@ final class PortableMemoryKernel implements MemoryKernel
     }
 
     /** {@inheritDoc} */
+    public void touchFromNative(final long address)
+    {
+        UnsafeApi.getByte(address); // no native calls here, and no userfaultfd either: nothing can block for long
+    }
+
+    /** {@inheritDoc} */
     public KernelStats stats()
     {
         return stats;

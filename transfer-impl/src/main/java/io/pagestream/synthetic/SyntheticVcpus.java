@@ -2,6 +2,7 @@ package io.pagestream.synthetic;
 
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.api.guest.VcpuControl;
+import io.pagestream.kernel.MemoryKernel;
 import org.agrona.UnsafeApi;
 
 import java.util.concurrent.TimeUnit;
@@ -13,12 +14,18 @@ import java.util.concurrent.locks.LockSupport;
  * <p>
  * {@link #pause()} returns only once every vCPU is parked between writes, so no write is in flight; {@link #throttle}
  * really slows the writers, scaling the rate at which they are allowed to write by {@code 1 - fraction}.
+ * <p>
+ * Each vCPU touches a page from native code before its first write there after {@link #start()} or
+ * {@link #resume()} ({@link MemoryKernel#touchFromNative}): on memory a kernel fault path serves, the vCPU may block
+ * in the kernel until the page arrives, and a Java thread blocked there in Java state would stop every safepoint of
+ * the JVM, the fault handler's included. A VMM's vCPUs run guest code natively; these are Java threads.
  * Threading: control methods from any thread.
  */
 public final class SyntheticVcpus implements VcpuControl, AutoCloseable
 {
     private static final long TICK_NS = TimeUnit.MICROSECONDS.toNanos(200);
     private static final long PAUSE_WAIT_LIMIT_NS = TimeUnit.SECONDS.toNanos(10);
+    private static final MemoryKernel KERNEL = MemoryKernel.create();
 
     private final GuestMemory memory;
     private final SoftwareDirtyLog dirtyLog;
@@ -34,6 +41,7 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
     private volatile FaultPath faultPath;
     private volatile boolean journalling;
     private volatile RuntimeException guestLost;
+    private volatile int touchEpoch;
 
     SyntheticVcpus(
         final GuestMemory memory,
@@ -68,6 +76,7 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
             return;
         }
         running = true;
+        touchEpoch++;
         for (final Vcpu vcpu : vcpus)
         {
             vcpu.thread = new Thread(vcpu, "vcpu-" + vcpu.index);
@@ -97,6 +106,7 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
     /** {@inheritDoc} */
     public void resume()
     {
+        touchEpoch++; // the memory may have changed hands (a switchover discards stale pages): touch natively again
         throttle = 0;
         paused = false;
         for (final Vcpu vcpu : vcpus)
@@ -257,12 +267,15 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
         Thread thread;
         long[] journal = new long[0];
         int journalLength;
+        final long[] touched;
+        int touchedEpoch;
 
         Vcpu(final int index, final long seed, final long start)
         {
             this.index = index;
             this.rng = seed | 1;
             this.sequentialCursor = start;
+            this.touched = new long[(int)((memory.pageCount() + 63) >>> 6)];
         }
 
         long next()
@@ -310,6 +323,18 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
             }
             final boolean journalled = journalling;
             final long address = memory.pageAddress(pageIndex);
+            final int epoch = touchEpoch;
+            if (epoch != touchedEpoch)
+            {
+                java.util.Arrays.fill(touched, 0L);
+                touchedEpoch = epoch;
+            }
+            final int touchWord = (int)(pageIndex >>> 6);
+            if (0 == (touched[touchWord] & (1L << pageIndex)))
+            {
+                KERNEL.touchFromNative(address);
+                touched[touchWord] |= 1L << pageIndex;
+            }
             final int words = memory.pageSize() >>> 3;
             final int n = 1 + (int)((next() >>> 60) & 7);
             for (int i = 0; i < n; i++)
