@@ -192,4 +192,24 @@ class DemoMigrationIT
         assertTrue(refused.waitFor(60, TimeUnit.SECONDS));
         assertEquals(2, refused.exitValue(), "a usage error");
     }
+
+    @Test
+    @Timeout(60)
+    void shouldRefuseABadOptionFromTheJarInOneLineBeforeStartingAnything() throws Exception
+    {
+        final long start = System.nanoTime();
+        final Process demo = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-jar", new File("target/pagestream-demo.jar").getAbsolutePath(), "--compression", "foo").start();
+        final String err = new String(demo.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        final String out = new String(demo.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(demo.waitFor(30, TimeUnit.SECONDS));
+        final long ms = (System.nanoTime() - start) / 1_000_000;
+        System.out.println("--compression foo: exit " + demo.exitValue() + " after " + ms + " ms (JVM start " +
+            "included): " + err.strip());
+        assertEquals(2, demo.exitValue(), err + out);
+        assertEquals("pagestream-demo: --compression: 'foo' is not valid; expected one of auto, none, delta, lz4 " +
+            "(--help for usage)", err.strip());
+        assertTrue(out.isEmpty(), "nothing started, nothing printed: " + out);
+        assertTrue(ms < 5_000, "refused at once: " + ms + " ms");
+    }
 }
