@@ -100,6 +100,11 @@ final class DefaultMigrationSource implements MigrationSource
         agent.cancel();
     }
 
+    public io.pagestream.api.MigrationControl control()
+    {
+        return agent.control();
+    }
+
     public AgentInvoker invoker()
     {
         return host.invoker();

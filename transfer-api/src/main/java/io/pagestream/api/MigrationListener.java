@@ -37,4 +37,14 @@ public interface MigrationListener
     default void onComplete(final MigrationReport report)
     {
     }
+
+    /**
+     * A manager's change took effect (or was refused; the text says which). Called on the source's agent thread.
+     *
+     * @param settings the settings now in force.
+     * @param change   what changed, e.g. {@code maxBandwidth 100000000 B/s}.
+     */
+    default void onSettingsChanged(final MigrationSettings settings, final String change)
+    {
+    }
 }

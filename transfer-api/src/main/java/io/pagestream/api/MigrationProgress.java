@@ -16,6 +16,7 @@ public final class MigrationProgress
     private final long elapsedMs;
     private final double throttleFraction;
     private final String lastDecision;
+    private final MigrationSettings settings;
 
     /**
      * @param phase                current phase.
@@ -69,6 +70,39 @@ public final class MigrationProgress
         final double throttleFraction,
         final String lastDecision)
     {
+        this(phase, round, pagesRemaining, pagesTransferred, bytesTransferred, bytesPerSecond, expectedDowntimeMs,
+            dirtyRatePagesPerSec, elapsedMs, throttleFraction, lastDecision, null);
+    }
+
+    /**
+     * @param phase                current phase.
+     * @param round                current round.
+     * @param pagesRemaining       pages still to send in this round (an estimate in post-copy).
+     * @param pagesTransferred     pages sent so far.
+     * @param bytesTransferred     bytes on the wire so far.
+     * @param bytesPerSecond       recent wire rate.
+     * @param expectedDowntimeMs   downtime predicted if the switchover happened now.
+     * @param dirtyRatePagesPerSec the guest's recent dirty rate.
+     * @param elapsedMs            time since launch.
+     * @param throttleFraction     the vCPU throttle in force.
+     * @param lastDecision         the policy's last decision, as text.
+     * @param settings             the settings in force (the source's), or null where there are none.
+     */
+    public MigrationProgress(
+        final MigrationPhase phase,
+        final int round,
+        final long pagesRemaining,
+        final long pagesTransferred,
+        final long bytesTransferred,
+        final double bytesPerSecond,
+        final double expectedDowntimeMs,
+        final double dirtyRatePagesPerSec,
+        final long elapsedMs,
+        final double throttleFraction,
+        final String lastDecision,
+        final MigrationSettings settings)
+    {
+        this.settings = settings;
         this.throttleFraction = throttleFraction;
         this.lastDecision = null == lastDecision ? "" : lastDecision;
         this.phase = phase;
@@ -149,11 +183,22 @@ public final class MigrationProgress
     }
 
     /** {@inheritDoc} */
+    /**
+     * @return the settings in force on the source (caps, downtime target, post-copy, a held switchover), or null on
+     * the target.
+     */
+    public MigrationSettings settings()
+    {
+        return settings;
+    }
+
+    /** {@inheritDoc} */
     public String toString()
     {
         return String.format("%-13s round %2d  left %,10d pages  sent %,10d pages  %8.1f MB/s  " +
             "dirty %,9.0f pages/s  expected downtime %7.1f ms",
             phase, round, pagesRemaining, pagesTransferred, bytesPerSecond / 1e6, dirtyRatePagesPerSec,
-            expectedDowntimeMs) + (throttleFraction > 0 ? String.format("  throttle %.0f%%", throttleFraction * 100) : "");
+            expectedDowntimeMs) + (throttleFraction > 0 ? String.format("  throttle %.0f%%", throttleFraction * 100) : "") +
+            (null != settings && settings.switchoverHeld() ? "  SWITCHOVER HELD" : "");
     }
 }

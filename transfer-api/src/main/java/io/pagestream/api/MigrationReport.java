@@ -41,6 +41,8 @@ public final class MigrationReport
     private final String memoryPaths;
     private final String dirtyLog;
     private final String faultPath;
+    private final int adjustments;
+    private final String settings;
 
     private MigrationReport(final Builder b)
     {
@@ -80,6 +82,8 @@ public final class MigrationReport
         memoryPaths = b.memoryPaths;
         dirtyLog = b.dirtyLog;
         faultPath = b.faultPath;
+        adjustments = b.adjustments;
+        settings = b.settings;
     }
 
     /** @return how the migration ended. */
@@ -325,6 +329,23 @@ public final class MigrationReport
         return faultPath;
     }
 
+    /**
+     * @return source side: changes a manager made through {@link MigrationControl} while the migration ran.
+     */
+    public int adjustments()
+    {
+        return adjustments;
+    }
+
+    /**
+     * @return source side: the settings in force at the end ({@link MigrationSettings#toString()}), empty on the
+     * target.
+     */
+    public String settings()
+    {
+        return settings;
+    }
+
     /** {@inheritDoc} */
     public String toString()
     {
@@ -359,6 +380,7 @@ public final class MigrationReport
             (memoryPaths.isEmpty() ? "" : ", memoryPaths='" + memoryPaths + '\'') +
             (dirtyLog.isEmpty() ? "" : ", dirtyLog=" + dirtyLog) +
             (faultPath.isEmpty() ? "" : ", faultPath=" + faultPath) +
+            (adjustments == 0 ? "" : ", adjustments=" + adjustments + ", settings='" + settings + "'") +
             '}';
     }
 
@@ -403,6 +425,8 @@ public final class MigrationReport
         private String memoryPaths = "";
         private String dirtyLog = "";
         private String faultPath = "";
+        private int adjustments;
+        private String settings = "";
 
         /**
          * Starts as a FAILED pre-copy report with every figure zero and no switch round (-1); the engine sets what it
@@ -715,7 +739,27 @@ public final class MigrationReport
         }
 
         /**
-         * @param v how post-copy faults reached PageStream (target).
+         * @param v changes a manager made while the migration ran.
+         * @return this.
+         */
+        public Builder adjustments(final int v)
+        {
+            adjustments = v;
+            return this;
+        }
+
+        /**
+         * @param v the settings in force at the end.
+         * @return this.
+         */
+        public Builder settings(final String v)
+        {
+            settings = null == v ? "" : v;
+            return this;
+        }
+
+        /**
+         * @param v how post-copy faults reached PageStream.
          * @return this.
          */
         public Builder faultPath(final String v)

@@ -32,6 +32,12 @@ public interface MigrationSource extends AutoCloseable
     MigrationProgress progress();
 
     /**
+     * @return the management plane of this migration: change its caps, downtime target and post-copy settings while
+     * it runs, force post-copy, hold the switchover.
+     */
+    MigrationControl control();
+
+    /**
      * Ask the migration to stop. Before the switchover (the target's acknowledgement in pre-copy, the post-copy
      * SWITCHOVER frame), the guest keeps running on the source and the migration ends CANCELLED; after, the request
      * has no effect.

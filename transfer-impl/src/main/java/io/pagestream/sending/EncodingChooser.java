@@ -53,7 +53,7 @@ public final class EncodingChooser
 
     private final Compression mode;
     private final int pageSize;
-    private final long capBytesPerSec;
+    private long capBytesPerSec;
     private final java.util.function.DoubleSupplier cpuLoad;
     private double lastCpuLoad = Double.NaN;
     private double lz4PagesPerSec = 1e5;
@@ -108,6 +108,17 @@ public final class EncodingChooser
         this.pageSize = pageSize;
         this.capBytesPerSec = capBytesPerSec;
         this.epochStartNs = nowNs;
+    }
+
+    /**
+     * A manager changed the send cap: the cost model follows it. Going from a cap to none starts the CPU-load
+     * reading the uncapped arm needs (its first read initialises JMX: tens of milliseconds, once).
+     *
+     * @param bytesPerSec the new cap, 0 for none.
+     */
+    public void cap(final long bytesPerSec)
+    {
+        capBytesPerSec = bytesPerSec;
     }
 
     /** @return the compression setting. */

@@ -29,7 +29,7 @@ final class PostcopySession
     private final ControlAdapter control;
     private final long faultQuietNs;
     private final io.pagestream.transport.BandwidthLimiter limiter;
-    private final long postcopyCapBytes;
+    private long postcopyCapBytes;
     private PageBitmap toPush;
     private int round;
     private long lastRequestNs = Long.MIN_VALUE / 2;
@@ -63,6 +63,22 @@ final class PostcopySession
         round = roundNow;
         lanes.beginPush(pending, roundNow);
         state = State.PUSHING;
+    }
+
+    /**
+     * A manager changed the push cap (0: the send cap applies).
+     *
+     * @param postcopyCap the new push cap.
+     * @param sendCap     the send cap in force.
+     */
+    void caps(final long postcopyCap, final long sendCap)
+    {
+        postcopyCapBytes = postcopyCap;
+        if (null != toPush)
+        {
+            limiter.rate(postcopyCap > 0 ? postcopyCap : sendCap,
+                io.pagestream.protocol.PageFlyweight.PAYLOAD_OFFSET + lanes.lane(0).sender().chunkLength());
+        }
     }
 
     State state()

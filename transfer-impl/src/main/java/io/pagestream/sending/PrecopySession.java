@@ -45,6 +45,10 @@ final class PrecopySession
     private State state = State.BULK;
     private Outcome outcome = Outcome.NONE;
     private boolean postcopyAvailable;
+    private boolean postcopyNegotiated;
+    private boolean postcopyPermitted = true;
+    private boolean postcopyRequested;
+    private boolean switchoverHeld;
     private int round;
     private int roundsEnded;
     private long roundPagesPlanned;
@@ -80,8 +84,9 @@ final class PrecopySession
      */
     void start(final boolean postcopy, final long nowNs)
     {
-        postcopyAvailable = postcopy;
-        tracker.postcopyAvailable(postcopy);
+        postcopyNegotiated = postcopy;
+        postcopyAvailable = postcopy && postcopyPermitted;
+        tracker.postcopyAvailable(postcopyAvailable);
         lanes.beforeTracking();
         guest.startTracking();
         lanes.afterTracking();
@@ -135,6 +140,34 @@ final class PrecopySession
         return dirty;
     }
 
+    /**
+     * A manager's settings, applied on the agent thread.
+     *
+     * @param permitted whether post-copy may be chosen (if negotiated).
+     * @param requested switch to post-copy at the end of this round.
+     * @param held      hold at the end of this round: no dirty-log harvest, no decision, until released.
+     */
+    void manage(final boolean permitted, final boolean requested, final boolean held)
+    {
+        postcopyPermitted = permitted;
+        postcopyAvailable = postcopyNegotiated && permitted;
+        tracker.postcopyAvailable(postcopyAvailable);
+        postcopyRequested = requested;
+        switchoverHeld = held;
+    }
+
+    /** @return true if post-copy was negotiated with the target (whatever a manager permits now). */
+    boolean postcopyNegotiated()
+    {
+        return postcopyNegotiated;
+    }
+
+    /** @return true while a round has been sent and a manager's hold keeps it from ending. */
+    boolean isHeld()
+    {
+        return switchoverHeld && state != State.DONE && state != State.STOP_AND_COPY && lanes.isRoundSent();
+    }
+
     int doWork(final long nowNs)
     {
         if (state == State.DONE)
@@ -142,7 +175,8 @@ final class PrecopySession
             return 0;
         }
         int work = lanes.doWork(nowNs, PAGES_PER_WORK);
-        if (lanes.isRoundSent())
+        // A held round is left open: the guest runs, its writes gather in the dirty log, nothing is decided.
+        if (lanes.isRoundSent() && !(switchoverHeld && state != State.STOP_AND_COPY))
         {
             work += endRound(nowNs);
         }
@@ -164,7 +198,16 @@ final class PrecopySession
         final long dirtyNow = dirty.cardinality();
         tracker.endRound(nowNs, newlyDirty < 0 ? dirtyNow : newlyDirty, dirtyNow);
 
-        final MigrationDecision decision = policy.onRoundComplete(tracker);
+        final MigrationDecision decision;
+        if (postcopyRequested && postcopyAvailable)
+        {
+            postcopyRequested = false;
+            decision = MigrationDecision.postcopy("post-copy started by a manager after round " + round);
+        }
+        else
+        {
+            decision = policy.onRoundComplete(tracker);
+        }
         lastDecision = decision;
         try
         {

@@ -136,6 +136,7 @@ public final class RoundTracker implements RoundFigures
     }
 
     private boolean postcopyAvailable;
+    private long managedDowntimeTargetMs;
     private double throttleFraction;
 
     /**
@@ -262,6 +263,18 @@ public final class RoundTracker implements RoundFigures
     public long roundTripUs()
     {
         return roundTripNs / 1000;
+    }
+
+    /** @param ms the downtime target a manager set, 0 for none. */
+    public void managedDowntimeTargetMs(final long ms)
+    {
+        managedDowntimeTargetMs = ms;
+    }
+
+    /** {@inheritDoc} */
+    public long managedDowntimeTargetMs()
+    {
+        return managedDowntimeTargetMs;
     }
 
     /** @param available whether the source may switch to post-copy. */

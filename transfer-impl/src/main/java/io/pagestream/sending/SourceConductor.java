@@ -52,6 +52,8 @@ public final class SourceConductor implements Agent
     private final RecoverySession recovery;
     private final PageBitmap pending;
     private final SourceWatchdog watchdog;
+    private final SourceControl control;
+    private final io.pagestream.transport.BandwidthLimiter limiter;
     private volatile boolean cancelRequested;
 
     private SourceState state = SourceState.HANDSHAKE;
@@ -94,6 +96,8 @@ public final class SourceConductor implements Agent
         this.adapter = parts.adapter;
         this.postcopy = parts.postcopy;
         this.watchdog = parts.watchdog;
+        this.control = parts.control;
+        this.limiter = parts.limiter;
         this.ending = new MigrationEnding(lifecycle, proxy, clock, this::onEnding);
         // The migration clock starts once everything is built: allocations and the first use of the random source
         // are launch work, as the launcher reports it.
@@ -115,6 +119,12 @@ public final class SourceConductor implements Agent
     public void cancel()
     {
         cancelRequested = true;
+    }
+
+    /** @return the management plane. Any thread. */
+    public io.pagestream.api.MigrationControl control()
+    {
+        return control;
     }
 
     /** @return the conductor's state. */
@@ -147,6 +157,7 @@ public final class SourceConductor implements Agent
         try
         {
             work += adapter.poll();
+            work += control.apply(state, limiter, lanes, tracker, precopy, postcopy);
             work += watchdog.check(state, postcopyCommitted, cancelRequested, nowNs, nowNs - lastPeerFrameNs);
             work += driveSession();
             if (state == SourceState.PRECOPY || state == SourceState.SWITCHOVER || state == SourceState.POSTCOPY)
@@ -231,6 +242,7 @@ public final class SourceConductor implements Agent
         final long pageFrames = lanes.stats().pageFrames;
         if (precopy.outcome() == PrecopySession.Outcome.POSTCOPY)
         {
+            control.postcopyStarted();
             if (handshake.targetInstallsPages())
             {
                 lanes.disableCache(); // the target discards the old versions: whole pages from here on

@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class SourceFigures
 {
+    private SourceControl control;
     private static final long PROGRESS_MS = 50;
     private static final long RATE_WINDOW_NS = TimeUnit.MILLISECONDS.toNanos(250);
     private static final long COUNTERS_NS = TimeUnit.MILLISECONDS.toNanos(1);
@@ -115,6 +116,12 @@ final class SourceFigures
         precopy = precopySession;
         switchover = switchoverSession;
         recovery = recoverySession;
+    }
+
+    /** @param sourceControl the management plane, for the settings in force. */
+    void control(final SourceControl sourceControl)
+    {
+        control = sourceControl;
     }
 
     /** @param session the post-copy session. */
@@ -261,7 +268,8 @@ final class SourceFigures
             progressDirtyRate,
             TimeUnit.NANOSECONDS.toMillis(nowNs - startNs),
             progressThrottle,
-            progressDecision);
+            progressDecision,
+            null == control ? null : control.inForce());
     }
 
     /**
@@ -293,7 +301,9 @@ final class SourceFigures
             .guestBytes(ctx.guestMemory().sizeBytes())
             .pageSize(ctx.guestMemory().pageSize())
             .totalTimeMs(TimeUnit.NANOSECONDS.toMillis(nowNs - startNs))
-            .downtimeTargetMs(ctx.downtimeTargetMs())
+            .downtimeTargetMs(null == control ? ctx.downtimeTargetMs() : control.inForce().downtimeTargetMs())
+            .adjustments(null == control ? 0 : control.inForce().adjustments())
+            .settings(null == control ? "" : control.inForce().toString())
             .pagesSent(sum.pages)
             .bytesOnWire(bytesOnWire())
             .pagesByEncoding(sum.zeroPages, sum.deltaPages, sum.lz4Pages, sum.rawPages)

@@ -38,6 +38,8 @@ final class SourceParts
     final ControlAdapter adapter;
     final PostcopySession postcopy;
     final SourceWatchdog watchdog;
+    final BandwidthLimiter limiter;
+    final SourceControl control;
 
     /**
      * @param conductor           that the control stream's frames and the watchdog's verdicts go back to; only kept.
@@ -62,7 +64,7 @@ final class SourceParts
         final int pageSize = ctx.guestMemory().pageSize();
         guest = new GuestControl(ctx.dirtyPageLog(), ctx.vcpuControl(), ctx.deviceState(), ctx.errorHandler(),
             ctx.nanoClock());
-        final BandwidthLimiter limiter = new BandwidthLimiter(ctx.maxBandwidthBytesPerSec(),
+        limiter = new BandwidthLimiter(ctx.maxBandwidthBytesPerSec(),
             PageFlyweight.PAYLOAD_OFFSET + PageSender.chunkLength(pageSize, laneSinks[0].maxFrameLength()),
             builtFromNs);
         tracker = new RoundTracker(builtFromNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
@@ -93,6 +95,8 @@ final class SourceParts
             ctx.postcopyBandwidthBytesPerSec());
         frames.postcopy(postcopy);
         figures.postcopy(postcopy);
+        control = new SourceControl(ctx);
+        figures.control(control);
         watchdog = new SourceWatchdog(ctx, conductor, lifecycle, handshake, switchover, recovery, guest);
         counters.get(CounterType.DATA_LANES).setOrdered(lanes.count());
     }

@@ -38,6 +38,8 @@ public final class DowntimeTargetPolicy implements MigrationPolicy
     public MigrationDecision onRoundComplete(final RoundFigures figures)
     {
         final double predictedMs = figures.predictedDowntimeMs();
+        final long downtimeTargetMs = figures.managedDowntimeTargetMs() > 0 ? figures.managedDowntimeTargetMs() :
+            this.downtimeTargetMs;
         if (predictedMs <= downtimeTargetMs)
         {
             return MigrationDecision.STOP_AND_COPY;

@@ -52,6 +52,8 @@ public final class HybridPolicy implements MigrationPolicy
     public MigrationDecision onRoundComplete(final RoundFigures f)
     {
         final double predictedMs = f.predictedDowntimeMs();
+        final long downtimeTargetMs = f.managedDowntimeTargetMs() > 0 ? f.managedDowntimeTargetMs() :
+            this.downtimeTargetMs;
         if (predictedMs <= downtimeTargetMs)
         {
             return MigrationDecision.stopAndCopy(String.format(Locale.ROOT,

@@ -73,4 +73,13 @@ public interface RoundFigures
      * @return the fraction of vCPU time currently held back by auto-converge, 0 when not throttled.
      */
     double throttleFraction();
+
+    /**
+     * @return the downtime target a manager set during the migration ({@code MigrationControl.downtimeTarget}), or 0
+     * if none did; the built-in policies use it in place of their own from then on.
+     */
+    default long managedDowntimeTargetMs()
+    {
+        return 0;
+    }
 }
