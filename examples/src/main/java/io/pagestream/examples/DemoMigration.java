@@ -180,6 +180,10 @@ public final class DemoMigration implements Callable<Integer>
         "(default: listen port + 2).")
     String urgent;
 
+    @Option(names = "--control-stdin", description = "Read management commands from standard input while the " +
+        "migration runs, one a line: " + ManagementCommands.USAGE + ".")
+    boolean controlStdin;
+
     @Option(names = "--seed", defaultValue = "42", description = "Seed for guest contents and writes.")
     long seed;
 
@@ -574,9 +578,21 @@ public final class DemoMigration implements Callable<Integer>
                 .recoveryTimeoutMs(recoveryTimeoutMs)
                 .strategy(MigrationStrategy.parse(mode))
                 .postcopyAllowed(!noPostcopy)
-                .compression(parseCompression(compression))))
+                .compression(parseCompression(compression))
+                .listener(new io.pagestream.api.MigrationListener()
+                {
+                    public void onSettingsChanged(final io.pagestream.api.MigrationSettings settings,
+                        final String change)
+                    {
+                        out.println("control: applied " + change + "; now " + settings);
+                    }
+                })))
             {
                 launchMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - launchStartNs);
+                if (controlStdin)
+                {
+                    ManagementCommands.readFrom(System.in, source.control(), out);
+                }
                 String decisionShown = "";
                 while (!source.completion().isDone())
                 {
@@ -949,6 +965,8 @@ public final class DemoMigration implements Callable<Integer>
             "  \"switchRound\": " + r.switchRound() + ",\n" +
             "  \"maxThrottle\": " + r.maxThrottle() + ",\n" +
             "  \"decision\": " + quote(r.lastDecision()) + ",\n" +
+            "  \"adjustments\": " + r.adjustments() + ",\n" +
+            "  \"settings\": " + quote(r.settings()) + ",\n" +
             "  \"pagesSent\": " + r.pagesSent() + ",\n" +
             "  \"bytesOnWire\": " + r.bytesOnWire() + ",\n" +
             "  \"pagesByEncoding\": {\"zero\": " + r.zeroPages() + ", \"delta\": " + r.deltaPages() +

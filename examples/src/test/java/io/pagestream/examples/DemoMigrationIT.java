@@ -23,6 +23,7 @@ class DemoMigrationIT
 {
     private static final List<String> KEYS = List.of("result", "reason", "verified", "mode", "guestBytes", "pageSize",
         "lanes", "sourcePeakRssBytes", "targetPeakRssBytes", "unreadZeroPages", "dirtyLog", "faultPath", "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
+        "adjustments", "settings",
         "pagesSent",
         "bytesOnWire", "pagesByEncoding", "zero", "delta", "lz4", "raw", "postcopy", "faults", "faultP50Us",
         "faultP99Us", "faultMaxUs", "postcopyMs", "pages", "urgentPages", "recoveries");
@@ -211,5 +212,51 @@ class DemoMigrationIT
             "(--help for usage)", err.strip());
         assertTrue(out.isEmpty(), "nothing started, nothing printed: " + out);
         assertTrue(ms < 5_000, "refused at once: " + ms + " ms");
+    }
+
+    @Test
+    @Timeout(180)
+    void shouldTakeManagementCommandsOnStandardInput() throws Exception
+    {
+        final Path report = Files.createTempFile("pagestream-demo-control", ".json");
+        final List<String> command = new ArrayList<>(List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+            new File("target/pagestream-demo.jar").getAbsolutePath(), "--memory=256m", "--workload=hotset",
+            "--fill=0.9", "--compression=none", "--bandwidth=20MB", "--mode=precopy", "--control-stdin",
+            "--report-json=" + report));
+        final Process demo = new ProcessBuilder(command).redirectErrorStream(true).start();
+        final java.io.BufferedReader lines = new java.io.BufferedReader(
+            new java.io.InputStreamReader(demo.getInputStream(), StandardCharsets.UTF_8));
+        final java.io.Writer commands = new java.io.OutputStreamWriter(demo.getOutputStream(), StandardCharsets.UTF_8);
+        final StringBuilder seen = new StringBuilder();
+        String line;
+        int stage = 0;
+        while (null != (line = lines.readLine()))
+        {
+            seen.append(line).append('\n');
+            if (stage == 0 && line.contains("BULK"))
+            {
+                commands.write("hold\ncap bogus\ncap 200MB\n");
+                commands.flush();
+                stage = 1;
+            }
+            else if (stage == 1 && line.contains("SWITCHOVER HELD") && line.matches(".*left\\s+0 pages.*"))
+            {
+                commands.write("release\n");
+                commands.flush();
+                stage = 2;
+            }
+        }
+        assertTrue(demo.waitFor(60, TimeUnit.SECONDS));
+        final String out = seen.toString();
+        assertEquals(0, demo.exitValue(), out);
+        assertEquals(2, stage, out);
+        assertTrue(out.contains("control: refused: not a rate: 'bogus'"), out);
+        assertTrue(out.contains("control: applied maxBandwidth 200000000 B/s (200.0 MB/s)"), out);
+        assertTrue(out.contains("control: applied switchover held"), out);
+        assertTrue(out.contains("control: applied switchover released"), out);
+        final String json = Files.readString(report, StandardCharsets.UTF_8);
+        assertEquals(3, number(json, "adjustments"), json);
+        assertTrue(json.contains("\"verified\": true"), json);
     }
 }
