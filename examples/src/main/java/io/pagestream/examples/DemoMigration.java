@@ -137,7 +137,9 @@ public final class DemoMigration implements Callable<Integer>
         "partitioned between, 2 MiB stripes each, 1 to 16 (default ${DEFAULT-VALUE}).")
     int lanes;
 
-    @Option(names = "--report-json", description = "Write the final report as JSON to this file.")
+    @Option(names = "--report-json", description = "Write the final report as JSON to this file (source: the " +
+        "demo's, with the verification; target role: the library's own). The target the demo starts writes its " +
+        "report beside it, as NAME.target.json.")
     Path reportJson;
 
     @Option(names = "--target", description = "host:port of a target already running (--role target); " +
@@ -433,6 +435,7 @@ public final class DemoMigration implements Callable<Integer>
         final boolean kernelFaults = kernelFaultPath();
         try (SyntheticGuest guest = SyntheticGuest.createTarget(guestConfig());
             MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
+                .reportFile(reportJson) // the library's own JSON report (MigrationReport.toJson), written at the end
                 .kernelFaultPath(kernelFaults)
                 .guestMemory(guest.memory())
                 .deviceState(guest.deviceState())
@@ -671,7 +674,8 @@ public final class DemoMigration implements Callable<Integer>
             {
                 Files.writeString(reportJson, json(report, verified, sourcePeak,
                     null == targetMemory ? -1 : targetMemory.peakRss, targetFaultPath), StandardCharsets.UTF_8);
-                out.println("report written to " + reportJson);
+                out.println("report written to " + reportJson + (null == targetProcess ? "" :
+                    ", the target's to " + targetReportJson()));
             }
             if (report.result() != MigrationResult.COMPLETED)
             {
@@ -782,6 +786,11 @@ public final class DemoMigration implements Callable<Integer>
         throw new IllegalArgumentException("unknown compression '" + text + "', expected auto, none, delta or lz4");
     }
 
+    private Path targetReportJson()
+    {
+        return Path.of(reportJson.toString().replaceFirst("(\\.json)?$", ".target.json"));
+    }
+
     private Process startTarget(final String endpoint, final LinkedBlockingQueue<String> lines) throws IOException
     {
         final List<String> command = new ArrayList<>();
@@ -802,6 +811,10 @@ public final class DemoMigration implements Callable<Integer>
             command.add("--thp");
         }
         command.add("--seed=" + seed);
+        if (null != reportJson)
+        {
+            command.add("--report-json=" + targetReportJson());
+        }
         command.add("--workload=" + workload);
         command.add("--dirty-rate=" + dirtyRate);
         command.add("--vcpus=" + vcpus);

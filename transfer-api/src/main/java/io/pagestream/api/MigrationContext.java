@@ -55,6 +55,8 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public static final String WARM_UP_PROP_NAME = "pagestream.warm.up";
     /** Threading mode, DEDICATED or INVOKER. */
     public static final String THREADING_MODE_PROP_NAME = "pagestream.threading.mode";
+    /** File the report is written to as JSON when the migration ends: the setting's system property. */
+    public static final String REPORT_FILE_PROP_NAME = "pagestream.report.file";
     /** Default threading mode. */
     public static final ThreadingMode THREADING_MODE_DEFAULT = ThreadingMode.DEDICATED;
 
@@ -81,6 +83,8 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     private ErrorHandler errorHandler;
     private MigrationListener listener;
     private org.agrona.concurrent.NanoClock nanoClock;
+    private java.nio.file.Path reportFile = null == System.getProperty(REPORT_FILE_PROP_NAME) ? null :
+        java.nio.file.Path.of(System.getProperty(REPORT_FILE_PROP_NAME));
 
     /**
      * Every shared setting at its system-property default; subclasses are the source's and the target's contexts.
@@ -590,6 +594,25 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     {
         nanoClock = clock;
         return self();
+    }
+
+    /**
+     * @param file where to write the report as JSON ({@link MigrationReport#toJson()}) when the migration ends,
+     *             before the listener and the completion future hear of it; null (the default) for nowhere. A
+     *             failure to write is passed to the error handler and changes nothing else.
+     * @return this.
+     */
+    @SuppressWarnings("unchecked")
+    public T reportFile(final java.nio.file.Path file)
+    {
+        reportFile = file;
+        return (T)this;
+    }
+
+    /** @return where the report is written as JSON, or null. */
+    public java.nio.file.Path reportFile()
+    {
+        return reportFile;
     }
 
     /**

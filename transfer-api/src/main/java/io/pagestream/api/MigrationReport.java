@@ -5,6 +5,12 @@ package io.pagestream.api;
  */
 public final class MigrationReport
 {
+    /** Version of the layout {@link #toJson()} writes; raised when a key changes meaning or goes away. */
+    public static final int JSON_SCHEMA_VERSION = 1;
+
+    private final String role;
+    private final long migrationId;
+    private final String cause;
     private final MigrationResult result;
     private final String reason;
     private final ErrorCode errorCode;
@@ -46,6 +52,9 @@ public final class MigrationReport
 
     private MigrationReport(final Builder b)
     {
+        role = b.role;
+        migrationId = b.migrationId;
+        cause = b.cause;
         result = b.result;
         reason = b.reason;
         errorCode = b.errorCode;
@@ -346,6 +355,123 @@ public final class MigrationReport
         return settings;
     }
 
+    /** @return {@code "source"} or {@code "target"}: the side that wrote this report. */
+    public String role()
+    {
+        return role;
+    }
+
+    /** @return the migration's id, the same on both sides once they met (0 on a target no source reached). */
+    public long migrationId()
+    {
+        return migrationId;
+    }
+
+    /**
+     * @return the cause of a failure as text (its exception's class and message, and those of its causes), empty
+     * when there was none or the failure was not an exception (a decision, a timeout).
+     */
+    public String cause()
+    {
+        return cause;
+    }
+
+    /**
+     * @return the report as one JSON object with every figure, the {@code errorCode}, the {@code migrationId} (hex),
+     * the {@code cause} and a {@code schemaVersion} ({@value #JSON_SCHEMA_VERSION}).
+     */
+    public String toJson()
+    {
+        final StringBuilder b = new StringBuilder(1024).append("{\n");
+        field(b, "schemaVersion", JSON_SCHEMA_VERSION);
+        text(b, "role", role);
+        text(b, "migrationId", Long.toHexString(migrationId));
+        text(b, "result", result.name());
+        text(b, "reason", reason);
+        text(b, "errorCode", null == errorCode ? "" : errorCode.name());
+        text(b, "cause", cause);
+        text(b, "mode", mode.name());
+        field(b, "guestBytes", guestBytes);
+        field(b, "pageSize", pageSize);
+        field(b, "lanes", lanes);
+        field(b, "totalTimeMs", totalTimeMs);
+        field(b, "downtimeMs", downtimeMs);
+        field(b, "downtimeTargetMs", downtimeTargetMs);
+        field(b, "rounds", rounds);
+        field(b, "switchRound", switchRound);
+        b.append("  \"maxThrottle\": ").append(maxThrottle).append(",\n");
+        text(b, "decision", lastDecision);
+        field(b, "pagesSent", pagesSent);
+        field(b, "bytesOnWire", bytesOnWire);
+        field(b, "zeroPages", zeroPages);
+        field(b, "deltaPages", deltaPages);
+        field(b, "lz4Pages", lz4Pages);
+        field(b, "rawPages", rawPages);
+        field(b, "bytesSaved", bytesSaved);
+        field(b, "backPressureEvents", backPressureEvents);
+        field(b, "deviceStateBytes", deviceStateBytes);
+        field(b, "unreadZeroPages", unreadZeroPages);
+        field(b, "pagesCommittedAhead", pagesCommittedAhead);
+        field(b, "postcopyMs", postcopyMs);
+        field(b, "postcopyPages", postcopyPages);
+        field(b, "urgentPages", urgentPages);
+        field(b, "faults", faults);
+        field(b, "faultP50Us", faultP50Us);
+        field(b, "faultP99Us", faultP99Us);
+        field(b, "faultMaxUs", faultMaxUs);
+        field(b, "recoveries", recoveries);
+        text(b, "memoryPaths", memoryPaths);
+        text(b, "dirtyLog", dirtyLog);
+        text(b, "faultPath", faultPath);
+        field(b, "adjustments", adjustments);
+        b.append("  \"settings\": ");
+        quote(b, settings);
+        return b.append("\n}\n").toString();
+    }
+
+    private static void field(final StringBuilder b, final String key, final long value)
+    {
+        b.append("  \"").append(key).append("\": ").append(value).append(",\n");
+    }
+
+    private static void text(final StringBuilder b, final String key, final String value)
+    {
+        b.append("  \"").append(key).append("\": ");
+        quote(b, value);
+        b.append(",\n");
+    }
+
+    /**
+     * @param b where to append.
+     * @param s text to append as a JSON string, escaped.
+     */
+    static void quote(final StringBuilder b, final String s)
+    {
+        b.append('"');
+        for (int i = 0; i < s.length(); i++)
+        {
+            final char c = s.charAt(i);
+            switch (c)
+            {
+                case '"': b.append("\\\""); break;
+                case '\\': b.append("\\\\"); break;
+                case '\n': b.append("\\n"); break;
+                case '\r': b.append("\\r"); break;
+                case '\t': b.append("\\t"); break;
+                default:
+                    if (c < 0x20)
+                    {
+                        b.append(String.format("\\u%04x", (int)c));
+                    }
+                    else
+                    {
+                        b.append(c);
+                    }
+            }
+        }
+        b.append('"');
+    }
+
     /** {@inheritDoc} */
     public String toString()
     {
@@ -353,6 +479,7 @@ public final class MigrationReport
             "result=" + result +
             ", reason='" + reason + '\'' +
             (null != errorCode ? ", errorCode=" + errorCode : "") +
+            (cause.isEmpty() ? "" : ", cause='" + cause + '\'') +
             ", mode=" + mode +
             ", guestBytes=" + guestBytes +
             ", pageSize=" + pageSize +
@@ -390,6 +517,9 @@ public final class MigrationReport
     public static final class Builder
     {
         private MigrationResult result = MigrationResult.FAILED;
+        private String role = "";
+        private long migrationId;
+        private String cause = "";
         private String reason = "";
         private ErrorCode errorCode;
         private MigrationMode mode = MigrationMode.PRECOPY;
@@ -765,6 +895,45 @@ public final class MigrationReport
         public Builder faultPath(final String v)
         {
             faultPath = null == v ? "" : v;
+            return this;
+        }
+
+        /**
+         * @param v "source" or "target".
+         * @return this.
+         */
+        public Builder role(final String v)
+        {
+            role = null == v ? "" : v;
+            return this;
+        }
+
+        /**
+         * @param v the migration's id.
+         * @return this.
+         */
+        public Builder migrationId(final long v)
+        {
+            migrationId = v;
+            return this;
+        }
+
+        /**
+         * @param t the failure's exception, or null: kept as text (class and message down the cause chain).
+         * @return this.
+         */
+        public Builder cause(final Throwable t)
+        {
+            final StringBuilder text = new StringBuilder();
+            for (Throwable c = t; null != c && text.length() < 2000; c = c.getCause() == c ? null : c.getCause())
+            {
+                text.append(text.length() == 0 ? "" : " <- ").append(c.getClass().getName());
+                if (null != c.getMessage())
+                {
+                    text.append(": ").append(c.getMessage());
+                }
+            }
+            cause = text.toString();
             return this;
         }
 

@@ -74,7 +74,8 @@ public final class TargetConductor implements Agent
         this.clock = ctx.nanoClock();
         this.startNs = clock.nanoTime();
         this.nowNs = startNs;
-        this.lifecycle = new MigrationLifecycle(ctx.listener(), ctx.errorHandler(), completion);
+        this.lifecycle = new MigrationLifecycle(ctx.listener(), ctx.errorHandler(), completion)
+            .reportFile(ctx.reportFile());
         final TargetParts parts =
             new TargetParts(this, lifecycle, ctx, links, dataSubscription, urgentSubscription, counters, startNs);
         this.proxy = parts.proxy;
@@ -161,6 +162,7 @@ public final class TargetConductor implements Agent
         catch (final Throwable t)
         {
             ctx.errorHandler().onError(t);
+            figures.cause(t);
             fail(ErrorCode.INTERNAL, "unexpected " + t, true);
         }
         return work;
@@ -323,6 +325,10 @@ public final class TargetConductor implements Agent
 
     void onFailure(final MigrationException ex)
     {
+        if (null != ex.getCause())
+        {
+            figures.cause(ex);
+        }
         if (ex.errorCode() == ErrorCode.INTERNAL && null != ex.getCause())
         {
             ctx.errorHandler().onError(ex.getCause());

@@ -38,6 +38,24 @@ final class TargetFigures
     private long faultP99Us;
     private long faultMaxUs;
 
+    private java.util.function.LongSupplier migrationId = () -> 0;
+    private Throwable cause;
+
+    /** @param id where the migration's id comes from once a source said hello. */
+    void migrationId(final java.util.function.LongSupplier id)
+    {
+        migrationId = id;
+    }
+
+    /** @param t the exception behind the failure being reported, kept as the report's cause. */
+    void cause(final Throwable t)
+    {
+        if (null == cause)
+        {
+            cause = t;
+        }
+    }
+
     TargetFigures(
         final MigrationTarget.Context ctx,
         final MigrationCounters counters,
@@ -148,6 +166,9 @@ final class TargetFigures
         final long lz4 = image.pages(PageEncoding.LZ4);
         final long raw = image.pages(PageEncoding.RAW);
         return new MigrationReport.Builder()
+            .role("target")
+            .migrationId(migrationId.getAsLong())
+            .cause(result == MigrationResult.COMPLETED ? null : cause)
             .result(result)
             .reason(reason)
             .errorCode(code)

@@ -76,6 +76,7 @@ final class TargetParts implements HelloAcceptor.Keys
             counters.get(CounterType.FOREIGN_FRAMES_DROPPED));
         lanes = new ReceivingLanes(ctx, links, counters, frames, image, dataSubscription, urgentSubscription);
         figures = new TargetFigures(ctx, counters, image, switchover, startNs);
+        figures.migrationId(acceptor::migrationId);
         watchdog = new TargetWatchdog(ctx, conductor, lifecycle, acceptor, switchover, recovery, proxy, lanes);
     }
 

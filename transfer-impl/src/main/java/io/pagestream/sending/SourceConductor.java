@@ -79,7 +79,8 @@ public final class SourceConductor implements Agent
     {
         this.ctx = ctx;
         this.clock = ctx.nanoClock();
-        this.lifecycle = new MigrationLifecycle(ctx.listener(), ctx.errorHandler(), completion);
+        this.lifecycle = new MigrationLifecycle(ctx.listener(), ctx.errorHandler(), completion)
+            .reportFile(ctx.reportFile());
         final SourceParts parts =
             new SourceParts(this, ctx, links, laneSinks, controlSubscription, counters, lifecycle);
         this.guest = parts.guest;
@@ -172,6 +173,7 @@ public final class SourceConductor implements Agent
         catch (final Throwable t)
         {
             ctx.errorHandler().onError(t);
+            figures.cause(t);
             fail(ErrorCode.INTERNAL, "unexpected " + t, true);
         }
         figures.update(state, nowNs, pagesRemaining(), guest.throttleFraction(), precopy.lastDecision(),
@@ -318,6 +320,10 @@ public final class SourceConductor implements Agent
 
     void onFailure(final MigrationException ex)
     {
+        if (null != ex.getCause())
+        {
+            figures.cause(ex);
+        }
         if (ex.errorCode() == ErrorCode.INTERNAL && null != ex.getCause())
         {
             ctx.errorHandler().onError(ex.getCause());

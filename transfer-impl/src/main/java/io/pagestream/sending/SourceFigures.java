@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class SourceFigures
 {
+    private Throwable cause;
     private SourceControl control;
     private static final long PROGRESS_MS = 50;
     private static final long RATE_WINDOW_NS = TimeUnit.MILLISECONDS.toNanos(250);
@@ -116,6 +117,15 @@ final class SourceFigures
         precopy = precopySession;
         switchover = switchoverSession;
         recovery = recoverySession;
+    }
+
+    /** @param t the exception behind the failure being reported, kept as the report's cause. */
+    void cause(final Throwable t)
+    {
+        if (null == cause)
+        {
+            cause = t;
+        }
     }
 
     /** @param sourceControl the management plane, for the settings in force. */
@@ -286,6 +296,9 @@ final class SourceFigures
         final LaneStats sum = sum();
         final int switchRound = committed ? switchover.finalRound() : guest.isPaused() ? precopy.round() - 1 : -1;
         return new MigrationReport.Builder()
+            .role("source")
+            .migrationId(ctx.migrationId())
+            .cause(result == MigrationResult.COMPLETED ? null : cause)
             .result(result)
             .reason(reason)
             .errorCode(code)

@@ -20,6 +20,7 @@ public final class MigrationLifecycle
 {
     private final MigrationListener listener;
     private final ErrorHandler errorHandler;
+    private java.nio.file.Path reportFile;
     private final CompletableFuture<MigrationReport> completion;
     private volatile MigrationPhase phase = MigrationPhase.SETUP;
     private MigrationReport outcome;
@@ -54,6 +55,16 @@ public final class MigrationLifecycle
             return MigrationMode.PRECOPY;
         }
         return switchRound <= 0 ? MigrationMode.POSTCOPY : MigrationMode.HYBRID;
+    }
+
+    /**
+     * @param file where to write the report as JSON before anyone hears the outcome, or null.
+     * @return this.
+     */
+    public MigrationLifecycle reportFile(final java.nio.file.Path file)
+    {
+        reportFile = file;
+        return this;
     }
 
     /** @return the current phase. Any thread. */
@@ -113,6 +124,20 @@ public final class MigrationLifecycle
      */
     public void complete()
     {
+        if (null != reportFile && null != outcome)
+        {
+            try
+            {
+                final java.nio.file.Path partial = reportFile.resolveSibling(reportFile.getFileName() + ".partial");
+                java.nio.file.Files.writeString(partial, outcome.toJson(), java.nio.charset.StandardCharsets.UTF_8);
+                java.nio.file.Files.move(partial, reportFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
+            catch (final java.io.IOException | RuntimeException ex)
+            {
+                errorHandler.onError(ex);
+            }
+        }
         try
         {
             listener.onComplete(outcome);
