@@ -81,7 +81,7 @@ final class DefaultMigrationSource implements MigrationSource
         catch (final Throwable t)
         {
             source.close();
-            throw t;
+            throw PageStream.launchFailure("source", t);
         }
     }
 

@@ -63,7 +63,7 @@ final class DefaultMigrationTarget implements MigrationTarget
         catch (final Throwable t)
         {
             target.close();
-            throw t;
+            throw PageStream.launchFailure("target", t);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.pagestream;
 
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
 import io.pagestream.api.MigrationSource;
 import io.pagestream.api.MigrationTarget;
 import io.pagestream.status.CounterType;
@@ -98,5 +100,30 @@ public final class PageStream
             return ((DefaultMigrationTarget)sourceOrTarget).counter(type);
         }
         throw new IllegalArgumentException("not launched by PageStream: " + sourceOrTarget);
+    }
+
+    /**
+     * What a launch throws when it fails: a {@link MigrationException} as it is; a transport failure (Aeron could not
+     * bind an endpoint, reach or start its driver) as {@link ErrorCode#TRANSPORT_FAILED}; anything else unexpected
+     * as {@link ErrorCode#INTERNAL}; each with the original as its cause. Errors (out of memory) pass unchanged.
+     */
+    static RuntimeException launchFailure(final String side, final Throwable t)
+    {
+        if (t instanceof Error)
+        {
+            throw (Error)t;
+        }
+        if (t instanceof MigrationException)
+        {
+            return (MigrationException)t;
+        }
+        boolean transport = false;
+        for (Throwable c = t; null != c && !transport; c = c.getCause() == c ? null : c.getCause())
+        {
+            transport = c instanceof io.aeron.exceptions.AeronException || c instanceof java.net.SocketException ||
+                c instanceof java.nio.channels.UnresolvedAddressException;
+        }
+        return new MigrationException(transport ? ErrorCode.TRANSPORT_FAILED : ErrorCode.INTERNAL,
+            "could not launch the " + side + ": " + t, t);
     }
 }

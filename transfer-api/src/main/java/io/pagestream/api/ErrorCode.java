@@ -56,7 +56,14 @@ public enum ErrorCode
     /** The peer failed the handshake's challenge: it does not hold the migration's secret key. */
     AUTHENTICATION_FAILED(23),
     /** The source offered a different virtual machine than the one this target was set up to receive. */
-    WRONG_VM(24);
+    WRONG_VM(24),
+    /**
+     * The transport could not be set up at launch: an endpoint that cannot be bound (a port in use, an address not
+     * on this host), a media driver that does not answer, a directory that cannot be used. The cause says which.
+     */
+    TRANSPORT_FAILED(25),
+    /** The target cannot hold the guest: it would need more memory than this process may have. */
+    INSUFFICIENT_MEMORY(26);
 
     private static final ErrorCode[] BY_VALUE;
 

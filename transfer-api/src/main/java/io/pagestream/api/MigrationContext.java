@@ -60,26 +60,28 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     /** Default threading mode. */
     public static final ThreadingMode THREADING_MODE_DEFAULT = ThreadingMode.DEDICATED;
 
+    /** Bad system-property values met while filling defaults; conclude() reports them. Declared first. */
+    private final java.util.List<String> propertyErrors = new java.util.ArrayList<>();
     private boolean concluded;
     private String aeronDirectoryName = System.getProperty(AERON_DIRECTORY_PROP_NAME);
-    private int dataStreamId = Integer.getInteger(DATA_STREAM_ID_PROP_NAME, DATA_STREAM_ID_DEFAULT);
-    private int controlStreamId = Integer.getInteger(CONTROL_STREAM_ID_PROP_NAME, CONTROL_STREAM_ID_DEFAULT);
-    private int urgentStreamId = Integer.getInteger(URGENT_STREAM_ID_PROP_NAME, URGENT_STREAM_ID_DEFAULT);
-    private long peerTimeoutMs = Long.getLong(PEER_TIMEOUT_PROP_NAME, PEER_TIMEOUT_MS_DEFAULT);
-    private long recoveryTimeoutMs = Long.getLong(RECOVERY_TIMEOUT_PROP_NAME, RECOVERY_TIMEOUT_MS_DEFAULT);
-    private int socketBufferLength = Integer.getInteger(SOCKET_BUFFER_LENGTH_PROP_NAME, SOCKET_BUFFER_LENGTH_DEFAULT);
-    private ThreadingMode threadingMode = ThreadingMode.valueOf(
-        System.getProperty(THREADING_MODE_PROP_NAME, THREADING_MODE_DEFAULT.name()));
+    private int dataStreamId = intProperty(DATA_STREAM_ID_PROP_NAME, DATA_STREAM_ID_DEFAULT);
+    private int controlStreamId = intProperty(CONTROL_STREAM_ID_PROP_NAME, CONTROL_STREAM_ID_DEFAULT);
+    private int urgentStreamId = intProperty(URGENT_STREAM_ID_PROP_NAME, URGENT_STREAM_ID_DEFAULT);
+    private long peerTimeoutMs = msProperty(PEER_TIMEOUT_PROP_NAME, PEER_TIMEOUT_MS_DEFAULT);
+    private long recoveryTimeoutMs = msProperty(RECOVERY_TIMEOUT_PROP_NAME, RECOVERY_TIMEOUT_MS_DEFAULT);
+    private int socketBufferLength = intSizeProperty(SOCKET_BUFFER_LENGTH_PROP_NAME, SOCKET_BUFFER_LENGTH_DEFAULT);
+    private ThreadingMode threadingMode = enumProperty(THREADING_MODE_PROP_NAME, ThreadingMode.class,
+        THREADING_MODE_DEFAULT);
     private IdleStrategy idleStrategy;
     private byte[] secretKey;
     private java.util.UUID vmId;
-    private boolean allowUnauthenticated = Boolean.getBoolean(ALLOW_UNAUTHENTICATED_PROP_NAME);
-    private boolean frameAuthentication = Boolean.getBoolean(FRAME_AUTHENTICATION_PROP_NAME);
-    private boolean frameEncryption = Boolean.getBoolean(FRAME_ENCRYPTION_PROP_NAME);
+    private boolean allowUnauthenticated = booleanProperty(ALLOW_UNAUTHENTICATED_PROP_NAME, false);
+    private boolean frameAuthentication = booleanProperty(FRAME_AUTHENTICATION_PROP_NAME, false);
+    private boolean frameEncryption = booleanProperty(FRAME_ENCRYPTION_PROP_NAME, false);
     private boolean driverOnAgentThread = Boolean.parseBoolean(
         System.getProperty(DRIVER_ON_AGENT_THREAD_PROP_NAME, "true"));
     private IdleStrategy driverIdleStrategy;
-    private boolean warmUp = Boolean.parseBoolean(System.getProperty(WARM_UP_PROP_NAME, "true"));
+    private boolean warmUp = booleanProperty(WARM_UP_PROP_NAME, true);
     private ErrorHandler errorHandler;
     private MigrationListener listener;
     private org.agrona.concurrent.NanoClock nanoClock;
@@ -100,6 +102,166 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     }
 
     /**
+     * @param name a system property holding a plain integer.
+     * @param def  its default.
+     * @return the value, or the default if unset or bad (then noted for {@link #conclude()}).
+     */
+    protected final int intProperty(final String name, final int def)
+    {
+        final String value = System.getProperty(name);
+        if (null == value)
+        {
+            return def;
+        }
+        try
+        {
+            return Integer.parseInt(value.trim());
+        }
+        catch (final NumberFormatException ex)
+        {
+            return bad(name, value, "an integer", def);
+        }
+    }
+
+    /**
+     * @param name a system property holding a size in bytes, in Agrona's syntax (a number with an optional k, m or
+     *             g suffix: 64k, 16m).
+     * @param def  its default.
+     * @return the value in bytes, or the default if unset or bad (then noted for {@link #conclude()}).
+     */
+    protected final long sizeProperty(final String name, final long def)
+    {
+        final String value = System.getProperty(name);
+        if (null == value)
+        {
+            return def;
+        }
+        try
+        {
+            return org.agrona.SystemUtil.parseSize(name, value.trim());
+        }
+        catch (final RuntimeException ex)
+        {
+            return bad(name, value, "a size such as 65536, 64k or 16m", def);
+        }
+    }
+
+    /**
+     * @param name a system property holding a size of at most 2 GiB - 1, in Agrona's syntax.
+     * @param def  its default.
+     * @return the value in bytes, or the default if unset or bad (then noted for {@link #conclude()}).
+     */
+    protected final int intSizeProperty(final String name, final int def)
+    {
+        final long value = sizeProperty(name, def);
+        if (value > Integer.MAX_VALUE)
+        {
+            return bad(name, System.getProperty(name), "a size below 2g", def);
+        }
+        return (int)value;
+    }
+
+    /**
+     * @param name a system property holding a duration: a plain number in milliseconds (the property's unit), or
+     *             one with a unit in Agrona's syntax (250ms, 5s, 1500us, 100000ns).
+     * @param def  its default in milliseconds.
+     * @return the value in milliseconds, or the default if unset or bad (then noted for {@link #conclude()}).
+     */
+    protected final long msProperty(final String name, final long def)
+    {
+        return duration(name, def, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * @param name a system property holding a duration: a plain number in microseconds (the property's unit), or
+     *             one with a unit in Agrona's syntax.
+     * @param def  its default in microseconds.
+     * @return the value in microseconds, or the default if unset or bad (then noted for {@link #conclude()}).
+     */
+    protected final long usProperty(final String name, final long def)
+    {
+        return duration(name, def, java.util.concurrent.TimeUnit.MICROSECONDS);
+    }
+
+    /**
+     * @param name a system property holding true or false (any case).
+     * @param def  its default.
+     * @return the value, or the default if unset or bad (then noted for {@link #conclude()}).
+     */
+    protected final boolean booleanProperty(final String name, final boolean def)
+    {
+        final String value = System.getProperty(name);
+        if (null == value)
+        {
+            return def;
+        }
+        if ("true".equalsIgnoreCase(value.trim()) || "false".equalsIgnoreCase(value.trim()))
+        {
+            return Boolean.parseBoolean(value.trim());
+        }
+        return bad(name, value, "true or false", def);
+    }
+
+    /**
+     * @param name a system property holding a constant's name (any case).
+     * @param type the enum.
+     * @param def  its default.
+     * @param <E>  the enum.
+     * @return the value, or the default if unset or bad (then noted for {@link #conclude()}).
+     */
+    protected final <E extends Enum<E>> E enumProperty(final String name, final Class<E> type, final E def)
+    {
+        final String value = System.getProperty(name);
+        if (null == value)
+        {
+            return def;
+        }
+        for (final E constant : type.getEnumConstants())
+        {
+            if (constant.name().equalsIgnoreCase(value.trim()))
+            {
+                return constant;
+            }
+        }
+        final StringBuilder names = new StringBuilder();
+        for (final E constant : type.getEnumConstants())
+        {
+            names.append(names.length() == 0 ? "" : ", ").append(constant.name().toLowerCase(java.util.Locale.ROOT));
+        }
+        return bad(name, value, "one of " + names, def);
+    }
+
+    private long duration(final String name, final long def, final java.util.concurrent.TimeUnit unit)
+    {
+        final String value = System.getProperty(name);
+        if (null == value)
+        {
+            return def;
+        }
+        final String trimmed = value.trim();
+        try
+        {
+            if (!trimmed.isEmpty() && trimmed.chars().allMatch(Character::isDigit))
+            {
+                return Long.parseLong(trimmed);
+            }
+            return unit.convert(org.agrona.SystemUtil.parseDuration(name, trimmed),
+                java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+        catch (final RuntimeException ex)
+        {
+            return bad(name, value, "a duration such as 500 (" + unit.name().toLowerCase(java.util.Locale.ROOT) +
+                "), 250ms or 5s", def);
+        }
+    }
+
+    private <V> V bad(final String name, final String value, final String expected, final V def)
+    {
+        propertyErrors.add("system property " + name + "='" + value + "': expected " + expected);
+        return def;
+    }
+
+    /**
      * Fill in defaults and validate. Called by the factory that launches a source or target.
      *
      * @return this.
@@ -113,6 +275,10 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
             throw new IllegalStateException("context already concluded");
         }
         concluded = true;
+        if (!propertyErrors.isEmpty())
+        {
+            throw new MigrationException(ErrorCode.INVALID_CONFIGURATION, String.join("; ", propertyErrors));
+        }
         require(dataStreamId != controlStreamId, "controlStreamId", controlStreamId, "must differ from dataStreamId");
         require(urgentStreamId != dataStreamId && urgentStreamId != controlStreamId, "urgentStreamId", urgentStreamId,
             "must differ from dataStreamId and controlStreamId");

@@ -143,28 +143,25 @@ public interface MigrationSource extends AutoCloseable
         private DeviceState deviceState;
         private String targetEndpoint = System.getProperty(TARGET_ENDPOINT_PROP_NAME, TARGET_ENDPOINT_DEFAULT);
         private String controlEndpoint = System.getProperty(CONTROL_ENDPOINT_PROP_NAME, CONTROL_ENDPOINT_DEFAULT);
-        private int mtuLength = Integer.getInteger(MTU_LENGTH_PROP_NAME, MTU_LENGTH_DEFAULT);
-        private int termLength = Integer.getInteger(TERM_LENGTH_PROP_NAME, TERM_LENGTH_DEFAULT);
-        private long downtimeTargetMs = Long.getLong(DOWNTIME_TARGET_PROP_NAME, DOWNTIME_TARGET_MS_DEFAULT);
-        private int maxRounds = Integer.getInteger(MAX_ROUNDS_PROP_NAME, MAX_ROUNDS_DEFAULT);
-        private long maxTimeMs = Long.getLong(MAX_TIME_PROP_NAME, MAX_TIME_MS_DEFAULT);
-        private long maxBandwidthBytesPerSec = Long.getLong(MAX_BANDWIDTH_PROP_NAME, MAX_BANDWIDTH_DEFAULT);
-        private long postcopyBandwidthBytesPerSec = Long.getLong(POSTCOPY_BANDWIDTH_PROP_NAME, 0);
-        private long faultQuietUs = Long.getLong(FAULT_QUIET_PROP_NAME, FAULT_QUIET_US_DEFAULT);
-        private long connectTimeoutMs = Long.getLong(CONNECT_TIMEOUT_PROP_NAME, CONNECT_TIMEOUT_MS_DEFAULT);
-        private long switchoverTimeoutMs = Long.getLong(SWITCHOVER_TIMEOUT_PROP_NAME, SWITCHOVER_TIMEOUT_MS_DEFAULT);
+        private int mtuLength = intSizeProperty(MTU_LENGTH_PROP_NAME, MTU_LENGTH_DEFAULT);
+        private int termLength = intSizeProperty(TERM_LENGTH_PROP_NAME, TERM_LENGTH_DEFAULT);
+        private long downtimeTargetMs = msProperty(DOWNTIME_TARGET_PROP_NAME, DOWNTIME_TARGET_MS_DEFAULT);
+        private int maxRounds = intProperty(MAX_ROUNDS_PROP_NAME, MAX_ROUNDS_DEFAULT);
+        private long maxTimeMs = msProperty(MAX_TIME_PROP_NAME, MAX_TIME_MS_DEFAULT);
+        private long maxBandwidthBytesPerSec = sizeProperty(MAX_BANDWIDTH_PROP_NAME, MAX_BANDWIDTH_DEFAULT);
+        private long postcopyBandwidthBytesPerSec = sizeProperty(POSTCOPY_BANDWIDTH_PROP_NAME, 0);
+        private long faultQuietUs = usProperty(FAULT_QUIET_PROP_NAME, FAULT_QUIET_US_DEFAULT);
+        private long connectTimeoutMs = msProperty(CONNECT_TIMEOUT_PROP_NAME, CONNECT_TIMEOUT_MS_DEFAULT);
+        private long switchoverTimeoutMs = msProperty(SWITCHOVER_TIMEOUT_PROP_NAME, SWITCHOVER_TIMEOUT_MS_DEFAULT);
         private MigrationPolicy policy;
-        private MigrationStrategy strategy = MigrationStrategy.parse(
-            System.getProperty(STRATEGY_PROP_NAME, STRATEGY_DEFAULT.name()));
-        private boolean postcopyAllowed = Boolean.parseBoolean(System.getProperty(POSTCOPY_ALLOWED_PROP_NAME, "true"));
-        private boolean skipUnpopulated = Boolean.parseBoolean(System.getProperty(SKIP_UNPOPULATED_PROP_NAME, "true"));
+        private MigrationStrategy strategy = enumProperty(STRATEGY_PROP_NAME, MigrationStrategy.class, STRATEGY_DEFAULT);
+        private boolean postcopyAllowed = booleanProperty(POSTCOPY_ALLOWED_PROP_NAME, true);
+        private boolean skipUnpopulated = booleanProperty(SKIP_UNPOPULATED_PROP_NAME, true);
         private long migrationId;
-        private Compression compression = Compression.valueOf(
-            System.getProperty(COMPRESSION_PROP_NAME, COMPRESSION_DEFAULT.name()).toUpperCase(java.util.Locale.ROOT));
-        private long pageCacheBytes = Long.getLong(PAGE_CACHE_BYTES_PROP_NAME, 0);
-        private PageCachePolicy pageCachePolicy = PageCachePolicy.valueOf(System.getProperty(
-            PAGE_CACHE_POLICY_PROP_NAME, PAGE_CACHE_POLICY_DEFAULT.name()).toUpperCase(java.util.Locale.ROOT));
-        private int dataLanes = Integer.getInteger(DATA_LANES_PROP_NAME, DATA_LANES_DEFAULT);
+        private Compression compression = enumProperty(COMPRESSION_PROP_NAME, Compression.class, COMPRESSION_DEFAULT);
+        private long pageCacheBytes = sizeProperty(PAGE_CACHE_BYTES_PROP_NAME, 0);
+        private PageCachePolicy pageCachePolicy = enumProperty(PAGE_CACHE_POLICY_PROP_NAME, PageCachePolicy.class, PAGE_CACHE_POLICY_DEFAULT);
+        private int dataLanes = intProperty(DATA_LANES_PROP_NAME, DATA_LANES_DEFAULT);
 
         /**
          * A context with every setting at its system-property default; set the hypervisor's parts before

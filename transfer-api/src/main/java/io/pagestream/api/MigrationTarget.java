@@ -125,13 +125,13 @@ public interface MigrationTarget extends AutoCloseable
         private DeviceState deviceState;
         private String listenEndpoint = System.getProperty(LISTEN_ENDPOINT_PROP_NAME, LISTEN_ENDPOINT_DEFAULT);
         private int receiverWindowLength =
-            Integer.getInteger(RECEIVER_WINDOW_LENGTH_PROP_NAME, RECEIVER_WINDOW_LENGTH_DEFAULT);
-        private long handshakeTimeoutMs = Long.getLong(HANDSHAKE_TIMEOUT_PROP_NAME, HANDSHAKE_TIMEOUT_MS_DEFAULT);
-        private int maxDeviceStateBytes = Integer.getInteger(MAX_DEVICE_STATE_PROP_NAME, MAX_DEVICE_STATE_DEFAULT);
+            intSizeProperty(RECEIVER_WINDOW_LENGTH_PROP_NAME, RECEIVER_WINDOW_LENGTH_DEFAULT);
+        private long handshakeTimeoutMs = msProperty(HANDSHAKE_TIMEOUT_PROP_NAME, HANDSHAKE_TIMEOUT_MS_DEFAULT);
+        private int maxDeviceStateBytes = intSizeProperty(MAX_DEVICE_STATE_PROP_NAME, MAX_DEVICE_STATE_DEFAULT);
         private boolean memoryZeroed = true;
-        private boolean postcopyEnabled = Boolean.getBoolean(POSTCOPY_ENABLED_PROP_NAME);
+        private boolean postcopyEnabled = booleanProperty(POSTCOPY_ENABLED_PROP_NAME, false);
         private io.pagestream.api.guest.PageInstaller pageInstaller;
-        private boolean kernelFaultPath = Boolean.getBoolean(KERNEL_FAULT_PATH_PROP_NAME);
+        private boolean kernelFaultPath = booleanProperty(KERNEL_FAULT_PATH_PROP_NAME, false);
         private String urgentEndpoint = System.getProperty(URGENT_ENDPOINT_PROP_NAME);
 
         /**
