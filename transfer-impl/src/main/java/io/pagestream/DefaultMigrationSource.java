@@ -59,7 +59,7 @@ final class DefaultMigrationSource implements MigrationSource
                 source.warmupNs += io.pagestream.codec.CodecWarmup.run(
                     ctx.guestMemory().pageSize(), io.pagestream.codec.CodecWarmup.SELF_CHECK_ITERATIONS);
             }
-            source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "source", ctx.driverIdleStrategy(), ctx.errorHandler(),
+            source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), ctx.driverDirectoryName(), "source", ctx.driverIdleStrategy(), ctx.errorHandler(),
                 ctx.driverOnAgentThread());
             final Aeron aeron = source.transport.aeron();
             source.counters = new MigrationCounters(aeron, ctx.migrationId(), CounterType.source());
@@ -83,6 +83,11 @@ final class DefaultMigrationSource implements MigrationSource
             source.close();
             throw PageStream.launchFailure("source", t);
         }
+    }
+
+    String aeronDirectory()
+    {
+        return null == transport ? null : transport.directoryName();
     }
 
     public CompletableFuture<MigrationReport> completion()

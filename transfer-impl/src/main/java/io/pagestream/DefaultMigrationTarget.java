@@ -45,7 +45,7 @@ final class DefaultMigrationTarget implements MigrationTarget
         {
             EngineWarmup.runOnce(ctx, io.pagestream.api.Compression.AUTO);
             io.pagestream.codec.CodecWarmup.run(ctx.guestMemory().pageSize(), io.pagestream.codec.CodecWarmup.ITERATIONS);
-            target.transport = AeronTransport.launch(ctx.aeronDirectoryName(), "target", ctx.driverIdleStrategy(), ctx.errorHandler(),
+            target.transport = AeronTransport.launch(ctx.aeronDirectoryName(), ctx.driverDirectoryName(), "target", ctx.driverIdleStrategy(), ctx.errorHandler(),
                 ctx.driverOnAgentThread());
             final Aeron aeron = target.transport.aeron();
             target.counters = new MigrationCounters(aeron, 0, CounterType.target());
@@ -65,6 +65,11 @@ final class DefaultMigrationTarget implements MigrationTarget
             target.close();
             throw PageStream.launchFailure("target", t);
         }
+    }
+
+    String aeronDirectory()
+    {
+        return null == transport ? null : transport.directoryName();
     }
 
     public CompletableFuture<MigrationReport> completion()

@@ -86,6 +86,7 @@ final class EngineWarmup
             {
                 sourceGuest.vcpus().start();
                 try (MigrationSource source = DefaultMigrationSource.launch(new MigrationSource.Context()
+                    .migrationId(io.pagestream.status.Events.WARMUP_MIGRATION_ID) // no JFR events for it
                     .guestMemory(sourceGuest.memory())
                     .dirtyPageLog(sourceGuest.dirtyLog())
                     .vcpuControl(sourceGuest.vcpus())

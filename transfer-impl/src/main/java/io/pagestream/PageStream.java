@@ -103,6 +103,25 @@ public final class PageStream
     }
 
     /**
+     * @param sourceOrTarget launched by this class.
+     * @return the directory of the media driver its counters live in (named by
+     * {@code Context.driverDirectoryName}, or fresh, or the external driver's), for {@code pagestream-stat} or
+     * AeronStat in another process.
+     */
+    public static String aeronDirectory(final AutoCloseable sourceOrTarget)
+    {
+        if (sourceOrTarget instanceof DefaultMigrationSource)
+        {
+            return ((DefaultMigrationSource)sourceOrTarget).aeronDirectory();
+        }
+        if (sourceOrTarget instanceof DefaultMigrationTarget)
+        {
+            return ((DefaultMigrationTarget)sourceOrTarget).aeronDirectory();
+        }
+        throw new IllegalArgumentException("not launched by PageStream: " + sourceOrTarget);
+    }
+
+    /**
      * What a launch throws when it fails: a {@link MigrationException} as it is; a transport failure (Aeron could not
      * bind an endpoint, reach or start its driver) as {@link ErrorCode#TRANSPORT_FAILED}; anything else unexpected
      * as {@link ErrorCode#INTERNAL}; each with the original as its cause. Errors (out of memory) pass unchanged.

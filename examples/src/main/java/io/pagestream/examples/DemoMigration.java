@@ -182,6 +182,12 @@ public final class DemoMigration implements Callable<Integer>
         "(default: listen port + 2).")
     String urgent;
 
+    @Option(names = "--driver-dir", description = "Directory for this process's media driver, kept after the " +
+        "migration with its counters' last values: read them from another process with pagestream-stat " +
+        "(java -cp pagestream-demo.jar io.pagestream.examples.PageStat --dir DIR). The target the demo starts " +
+        "uses DIR-target.")
+    String driverDir;
+
     @Option(names = "--control-stdin", description = "Read management commands from standard input while the " +
         "migration runs, one a line: " + ManagementCommands.USAGE + ".")
     boolean controlStdin;
@@ -436,6 +442,7 @@ public final class DemoMigration implements Callable<Integer>
         try (SyntheticGuest guest = SyntheticGuest.createTarget(guestConfig());
             MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
                 .reportFile(reportJson) // the library's own JSON report (MigrationReport.toJson), written at the end
+                .driverDirectoryName(driverDir)
                 .kernelFaultPath(kernelFaults)
                 .guestMemory(guest.memory())
                 .deviceState(guest.deviceState())
@@ -561,6 +568,7 @@ public final class DemoMigration implements Callable<Integer>
             final long launchStartNs = System.nanoTime();
             long launchMs = 0;
             try (MigrationSource source = PageStream.launchSource(new MigrationSource.Context()
+                .driverDirectoryName(driverDir)
                 .guestMemory(guest.memory())
                 .dirtyPageLog(guest.dirtyLog())
                 .vcpuControl(guest.vcpus())
@@ -814,6 +822,10 @@ public final class DemoMigration implements Callable<Integer>
         if (null != reportJson)
         {
             command.add("--report-json=" + targetReportJson());
+        }
+        if (null != driverDir)
+        {
+            command.add("--driver-dir=" + driverDir + "-target");
         }
         command.add("--workload=" + workload);
         command.add("--dirty-rate=" + dirtyRate);

@@ -259,4 +259,54 @@ class DemoMigrationIT
         assertEquals(3, number(json, "adjustments"), json);
         assertTrue(json.contains("\"verified\": true"), json);
     }
+
+    private static String stat(final Path dir) throws Exception
+    {
+        final Process stat = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+            "--sun-misc-unsafe-memory-access=allow",
+            "-cp", new File("target/pagestream-demo.jar").getAbsolutePath(), "io.pagestream.examples.PageStat",
+            "--dir", dir.toString()).redirectErrorStream(true).start();
+        final String out = new String(stat.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(stat.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, stat.exitValue(), out);
+        return out;
+    }
+
+    @Test
+    @Timeout(180)
+    void shouldShowALiveMigrationsCountersToAnotherProcessAndKeepThemAfter() throws Exception
+    {
+        final Path dir = Files.createTempDirectory("pagestream-stat-it").resolve("driver");
+        final Path report = Files.createTempFile("pagestream-demo-stat", ".json");
+        final Process demo = run(report, "--memory=256m", "--workload=idle", "--fill=0.9", "--compression=none",
+            "--bandwidth=20MB", "--driver-dir=" + dir);
+        String live = "";
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline && demo.isAlive())
+        {
+            if (Files.exists(dir.resolve("cnc.dat")))
+            {
+                live = stat(dir);
+                if (live.contains("PRECOPY") && live.matches("(?s).*pages sent\\s+[1-9][0-9,]*.*"))
+                {
+                    break;
+                }
+            }
+            Thread.sleep(200);
+        }
+        System.out.println("live: " + live);
+        assertTrue(live.contains("driver running"), live);
+        assertTrue(live.matches("(?s).*source state\\s+PRECOPY .*"), live);
+        assertTrue(live.matches("(?s).*bandwidth cap B/s\\s+20,000,000 .*"), live);
+        assertTrue(live.matches("(?s).*pages remaining\\s+[1-9][0-9,]* .*"), live);
+        assertTrue(demo.waitFor(120, TimeUnit.SECONDS), "demo finished");
+        assertEquals(0, demo.exitValue());
+        final String after = stat(dir);
+        System.out.println("after: " + after);
+        assertTrue(after.contains("driver stopped"), after);
+        assertTrue(after.matches("(?s).*source state\\s+DONE .*"), "kept with the last values: " + after);
+        assertTrue(after.matches("(?s).*pages sent\\s+65,536 .*"), after);
+        assertTrue(stat(Path.of(dir + "-target")).matches("(?s).*target state\\s+DONE .*"));
+    }
 }

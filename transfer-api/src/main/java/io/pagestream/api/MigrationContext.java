@@ -55,6 +55,8 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     public static final String WARM_UP_PROP_NAME = "pagestream.warm.up";
     /** Threading mode, DEDICATED or INVOKER. */
     public static final String THREADING_MODE_PROP_NAME = "pagestream.threading.mode";
+    /** Directory for the embedded media driver, kept after close with the counters' last values. */
+    public static final String DRIVER_DIRECTORY_PROP_NAME = "pagestream.driver.dir";
     /** File the report is written to as JSON when the migration ends: the setting's system property. */
     public static final String REPORT_FILE_PROP_NAME = "pagestream.report.file";
     /** Default threading mode. */
@@ -64,6 +66,7 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     private final java.util.List<String> propertyErrors = new java.util.ArrayList<>();
     private boolean concluded;
     private String aeronDirectoryName = System.getProperty(AERON_DIRECTORY_PROP_NAME);
+    private String driverDirectoryName = System.getProperty(DRIVER_DIRECTORY_PROP_NAME);
     private int dataStreamId = intProperty(DATA_STREAM_ID_PROP_NAME, DATA_STREAM_ID_DEFAULT);
     private int controlStreamId = intProperty(CONTROL_STREAM_ID_PROP_NAME, CONTROL_STREAM_ID_DEFAULT);
     private int urgentStreamId = intProperty(URGENT_STREAM_ID_PROP_NAME, URGENT_STREAM_ID_DEFAULT);
@@ -288,6 +291,8 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
         require(socketBufferLength >= 65536 && socketBufferLength <= (64 << 20),
             "socketBufferLength", socketBufferLength, "must be from 64 KiB to 64 MiB");
         require(null != threadingMode, "threadingMode", null, "must be set");
+        require(null == driverDirectoryName || null == aeronDirectoryName, "driverDirectoryName", driverDirectoryName,
+            "names the embedded driver's directory: not with aeronDirectoryName (an external driver)");
         final String keyFile = System.getProperty(SECRET_KEY_FILE_PROP_NAME);
         if (null == secretKey && null != keyFile)
         {
@@ -394,6 +399,26 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
     {
         aeronDirectoryName = dirName;
         return self();
+    }
+
+    /**
+     * @param dirName the embedded media driver's directory, named by the embedder: the migration's counters (state,
+     *                pages sent and remaining, the cap in force, ...) can be read there from another process while
+     *                it runs ({@code pagestream-stat}, AeronStat), and the directory is kept after close with their
+     *                last values until the embedder deletes it. Null (the default): a fresh directory, deleted at
+     *                close. Not with {@link #aeronDirectoryName(String)} (an external driver has its own).
+     * @return this.
+     */
+    public T driverDirectoryName(final String dirName)
+    {
+        driverDirectoryName = dirName;
+        return self();
+    }
+
+    /** @return the embedded driver's named directory, or null for a fresh one deleted at close. */
+    public String driverDirectoryName()
+    {
+        return driverDirectoryName;
     }
 
     /**

@@ -161,6 +161,7 @@ public final class FaultService
                 final long serviceNs = clock.nanoTime() - startNs;
                 faultsCounter.increment(); // many vCPU threads: the atomic increment
                 recorder.recordValue(Math.min(serviceNs, TimeUnit.SECONDS.toNanos(60)));
+                recordSlowFault(pageIndex, serviceNs, "software");
                 return true;
             }
             checkLost(pageIndex);
@@ -220,7 +221,7 @@ public final class FaultService
 
     /**
      * Fault thread of the kernel fault path: a guest thread blocked in the kernel on a missing page; its page was
-     * asked for. Counts as waiting until {@link #kernelFaultServed(long)}.
+     * asked for. Counts as waiting until {@link #kernelFaultServed(long, long)}.
      */
     void kernelFaultStarted()
     {
@@ -230,12 +231,14 @@ public final class FaultService
     /**
      * Agent: the page a kernel fault waited on was installed, which woke the thread.
      *
+     * @param pageIndex the page.
      * @param serviceNs from the fault read to the install.
      */
-    void kernelFaultServed(final long serviceNs)
+    void kernelFaultServed(final long pageIndex, final long serviceNs)
     {
         faultsCounter.increment();
         recorder.recordValue(Math.min(serviceNs, TimeUnit.SECONDS.toNanos(60)));
+        recordSlowFault(pageIndex, serviceNs, "userfaultfd");
         waiting.decrementAndGet();
     }
 
@@ -313,5 +316,20 @@ public final class FaultService
         final PageRequestFlyweight request = new PageRequestFlyweight();
         FrameMac signer;
         byte[] signerKey;
+    }
+
+    private static void recordSlowFault(final long pageIndex, final long serviceNs, final String path)
+    {
+        if (serviceNs >= io.pagestream.status.Events.faultThresholdNs())
+        {
+            final io.pagestream.status.Events.PostcopyFault event = new io.pagestream.status.Events.PostcopyFault();
+            if (event.isEnabled())
+            {
+                event.pageIndex = pageIndex;
+                event.serviceUs = serviceNs / 1000;
+                event.path = path;
+                event.commit();
+            }
+        }
     }
 }

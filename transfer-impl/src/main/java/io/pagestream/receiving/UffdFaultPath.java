@@ -427,7 +427,7 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
             inFlight = inFlight - 1;
             serviceNs = clock.nanoTime() - inFlightStartNs[slot];
         }
-        faults.kernelFaultServed(serviceNs);
+        faults.kernelFaultServed(pageIndex, serviceNs);
     }
 
     private synchronized void retryInFlight(final long nowNs)

@@ -49,6 +49,7 @@ final class PrecopySession
     private boolean postcopyPermitted = true;
     private boolean postcopyRequested;
     private boolean switchoverHeld;
+    private long migrationId;
     private int round;
     private int roundsEnded;
     private long roundPagesPlanned;
@@ -156,6 +157,12 @@ final class PrecopySession
         switchoverHeld = held;
     }
 
+    /** @param id the migration's id, for the JFR events. */
+    void migrationId(final long id)
+    {
+        migrationId = id;
+    }
+
     /** @return true if post-copy was negotiated with the target (whatever a manager permits now). */
     boolean postcopyNegotiated()
     {
@@ -209,6 +216,7 @@ final class PrecopySession
             decision = policy.onRoundComplete(tracker);
         }
         lastDecision = decision;
+        recordRound(decision);
         try
         {
             listener.onRoundComplete(tracker, decision);
@@ -250,6 +258,39 @@ final class PrecopySession
                 throw new MigrationException(ErrorCode.NOT_CONVERGED, decision.reason());
         }
         return 1;
+    }
+
+    private void recordRound(final MigrationDecision decision)
+    {
+        if (!io.pagestream.status.Events.recorded(migrationId))
+        {
+            return;
+        }
+        final io.pagestream.status.Events.Round roundEvent = new io.pagestream.status.Events.Round();
+        if (roundEvent.isEnabled())
+        {
+            roundEvent.migrationId = migrationId;
+            roundEvent.round = tracker.round();
+            roundEvent.pagesSent = tracker.pagesSentInRound();
+            roundEvent.bytesSent = tracker.bytesSentInRound();
+            roundEvent.dirtyPages = tracker.dirtyPages();
+            roundEvent.dirtyRatePagesPerSec = tracker.dirtyRatePagesPerSec();
+            roundEvent.bandwidthBytesPerSec = tracker.bandwidthBytesPerSec();
+            roundEvent.predictedDowntimeMs = (long)tracker.predictedDowntimeMs();
+            roundEvent.durationMs = tracker.roundDurationMs();
+            roundEvent.commit();
+        }
+        final io.pagestream.status.Events.PolicyDecision decisionEvent =
+            new io.pagestream.status.Events.PolicyDecision();
+        if (decisionEvent.isEnabled())
+        {
+            decisionEvent.migrationId = migrationId;
+            decisionEvent.round = tracker.round();
+            decisionEvent.action = decision.action().name();
+            decisionEvent.throttle = decision.throttleFraction();
+            decisionEvent.reason = decision.reason();
+            decisionEvent.commit();
+        }
     }
 
     private void nextRound(final State next, final long nowNs)

@@ -60,6 +60,7 @@ public final class SourceConductor implements Agent
     private long nowNs;
     private long lastPeerFrameNs;
     private boolean postcopyCommitted;
+    private io.pagestream.status.Events.Recovery recoveryEvent;
 
     /**
      * @param ctx                 concluded context.
@@ -216,6 +217,7 @@ public final class SourceConductor implements Agent
                 final int work = recovery.doWork(nowNs);
                 if (recovery.isDone())
                 {
+                    endRecoveryEvent(true);
                     lastPeerFrameNs = nowNs;
                     figures.recoveries(recovery.recoveries());
                     postcopy.start(pending, postcopy.round());
@@ -279,8 +281,22 @@ public final class SourceConductor implements Agent
         }
     }
 
+    private void endRecoveryEvent(final boolean recovered)
+    {
+        if (null != recoveryEvent)
+        {
+            recoveryEvent.recovered = recovered;
+            recoveryEvent.commit();
+            recoveryEvent = null;
+        }
+    }
+
     void startRecovery(final String why)
     {
+        recoveryEvent = new io.pagestream.status.Events.Recovery();
+        recoveryEvent.begin();
+        recoveryEvent.migrationId = ctx.migrationId();
+        recoveryEvent.why = why;
         recovery.start(why, pending, nowNs);
         state(SourceState.RECOVERY);
     }
@@ -348,7 +364,7 @@ public final class SourceConductor implements Agent
     {
         if (!postcopyCommitted)
         {
-            figures.downtimeEnded(nowNs, guest.pauseNs());
+            figures.downtimeEnded(nowNs, guest.pauseNs(), "guest running on the target (stop-and-copy committed)");
         }
         guest.stopTracking();
         ending.end(report(MigrationResult.COMPLETED, "completed", null), null, null, nowNs);
@@ -365,6 +381,7 @@ public final class SourceConductor implements Agent
         {
             return;
         }
+        endRecoveryEvent(false);
         if (postcopyCommitted)
         {
             // The guest may be running on the target, which alone holds its newest pages. Resuming it here as well
@@ -379,7 +396,7 @@ public final class SourceConductor implements Agent
         final long pauseNs = guest.pauseNs();
         if (guest.revert())
         {
-            figures.downtimeEnded(nowNs, pauseNs);
+            figures.downtimeEnded(nowNs, pauseNs, "guest running here again: " + reason);
         }
         ending.end(report(code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED,
             reason, code), notifyPeer && handshake.peerKnown() ? code : null, reason, nowNs);

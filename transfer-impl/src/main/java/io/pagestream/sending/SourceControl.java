@@ -187,6 +187,14 @@ final class SourceControl implements MigrationControl
         inForce = settings;
         for (final String change : announced)
         {
+            final io.pagestream.status.Events.SettingsChanged event =
+                new io.pagestream.status.Events.SettingsChanged();
+            if (event.isEnabled())
+            {
+                event.change = change;
+                event.settings = settings.toString();
+                event.commit();
+            }
             try
             {
                 listener.onSettingsChanged(settings, change);

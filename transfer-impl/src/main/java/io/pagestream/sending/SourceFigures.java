@@ -157,6 +157,7 @@ final class SourceFigures
         {
             targetRunning = true;
             downtimeNs = nowNs - pauseNs;
+            recordSwitchover(true, "guest running on the target (post-copy)");
         }
     }
 
@@ -171,9 +172,24 @@ final class SourceFigures
      * @param nowNs   current time.
      * @param pauseNs when the guest paused here.
      */
-    void downtimeEnded(final long nowNs, final long pauseNs)
+    void downtimeEnded(final long nowNs, final long pauseNs, final String outcome)
     {
         downtimeNs = nowNs - pauseNs;
+        recordSwitchover(false, outcome);
+    }
+
+    private void recordSwitchover(final boolean postcopy, final String outcome)
+    {
+        final io.pagestream.status.Events.Switchover event = new io.pagestream.status.Events.Switchover();
+        if (event.isEnabled() && io.pagestream.status.Events.recorded(ctx.migrationId()))
+        {
+            event.migrationId = ctx.migrationId();
+            event.postcopy = postcopy;
+            event.round = null == precopy ? -1 : precopy.round();
+            event.outcome = outcome;
+            event.downtimeMs = TimeUnit.NANOSECONDS.toMillis(downtimeNs);
+            event.commit();
+        }
     }
 
     /** @param nowNs when the migration clock starts: elapsed time, rates and the report count from here. */
@@ -232,6 +248,9 @@ final class SourceFigures
             requests.setOrdered(urgent.requests());
             rateLimited.setOrdered(lanes.rateLimitedWaits());
             rounds.setOrdered(roundsEnded);
+            counters.get(CounterType.PAGES_REMAINING).setOrdered(pagesRemaining);
+            counters.get(CounterType.BANDWIDTH_CAP).setOrdered(
+                null == control ? ctx.maxBandwidthBytesPerSec() : control.inForce().maxBandwidthBytesPerSec());
         }
         if (nowNs - lastProgressNs < TimeUnit.MILLISECONDS.toNanos(PROGRESS_MS) && state != SourceState.DONE)
         {

@@ -84,6 +84,7 @@ final class SourceParts
         pending = new PageBitmap(pageCount);
         precopy = new PrecopySession(lanes, guest, tracker, ctx.policy(), ctx.listener(), ctx.errorHandler(),
             lifecycle::phase, new PageBitmap(pageCount), pending);
+        precopy.migrationId(ctx.migrationId());
         switchover = new SwitchoverSession(proxy, guest, limiter, controlStats);
         recovery = new RecoverySession(lanes, urgent, proxy, guard,
             new HandshakeSession(ctx, proxy, lanes, urgent, guard), ctx.recoveryTimeoutMs(), ctx.frameAuthentication());

@@ -46,6 +46,10 @@ public enum CounterType
     SOURCE_STATE(7019, "pagestream: source state"),
     /** Source: data lanes in use. */
     DATA_LANES(7020, "pagestream: data lanes"),
+    /** Source: pages of the current round (or of the post-copy push) not yet sent. */
+    PAGES_REMAINING(7021, "pagestream: pages remaining"),
+    /** Source: the send cap in force, bytes a second, 0 for none. */
+    BANDWIDTH_CAP(7022, "pagestream: bandwidth cap B/s"),
     /** Target: page frames applied. */
     PAGE_FRAMES_RECEIVED(7101, "pagestream: page frames received"),
     /** Target: bytes received. */
@@ -78,7 +82,7 @@ public enum CounterType
         return new CounterType[]{ PAGES_SENT, BYTES_SENT, ZERO_PAGES_SENT, RAW_PAGES_SENT, ROUNDS, BACK_PRESSURE,
             ADMIN_ACTIONS, RATE_LIMITED, DELTA_PAGES_SENT, LZ4_PAGES_SENT, PAGE_CACHE_HITS, PAGE_CACHE_MISSES,
             BYTES_SAVED, URGENT_PAGES_SENT, POSTCOPY_PAGES_SENT, PAGE_REQUESTS_RECEIVED, RECOVERIES, BAD_FRAME_TAGS,
-            SOURCE_STATE, DATA_LANES };
+            SOURCE_STATE, DATA_LANES, PAGES_REMAINING, BANDWIDTH_CAP };
     }
 
     /**

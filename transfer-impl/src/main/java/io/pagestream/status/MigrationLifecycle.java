@@ -124,6 +124,24 @@ public final class MigrationLifecycle
      */
     public void complete()
     {
+        if (null != outcome)
+        {
+            final Events.MigrationEnd event = new Events.MigrationEnd();
+            if (event.isEnabled() && Events.recorded(outcome.migrationId()))
+            {
+                event.role = outcome.role();
+                event.migrationId = outcome.migrationId();
+                event.result = outcome.result().name();
+                event.errorCode = null == outcome.errorCode() ? "" : outcome.errorCode().name();
+                event.mode = outcome.mode().name();
+                event.totalTimeMs = outcome.totalTimeMs();
+                event.downtimeMs = outcome.downtimeMs();
+                event.pagesSent = outcome.pagesSent();
+                event.bytesOnWire = outcome.bytesOnWire();
+                event.reason = outcome.reason();
+                event.commit();
+            }
+        }
         if (null != reportFile && null != outcome)
         {
             try

@@ -57,13 +57,15 @@ public final class AeronTransport implements AutoCloseable
         final IdleStrategy driverIdleStrategy,
         final ErrorHandler errorHandler)
     {
-        return launch(externalDirectoryName, role, driverIdleStrategy, errorHandler, false);
+        return launch(externalDirectoryName, null, role, driverIdleStrategy, errorHandler, false);
     }
 
     /**
      * Launch an embedded driver (unless {@code externalDirectoryName} is given) and connect a client.
      *
      * @param externalDirectoryName directory of an external driver, or null for an embedded one.
+     * @param keptDirectoryName     the embedded driver's directory, kept after close (its counters with it), or
+     *                              null for a fresh one deleted at close.
      * @param role                  short name used in the embedded driver's directory name.
      * @param driverIdleStrategy    for the embedded driver's shared thread.
      * @param errorHandler          for the driver's and client's threads; never exits the JVM.
@@ -73,6 +75,7 @@ public final class AeronTransport implements AutoCloseable
      */
     public static AeronTransport launch(
         final String externalDirectoryName,
+        final String keptDirectoryName,
         final String role,
         final IdleStrategy driverIdleStrategy,
         final ErrorHandler errorHandler,
@@ -86,11 +89,12 @@ public final class AeronTransport implements AutoCloseable
             if (null == directoryName)
             {
                 reapStaleDirectories();
-                directoryName = CommonContext.getAeronDirectoryName() + DIRECTORY_INFIX + role + "-" + UUID.randomUUID();
+                directoryName = null != keptDirectoryName ? keptDirectoryName :
+                    CommonContext.getAeronDirectoryName() + DIRECTORY_INFIX + role + "-" + UUID.randomUUID();
                 final MediaDriver.Context driverContext = new MediaDriver.Context()
                     .aeronDirectoryName(directoryName)
                     .dirDeleteOnStart(true)
-                    .dirDeleteOnShutdown(true)
+                    .dirDeleteOnShutdown(null == keptDirectoryName)
                     .warnIfDirectoryExists(false)
                     .threadingMode(invoked ? ThreadingMode.INVOKER : ThreadingMode.SHARED)
                     .sharedIdleStrategy(driverIdleStrategy)
