@@ -120,6 +120,10 @@ public interface MigrationTarget extends AutoCloseable
         public static final String POSTCOPY_ENABLED_PROP_NAME = "pagestream.postcopy.enabled";
         /** Set to true to let PageStream own the post-copy fault path through userfaultfd. */
         public static final String KERNEL_FAULT_PATH_PROP_NAME = "pagestream.kernel.fault.path";
+        /** Set to false to accept a guest whatever the memory this process may have. */
+        public static final String ADMISSION_CHECK_PROP_NAME = "pagestream.admission.check";
+        /** Memory kept free beyond the guest's pages by the admission check (Aeron's buffers, the JVM). */
+        public static final long ADMISSION_HEADROOM_BYTES = 64L << 20;
 
         private GuestMemory guestMemory;
         private DeviceState deviceState;
@@ -132,6 +136,7 @@ public interface MigrationTarget extends AutoCloseable
         private boolean postcopyEnabled = booleanProperty(POSTCOPY_ENABLED_PROP_NAME, false);
         private io.pagestream.api.guest.PageInstaller pageInstaller;
         private boolean kernelFaultPath = booleanProperty(KERNEL_FAULT_PATH_PROP_NAME, false);
+        private boolean admissionCheck = booleanProperty(ADMISSION_CHECK_PROP_NAME, true);
         private String urgentEndpoint = System.getProperty(URGENT_ENDPOINT_PROP_NAME);
 
         /**
@@ -320,6 +325,28 @@ public interface MigrationTarget extends AutoCloseable
         public boolean postcopyEnabled()
         {
             return postcopyEnabled;
+        }
+
+        /**
+         * @param enabled true (the default) to refuse, in the handshake and before any page moves, a guest this
+         *                process cannot hold: the bytes the source will send (its populated pages, from its HELLO)
+         *                less what the target's guest memory already holds, plus
+         *                {@value #ADMISSION_HEADROOM_BYTES} bytes, against MemAvailable bounded by this process's
+         *                memory cgroup (the free huge pages for a guest with 2 MiB pages). A refusal is
+         *                {@link ErrorCode#INSUFFICIENT_MEMORY} on both sides, naming the figures; the guest keeps
+         *                running on the source.
+         * @return this.
+         */
+        public Context admissionCheck(final boolean enabled)
+        {
+            admissionCheck = enabled;
+            return this;
+        }
+
+        /** @return whether the admission check runs. */
+        public boolean admissionCheck()
+        {
+            return admissionCheck;
         }
 
         /**

@@ -21,6 +21,11 @@ public final class Capabilities
      */
     public static final long INSTALLS_PAGES = 1L << 5;
     /**
+     * HELLO only: the hello ends with the bytes of guest memory the source expects to send (its populated pages),
+     * which the target checks against the memory it may have before any page moves.
+     */
+    public static final long DATA_BYTES = 1L << 6;
+    /**
      * HELLO only: this hello resumes a post-copy migration on a new Aeron session after the link was lost; the target
      * answers with its MISSING_MAP.
      */

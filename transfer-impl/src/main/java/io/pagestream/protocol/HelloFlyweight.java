@@ -39,10 +39,13 @@ import static java.nio.ByteOrder.LITTLE_ENDIAN;
  *  +---------------------------------------------------------------+
  *  |     Aeron Session Ids of lanes 1 .. Lane Count - 1 (32 each)...
  *  +---------------------------------------------------------------+
+ *  |     Data Bytes (64, only with the DATA_BYTES capability)    ...
+ *  +---------------------------------------------------------------+
  * </pre>
  * The hello travels on data lane 0, whose Aeron session the target pins; with more lanes the trailing block names
  * the session of each other lane (stream {@code dataStreamId + lane}), which the target pins likewise. Without the
- * block the source uses one lane.
+ * block the source uses one lane. With {@link Capabilities#DATA_BYTES} the frame ends with the bytes the source
+ * expects to send (its populated pages), for the target's admission check.
  */
 public final class HelloFlyweight extends FrameFlyweight
 {
@@ -97,6 +100,47 @@ public final class HelloFlyweight extends FrameFlyweight
     }
 
     /**
+     * @param regionCount    regions described.
+     * @param endpointLength bytes of the control endpoint.
+     * @param laneCount      data lanes, 1 for none beyond lane 0.
+     * @param dataBytes      true to end with the data bytes ({@link Capabilities#DATA_BYTES}).
+     * @return the frame length.
+     */
+    public static int frameLength(final int regionCount, final int endpointLength, final int laneCount,
+        final boolean dataBytes)
+    {
+        return frameLength(regionCount, endpointLength, laneCount) + (dataBytes ? 8 : 0);
+    }
+
+    /**
+     * Write the data bytes; call last, with {@link Capabilities#DATA_BYTES} among the capabilities.
+     *
+     * @param laneCount data lanes written before.
+     * @param bytes     of guest memory the source expects to send.
+     * @return this.
+     */
+    public HelloFlyweight dataBytes(final int laneCount, final long bytes)
+    {
+        buffer.putLong(offset + frameLength(regionCount(), controlEndpointLength(), laneCount), bytes, LITTLE_ENDIAN);
+        return this;
+    }
+
+    /**
+     * @param frameLength bytes of the validated frame.
+     * @return the bytes the source expects to send, or -1 if its hello does not say.
+     */
+    public long dataBytes(final int frameLength)
+    {
+        return (capabilities() & Capabilities.DATA_BYTES) != 0 ?
+            buffer.getLong(offset + frameLength - 8, LITTLE_ENDIAN) : -1;
+    }
+
+    private int withoutDataBytes(final int frameLength)
+    {
+        return (capabilities() & Capabilities.DATA_BYTES) != 0 ? frameLength - 8 : frameLength;
+    }
+
+    /**
      * Write the lane block; call after {@link #controlEndpoint(String)}, only with more than one lane.
      *
      * @param laneCount  data lanes.
@@ -120,7 +164,8 @@ public final class HelloFlyweight extends FrameFlyweight
      */
     public int laneCount(final int frameLength)
     {
-        return frameLength == laneBlockOffset() ? 1 : buffer.getInt(offset + laneBlockOffset(), LITTLE_ENDIAN);
+        return withoutDataBytes(frameLength) == laneBlockOffset() ? 1 :
+            buffer.getInt(offset + laneBlockOffset(), LITTLE_ENDIAN);
     }
 
     /**
@@ -334,15 +379,25 @@ public final class HelloFlyweight extends FrameFlyweight
             throw badField("controlEndpointLength", endpointLength, "must be from 3 to " + MAX_ENDPOINT_LENGTH);
         }
         final int baseLength = frameLength(regions, endpointLength);
-        if (receivedLength != baseLength)
+        final boolean dataBytes = (capabilities() & Capabilities.DATA_BYTES) != 0;
+        if (dataBytes)
         {
-            requireLength(receivedLength, baseLength + 4, false);
+            requireLength(receivedLength, baseLength + 8, false);
+        }
+        final int length = withoutDataBytes(receivedLength);
+        if (length != baseLength)
+        {
+            requireLength(length, baseLength + 4, false);
             final int lanes = buffer.getInt(offset + baseLength, LITTLE_ENDIAN);
             if (lanes < 2 || lanes > MAX_LANES)
             {
                 throw badField("laneCount", lanes, "must be from 2 to " + MAX_LANES + " when the lane block is present");
             }
-            requireLength(receivedLength, frameLength(regions, endpointLength, lanes), true);
+            requireLength(length, frameLength(regions, endpointLength, lanes), true);
+        }
+        if (dataBytes && dataBytes(receivedLength) < 0)
+        {
+            throw badField("dataBytes", dataBytes(receivedLength), "must not be negative");
         }
         final int pageSize = pageSize();
         if (pageSize < 4096 || Integer.bitCount(pageSize) != 1)

@@ -129,6 +129,10 @@ final class HelloAcceptor
         pendingHelloError = (capabilities & Capabilities.RESUME) != 0 ?
             new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "resume hello for migration " +
             Long.toHexString(migrationId) + ", which this target never ran in post-copy") : checkLayout();
+        if (null == pendingHelloError && ctx.admissionCheck())
+        {
+            pendingHelloError = checkAdmission(hello.dataBytes(length));
+        }
         if (null == pendingHelloError && null != ctx.vmId() && !ctx.vmId().equals(hello.vmId()))
         {
             pendingHelloError = new MigrationException(ErrorCode.WRONG_VM, "vmId=" + hello.vmId() +
@@ -199,6 +203,28 @@ final class HelloAcceptor
         }
         proxy.connect(migrationId, hello.controlEndpoint(), hello.controlStreamId());
         state = State.CONNECT_CONTROL;
+    }
+
+    /**
+     * @param dataBytes what the source expects to send, or -1 if its hello did not say (then the whole guest).
+     * @return a refusal if this process cannot hold the guest, else null.
+     */
+    private MigrationException checkAdmission(final long dataBytes)
+    {
+        final long incoming = dataBytes >= 0 ? dataBytes : hello.pageCount() * hello.pageSize();
+        final long held = io.pagestream.kernel.ProcessMemory.populatedPages(memory) * memory.pageSize();
+        final long needed = Math.max(0, incoming - held) + MigrationTarget.Context.ADMISSION_HEADROOM_BYTES;
+        final io.pagestream.kernel.MemoryBudget budget = io.pagestream.kernel.MemoryBudget.now();
+        final long available = budget.availableBytes(memory.pageSize() > 4096);
+        if (needed <= available)
+        {
+            return null;
+        }
+        return new MigrationException(ErrorCode.INSUFFICIENT_MEMORY, String.format(java.util.Locale.ROOT,
+            "the target cannot hold this guest: %.1f MiB would arrive (%s), %.1f MiB already here, %.0f MiB " +
+            "headroom; this process may take %.1f MiB more (%s)", incoming / 1048576.0,
+            dataBytes >= 0 ? "its populated pages" : "the whole guest", held / 1048576.0,
+            MigrationTarget.Context.ADMISSION_HEADROOM_BYTES / 1048576.0, available / 1048576.0, budget.describe()));
     }
 
     private MigrationException checkLayout()

@@ -35,6 +35,7 @@ final class HandshakeSession
     static final long HELLO_RESEND_NS = TimeUnit.MILLISECONDS.toNanos(250);
     static final long AUTH_SEND_NS = TimeUnit.SECONDS.toNanos(1);
 
+    private long dataBytes = -1;
     private final MigrationSource.Context ctx;
     private final TargetProxy proxy;
     private final DataLanes lanes;
@@ -337,6 +338,29 @@ final class HandshakeSession
             .requestVerifier(new FrameMac(frameKey, FrameMac.LANE_REQUEST));
     }
 
+    /**
+     * @return the bytes of guest memory this source expects to send, for the target's admission check: the pages
+     * that may hold data by the kernel's page tables (scanned once, now; pages populated before tracking starts are
+     * added then), or all of them when unpopulated pages are not skipped.
+     */
+    private long dataBytes()
+    {
+        if (dataBytes < 0)
+        {
+            final io.pagestream.kernel.GuestPageScan scan = lanes.scan();
+            if (null == scan)
+            {
+                dataBytes = ctx.guestMemory().sizeBytes();
+            }
+            else
+            {
+                scan.scanAll();
+                dataBytes = scan.pagesWithData() * ctx.guestMemory().pageSize();
+            }
+        }
+        return dataBytes;
+    }
+
     private void sendHello(final long nowNs)
     {
         final long capabilities = (ctx.postcopyAllowed() ? Capabilities.POSTCOPY : 0) |
@@ -344,7 +368,7 @@ final class HandshakeSession
             (ctx.frameAuthentication() ? Capabilities.FRAME_MAC : 0) |
             (ctx.frameEncryption() ? Capabilities.FRAME_ENCRYPTION : 0);
         proxy.hello(ctx.guestMemory(), capabilities, nowNs, ctx.controlStreamId(), ctx.controlEndpoint(),
-            sourceNonce, ctx.vmId(), lanes.sessionIds());
+            sourceNonce, ctx.vmId(), lanes.sessionIds(), dataBytes());
         lastHelloNs = nowNs;
     }
 

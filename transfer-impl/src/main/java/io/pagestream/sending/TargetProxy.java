@@ -8,6 +8,7 @@ import io.pagestream.protocol.DeviceStateFlyweight;
 import io.pagestream.protocol.ErrorFlyweight;
 import io.pagestream.protocol.FrameFlyweight;
 import io.pagestream.protocol.FrameType;
+import io.pagestream.protocol.Capabilities;
 import io.pagestream.protocol.HelloFlyweight;
 import io.pagestream.kernel.GuestPageScan;
 import io.pagestream.protocol.PageMapFlyweight;
@@ -75,6 +76,7 @@ final class TargetProxy implements io.pagestream.status.PeerNotice.Sender
      * @param nonce           this handshake's nonce.
      * @param vmId            the VM's UUID, or null.
      * @param laneSessionIds  Aeron session of each data lane.
+     * @param dataBytes       bytes of guest memory this source expects to send, or -1 to leave them out.
      * @return the outcome.
      */
     int hello(
@@ -85,17 +87,18 @@ final class TargetProxy implements io.pagestream.status.PeerNotice.Sender
         final String controlEndpoint,
         final byte[] nonce,
         final UUID vmId,
-        final int[] laneSessionIds)
+        final int[] laneSessionIds,
+        final long dataBytes)
     {
         final int regions = memory.regionCount();
         final int lanes = laneSessionIds.length;
-        final int length = HelloFlyweight.frameLength(regions, controlEndpoint.length(), lanes);
+        final int length = HelloFlyweight.frameLength(regions, controlEndpoint.length(), lanes, dataBytes >= 0);
         hello.wrap(control.scratch(), 0);
         hello.writeHeader(FrameType.HELLO, length, migrationId);
         hello.pageSize(memory.pageSize())
             .regionCount(regions)
             .pageCount(memory.pageCount())
-            .capabilities(capabilities)
+            .capabilities(capabilities | (dataBytes >= 0 ? Capabilities.DATA_BYTES : 0))
             .timestampNs(nowNs)
             .controlStreamId(controlStreamId);
         hello.nonce(nonce);
@@ -108,6 +111,10 @@ final class TargetProxy implements io.pagestream.status.PeerNotice.Sender
         if (lanes > 1)
         {
             hello.lanes(lanes, laneSessionIds);
+        }
+        if (dataBytes >= 0)
+        {
+            hello.dataBytes(lanes, dataBytes);
         }
         return control.offer(length);
     }

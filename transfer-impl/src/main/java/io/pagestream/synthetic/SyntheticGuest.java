@@ -155,7 +155,11 @@ public final class SyntheticGuest implements AutoCloseable
     /** Stop the vCPUs, the dirty log and free the memory. Idempotent. */
     public void close()
     {
-        CloseHelper.closeAll(vcpus, dirtyLog instanceof AutoCloseable ? (AutoCloseable)dirtyLog : null, memory);
+        vcpus.close();
+        // A vCPU the kernel holds at a page that never came (a lost post-copy guest) would fault on unmapped memory
+        // if woken: its memory stays mapped until the process ends.
+        CloseHelper.closeAll(dirtyLog instanceof AutoCloseable ? (AutoCloseable)dirtyLog : null,
+            vcpus.liveThreads() == 0 ? memory : null);
     }
 
     /**

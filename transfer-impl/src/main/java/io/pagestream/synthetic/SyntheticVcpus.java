@@ -42,6 +42,7 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
     private volatile boolean journalling;
     private volatile RuntimeException guestLost;
     private volatile int touchEpoch;
+    private boolean closed;
 
     SyntheticVcpus(
         final GuestMemory memory,
@@ -76,6 +77,7 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
             return;
         }
         running = true;
+        closed = false;
         touchEpoch++;
         for (final Vcpu vcpu : vcpus)
         {
@@ -240,7 +242,15 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
      */
     public synchronized void close()
     {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
         running = false;
+        // A running vCPU stops within a write; one the kernel holds at a missing page never does: wait for all of
+        // them together, a bounded time, once.
+        final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
         for (final Vcpu vcpu : vcpus)
         {
             if (null != vcpu.thread)
@@ -248,7 +258,11 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
                 LockSupport.unpark(vcpu.thread);
                 try
                 {
-                    vcpu.thread.join(5_000);
+                    final long leftMs = TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
+                    if (leftMs > 0)
+                    {
+                        vcpu.thread.join(leftMs);
+                    }
                 }
                 catch (final InterruptedException ex)
                 {

@@ -67,6 +67,45 @@ class FlyweightLayoutTest
     }
 
     @Test
+    void shouldLayOutHelloEndingWithTheDataBytesAfterTheLaneBlock()
+    {
+        for (final int lanes : new int[]{1, 3})
+        {
+            final HelloFlyweight f = new HelloFlyweight();
+            f.wrap(buffer, 0);
+            final int length = HelloFlyweight.frameLength(1, 14, lanes, true);
+            f.writeHeader(FrameType.HELLO, length, SESSION);
+            f.pageSize(4096).regionCount(1).pageCount(1000L).capabilities(Capabilities.DATA_BYTES).timestampNs(77L)
+                .controlStreamId(1002);
+            f.nonce(new byte[16]);
+            f.vmId(null);
+            f.regionLength(0, 4096L * 1000).controlEndpoint("127.0.0.1:4040");
+            if (lanes > 1)
+            {
+                f.lanes(lanes, new int[]{0, 21, 22});
+            }
+            f.dataBytes(lanes, 123_456_789_012L);
+
+            final ByteBuffer e = expected(FrameType.HELLO, length);
+            e.putInt(4096).putInt(1).putLong(1000).putLong(Capabilities.DATA_BYTES).putLong(77).putInt(1002).putInt(14)
+                .put(new byte[16]).putLong(0).putLong(0).putLong(4096L * 1000).put("127.0.0.1:4040".getBytes());
+            if (lanes > 1)
+            {
+                e.putInt(lanes).putInt(21).putInt(22);
+            }
+            e.putLong(123_456_789_012L);
+            assertArrayEquals(e.array(), written(length), "lanes " + lanes);
+
+            f.validate(length);
+            assertEquals(lanes, f.laneCount(length));
+            assertEquals(123_456_789_012L, f.dataBytes(length));
+            assertThrows(MigrationException.class, () -> f.validate(length - 4), "a cut frame is refused");
+            f.capabilities(0);
+            assertEquals(-1, f.dataBytes(length), "without the capability there are none");
+        }
+    }
+
+    @Test
     void shouldLayOutHelloAck()
     {
         final HelloAckFlyweight f = new HelloAckFlyweight();
