@@ -103,6 +103,26 @@ public final class PageStream
     }
 
     /**
+     * Predict a migration before committing to it: total time, downtime, mode, and whether pre-copy converges or
+     * what throttle or post-copy it needs. Samples the guest's dirty log for {@code sampleMs} (so no migration of
+     * this guest may run meanwhile), then plays the rounds over the link with the built-in policy of the context's
+     * strategy. The context is read, not concluded: launch it afterwards as it is.
+     *
+     * @param ctx             the source's context as it would launch.
+     * @param linkBytesPerSec the link's rate (measured, or from an earlier migration's report); 0 for the
+     *                        context's cap.
+     * @param sampleMs        the sampling window, 40 to 60000 ms; a second sees most working sets.
+     * @param targetPostcopy  whether the target would run post-copy (its {@code postcopyEnabled}).
+     * @return the estimate.
+     * @throws MigrationException INVALID_CONFIGURATION if the guest, the dirty log or the link rate is missing.
+     */
+    public static io.pagestream.api.MigrationEstimate estimate(final MigrationSource.Context ctx,
+        final long linkBytesPerSec, final long sampleMs, final boolean targetPostcopy)
+    {
+        return io.pagestream.sending.Estimator.estimate(ctx, linkBytesPerSec, sampleMs, targetPostcopy);
+    }
+
+    /**
      * @param sourceOrTarget launched by this class.
      * @return the directory of the media driver its counters live in (named by
      * {@code Context.driverDirectoryName}, or fresh, or the external driver's), for {@code pagestream-stat} or

@@ -4,6 +4,7 @@ import io.pagestream.PageStream;
 import io.pagestream.api.Compression;
 import io.pagestream.api.MigrationPhase;
 import io.pagestream.api.MigrationStrategy;
+import io.pagestream.api.MigrationEstimate;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationSource;
@@ -188,6 +189,19 @@ public final class DemoMigration implements Callable<Integer>
         "uses DIR-target.")
     String driverDir;
 
+    @Option(names = "--estimate-only", description = "Predict the migration (total time, downtime, mode, whether " +
+        "pre-copy converges) from the guest's populated pages, a one-second sample of its dirty rate and the link's " +
+        "rate (--bandwidth, or --link-rate), print it as JSON (and to --report-json), and start nothing else.")
+    boolean estimateOnly;
+
+    @Option(names = "--estimate", description = "Print the estimate first, then migrate, and compare at the end.")
+    boolean estimateFirst;
+
+    @Option(names = "--link-rate", defaultValue = "400MB", description = "The link's rate for an estimate when " +
+        "--bandwidth is unlimited (default ${DEFAULT-VALUE}, about what loopback carries between two processes " +
+        "here).")
+    String linkRate;
+
     @Option(names = "--control-stdin", description = "Read management commands from standard input while the " +
         "migration runs, one a line: " + ManagementCommands.USAGE + ".")
     boolean controlStdin;
@@ -301,6 +315,22 @@ public final class DemoMigration implements Callable<Integer>
         catch (final IllegalArgumentException ex)
         {
             throw usage("--bandwidth", bandwidth, "a rate such as 1gbit, 200MB or unlimited");
+        }
+        try
+        {
+            if (Units.parseRate(linkRate) <= 0)
+            {
+                throw usage("--link-rate", linkRate, "a positive rate such as 1gbit or 400MB");
+            }
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw usage("--link-rate", linkRate, "a positive rate such as 1gbit or 400MB");
+        }
+        if (estimateOnly && null != targetEndpoint)
+        {
+            throw new CommandLine.ParameterException(new CommandLine(this),
+                "--estimate-only starts no migration: not with --target");
         }
         endpoint("--target", targetEndpoint);
         endpoint("--control", controlEndpoint);
@@ -526,6 +556,42 @@ public final class DemoMigration implements Callable<Integer>
         }
     }
 
+    private MigrationSource.Context sourceContext(final SyntheticGuest guest, final String endpoint,
+        final String control, final long bandwidthBytesPerSec) throws IOException
+    {
+        return new MigrationSource.Context()
+            .driverDirectoryName(driverDir)
+            .guestMemory(guest.memory())
+            .dirtyPageLog(guest.dirtyLog())
+            .vcpuControl(guest.vcpus())
+            .deviceState(guest.deviceState())
+            .targetEndpoint(endpoint)
+            .controlEndpoint(control)
+            .mtuLength(mtu)
+            .dataLanes(lanes)
+            .downtimeTargetMs(downtimeMs)
+            .maxRounds(maxRounds)
+            .maxTimeMs(maxTimeMs)
+            .maxBandwidthBytesPerSec(bandwidthBytesPerSec)
+            .secretKey(readKey())
+            .allowUnauthenticated(noAuth)
+            .frameAuthentication(frameMacs())
+            .frameEncryption(frameSeals())
+            .peerTimeoutMs(peerTimeoutMs)
+            .recoveryTimeoutMs(recoveryTimeoutMs)
+            .strategy(MigrationStrategy.parse(mode))
+            .postcopyAllowed(!noPostcopy)
+            .compression(parseCompression(compression))
+            .listener(new io.pagestream.api.MigrationListener()
+            {
+                public void onSettingsChanged(final io.pagestream.api.MigrationSettings settings,
+                    final String change)
+                {
+                    out.println("control: applied " + change + "; now " + settings);
+                }
+            });
+    }
+
     private int runSource() throws Exception
     {
         final SyntheticGuest.Config config = guestConfig();
@@ -542,7 +608,7 @@ public final class DemoMigration implements Callable<Integer>
             downtimeMs);
 
         final long hugePagesAdded = reserveHugePages(config);
-        if (null == endpoint)
+        if (null == endpoint && !estimateOnly)
         {
             endpoint = "127.0.0.1:" + freeUdpPort();
             targetProcess = startTarget(endpoint, targetLines);
@@ -567,37 +633,24 @@ public final class DemoMigration implements Callable<Integer>
             long warmupMs = 0;
             final long launchStartNs = System.nanoTime();
             long launchMs = 0;
-            try (MigrationSource source = PageStream.launchSource(new MigrationSource.Context()
-                .driverDirectoryName(driverDir)
-                .guestMemory(guest.memory())
-                .dirtyPageLog(guest.dirtyLog())
-                .vcpuControl(guest.vcpus())
-                .deviceState(guest.deviceState())
-                .targetEndpoint(endpoint)
-                .controlEndpoint(control)
-                .mtuLength(mtu)
-                .dataLanes(lanes)
-                .downtimeTargetMs(downtimeMs)
-                .maxRounds(maxRounds)
-                .maxTimeMs(maxTimeMs)
-                .maxBandwidthBytesPerSec(bandwidthBytesPerSec)
-                .secretKey(readKey())
-                .allowUnauthenticated(noAuth)
-                .frameAuthentication(frameMacs())
-                .frameEncryption(frameSeals())
-                .peerTimeoutMs(peerTimeoutMs)
-                .recoveryTimeoutMs(recoveryTimeoutMs)
-                .strategy(MigrationStrategy.parse(mode))
-                .postcopyAllowed(!noPostcopy)
-                .compression(parseCompression(compression))
-                .listener(new io.pagestream.api.MigrationListener()
+            MigrationEstimate estimate = null;
+            if (estimateOnly || estimateFirst)
+            {
+                estimate = PageStream.estimate(sourceContext(guest, endpoint, control, bandwidthBytesPerSec),
+                    0 != bandwidthBytesPerSec ? 0 : Units.parseRate(linkRate), 1_000, !noPostcopy);
+                out.println("estimate: " + estimate);
+                if (estimateOnly)
                 {
-                    public void onSettingsChanged(final io.pagestream.api.MigrationSettings settings,
-                        final String change)
+                    out.print(estimate.toJson());
+                    if (null != reportJson)
                     {
-                        out.println("control: applied " + change + "; now " + settings);
+                        Files.writeString(reportJson, estimate.toJson(), StandardCharsets.UTF_8);
                     }
-                })))
+                    return 0;
+                }
+            }
+            try (MigrationSource source = PageStream.launchSource(
+                sourceContext(guest, endpoint, control, bandwidthBytesPerSec)))
             {
                 launchMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - launchStartNs);
                 if (controlStdin)
@@ -665,6 +718,14 @@ public final class DemoMigration implements Callable<Integer>
             final long sourcePeak = ProcessMemory.peakResidentBytes();
             final long populatedAfter = ProcessMemory.populatedPages(guest.memory());
             printReport(report, verified, verification, guest.vcpus().isPaused(), launchMs, warmupMs);
+            if (null != estimate)
+            {
+                out.printf(Locale.ROOT, "estimate          %s predicted, %s actual; total %,d ms predicted, %,d " +
+                    "actual (%+.0f%%); downtime %d ms predicted, %d actual%n", estimate.predictedMode(), report.mode(),
+                    estimate.predictedTotalTimeMs(), report.totalTimeMs(),
+                    100.0 * (estimate.predictedTotalTimeMs() - report.totalTimeMs()) / Math.max(1, report.totalTimeMs()),
+                    estimate.predictedDowntimeMs(), report.downtimeMs());
+            }
             out.printf(Locale.ROOT, "source guest      %,d pages populated when the migration started, %,d at its " +
                 "end (the guest's own writes since included)%n", populatedBefore, populatedAfter);
             out.printf(Locale.ROOT, "engine warm-up    %,d ms at start, while the target process started (%s)%n",

@@ -309,4 +309,20 @@ class DemoMigrationIT
         assertTrue(after.matches("(?s).*pages sent\\s+65,536 .*"), after);
         assertTrue(stat(Path.of(dir + "-target")).matches("(?s).*target state\\s+DONE .*"));
     }
+
+    @Test
+    @Timeout(60)
+    void shouldEstimateWithoutStartingAMigration() throws Exception
+    {
+        final Path report = Files.createTempFile("pagestream-demo-estimate", ".json");
+        final Process demo = run(report, "--estimate-only", "--memory=128m", "--workload=hotset", "--bandwidth=100MB",
+            "--no-auth");
+        assertTrue(demo.waitFor(45, TimeUnit.SECONDS), "estimate finished");
+        assertEquals(0, demo.exitValue());
+        final String json = Files.readString(report, StandardCharsets.UTF_8);
+        assertTrue(number(json, "predictedTotalTimeMs") > 0 && number(json, "predictedDowntimeMs") >= 0, json);
+        assertTrue(json.contains("\"predictedMode\": \"PRECOPY\""), json);
+        assertEquals(100_000_000L, number(json, "linkBytesPerSec"));
+        assertEquals(32768L, number(json, "pageCount"));
+    }
 }

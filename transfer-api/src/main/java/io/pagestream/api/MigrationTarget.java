@@ -332,7 +332,8 @@ public interface MigrationTarget extends AutoCloseable
          *                process cannot hold: the bytes the source will send (its populated pages, from its HELLO)
          *                less what the target's guest memory already holds, plus
          *                {@value #ADMISSION_HEADROOM_BYTES} bytes, against MemAvailable bounded by this process's
-         *                memory cgroup (the free huge pages for a guest with 2 MiB pages). A refusal is
+         *                memory cgroup (a guest of 2 MiB pages is admitted: its huge pages were reserved when its memory was
+         *                mapped). A refusal is
          *                {@link ErrorCode#INSUFFICIENT_MEMORY} on both sides, naming the figures; the guest keeps
          *                running on the source.
          * @return this.

@@ -211,11 +211,17 @@ final class HelloAcceptor
      */
     private MigrationException checkAdmission(final long dataBytes)
     {
+        if (memory.pageSize() > 4096)
+        {
+            // Huge pages come from their pool, reserved when the guest memory was mapped (a shortfall fails the
+            // mmap): what arrives is already held.
+            return null;
+        }
         final long incoming = dataBytes >= 0 ? dataBytes : hello.pageCount() * hello.pageSize();
         final long held = io.pagestream.kernel.ProcessMemory.populatedPages(memory) * memory.pageSize();
         final long needed = Math.max(0, incoming - held) + MigrationTarget.Context.ADMISSION_HEADROOM_BYTES;
         final io.pagestream.kernel.MemoryBudget budget = io.pagestream.kernel.MemoryBudget.now();
-        final long available = budget.availableBytes(memory.pageSize() > 4096);
+        final long available = budget.availableBytes(false);
         if (needed <= available)
         {
             return null;
