@@ -277,6 +277,44 @@ class FailureAndControlSystemTest
 
     @Test
     @Timeout(120)
+    void shouldStartNoThreadWithInvokersAndAnExternalDriver() throws Exception
+    {
+        final SyntheticGuest.Config config = new SyntheticGuest.Config()
+            .sizeBytes(32L << 20).workload(Workload.HOTSET).dirtyRatePagesPerSec(2_000);
+        final PostCopySystemTest.ToggleLoss noLoss = new PostCopySystemTest.ToggleLoss();
+        try (LossyDriver driver = new LossyDriver(noLoss, noLoss, noLoss);
+            MigrationHarness harness = new MigrationHarness(config))
+        {
+            final java.util.Set<Long> before = new java.util.HashSet<>();
+            Thread.getAllStackTraces().keySet().forEach(t -> before.add(t.threadId()));
+            harness.startTarget(t -> t.threadingMode(ThreadingMode.INVOKER).aeronDirectoryName(driver.directory));
+            harness.startSource(s -> s.threadingMode(ThreadingMode.INVOKER).aeronDirectoryName(driver.directory));
+            final java.util.List<String> started = new java.util.ArrayList<>();
+            for (final Thread t : Thread.getAllStackTraces().keySet())
+            {
+                if (!before.contains(t.threadId()) && t.isAlive())
+                {
+                    started.add(t.getName());
+                }
+            }
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+            while (!(harness.source.completion().isDone() && harness.target.completion().isDone()) &&
+                System.nanoTime() < deadline)
+            {
+                if (harness.source.invoker().invoke() + harness.target.invoker().invoke() == 0)
+                {
+                    Thread.yield();
+                }
+            }
+            assertEquals(MigrationResult.COMPLETED, harness.source.completion().getNow(null).result());
+            assertEquals(-1, MemoryDigest.firstDifference(harness.sourceGuest.memory(), harness.targetGuest.memory()));
+            assertTrue(started.stream().noneMatch(n -> n.contains("aeron") || n.contains("pagestream")),
+                "threads started by two launches in INVOKER mode with an external driver: " + started);
+        }
+    }
+
+    @Test
+    @Timeout(120)
     void shouldStayBoundedAndCountBackPressureWhileTheTargetStopsConsuming() throws Exception
     {
         try (MigrationHarness harness = new MigrationHarness(new SyntheticGuest.Config()

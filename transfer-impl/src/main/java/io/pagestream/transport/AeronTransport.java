@@ -37,7 +37,7 @@ public final class AeronTransport implements AutoCloseable
         this.driver = driver;
         this.aeron = aeron;
         this.directoryName = directoryName;
-        this.driverInvoker = invoked ? driver.sharedAgentInvoker() : null;
+        this.driverInvoker = invoked && null != driver ? driver.sharedAgentInvoker() : null;
         this.clientInvoker = invoked ? aeron.conductorAgentInvoker() : null;
     }
 
@@ -103,16 +103,21 @@ public final class AeronTransport implements AutoCloseable
                 driver = MediaDriver.launch(driverContext);
             }
 
-            final boolean onAgentThread = invoked && null != driver;
+            final boolean onAgentThread = invoked;
             final Aeron.Context clientContext = new Aeron.Context()
                 .aeronDirectoryName(directoryName)
                 .errorHandler(errorHandler)
                 .subscriberErrorHandler(errorHandler);
             if (onAgentThread)
             {
-                // Synchronous client calls run the driver themselves while they wait for its answer.
-                clientContext.useConductorAgentInvoker(true).driverAgentInvoker(driver.sharedAgentInvoker());
-                driver.sharedAgentInvoker().start();
+                // The client's conductor runs on the agent's thread, with an external driver too (no thread of its
+                // own); synchronous client calls run an embedded driver themselves while they wait for its answer.
+                clientContext.useConductorAgentInvoker(true);
+                if (null != driver)
+                {
+                    clientContext.driverAgentInvoker(driver.sharedAgentInvoker());
+                    driver.sharedAgentInvoker().start();
+                }
             }
             aeron = Aeron.connect(clientContext);
             return new AeronTransport(driver, aeron, directoryName, onAgentThread);
@@ -168,7 +173,7 @@ public final class AeronTransport implements AutoCloseable
      */
     public Agent dutyCycle()
     {
-        if (null == driverInvoker)
+        if (null == clientInvoker)
         {
             return null;
         }
@@ -176,7 +181,7 @@ public final class AeronTransport implements AutoCloseable
         {
             public int doWork()
             {
-                return driverInvoker.invoke() + clientInvoker.invoke();
+                return (null == driverInvoker ? 0 : driverInvoker.invoke()) + clientInvoker.invoke();
             }
 
             public String roleName()
