@@ -64,17 +64,17 @@ public final class DemoMigration implements Callable<Integer>
     @Option(names = "--memory", defaultValue = "1g", description = "Guest memory size (default ${DEFAULT-VALUE}).")
     String memory;
 
-    @Option(names = "--page-size", defaultValue = "4k", description = "Page size: 4k, or 2m for hugetlb pages (the " +
+    @Option(names = "--page-size", completionCandidates = DemoMigration.PageSizeValues.class, defaultValue = "4k", description = "Page size: 4k, or 2m for hugetlb pages (the " +
         "demo reserves them in vm.nr_hugepages for both processes when run as root, and gives them back after) " +
         "(default ${DEFAULT-VALUE}).")
     String pageSize;
 
-    @Option(names = "--dirty-log", defaultValue = "auto", description = "Source dirty log: auto (the kernel's, " +
+    @Option(names = "--dirty-log", completionCandidates = DemoMigration.DirtyLogValues.class, defaultValue = "auto", description = "Source dirty log: auto (the kernel's, " +
         "userfaultfd write-protection, where it has one), userfaultfd, or software (the vCPU threads mark a bitmap) " +
         "(default ${DEFAULT-VALUE}).")
     String dirtyLog;
 
-    @Option(names = "--fault-path", defaultValue = "auto", description = "Target post-copy fault path: auto (the " +
+    @Option(names = "--fault-path", completionCandidates = DemoMigration.FaultPathValues.class, defaultValue = "auto", description = "Target post-copy fault path: auto (the " +
         "kernel's, userfaultfd, where this process may have one), userfaultfd (guest threads write plain memory and " +
         "block in the kernel on a missing page), or software (they ask PageStream before each write) " +
         "(default ${DEFAULT-VALUE}).")
@@ -84,7 +84,7 @@ public final class DemoMigration implements Callable<Integer>
         "guests' memory.")
     boolean thp;
 
-    @Option(names = "--workload", defaultValue = "hotset",
+    @Option(names = "--workload", completionCandidates = DemoMigration.WorkloadValues.class, defaultValue = "hotset",
         description = "idle, hotset, uniform or sequential (default ${DEFAULT-VALUE}).")
     String workload;
 
@@ -100,11 +100,11 @@ public final class DemoMigration implements Callable<Integer>
         description = "Send rate cap, e.g. 1gbit, 200MB, unlimited (default ${DEFAULT-VALUE}).")
     String bandwidth;
 
-    @Option(names = "--compression", defaultValue = "auto",
+    @Option(names = "--compression", completionCandidates = DemoMigration.CompressionValues.class, defaultValue = "auto",
         description = "auto, none, delta or lz4 (default ${DEFAULT-VALUE}).")
     String compression;
 
-    @Option(names = "--mode", defaultValue = "auto", description = "auto (pre-copy, then post-copy when rounds stop " +
+    @Option(names = "--mode", completionCandidates = DemoMigration.ModeValues.class, defaultValue = "auto", description = "auto (pre-copy, then post-copy when rounds stop " +
         "converging), precopy (pre-copy only, with no fallback) or postcopy (post-copy after the bulk pass) " +
         "(default ${DEFAULT-VALUE}).")
     String mode;
@@ -151,7 +151,7 @@ public final class DemoMigration implements Callable<Integer>
         "(default: a free loopback port).")
     String controlEndpoint;
 
-    @Option(names = "--role", defaultValue = "source", description = "source (default) or target.")
+    @Option(names = "--role", completionCandidates = DemoMigration.RoleValues.class, defaultValue = "source", description = "source (default) or target.")
     String role;
 
     @Option(names = "--listen", defaultValue = "127.0.0.1:40400", description = "Target role: host:port to listen on.")
@@ -170,7 +170,7 @@ public final class DemoMigration implements Callable<Integer>
         "same file.")
     Path keyFile;
 
-    @Option(names = "--security", defaultValue = "none", description = "Per-frame protection after the " +
+    @Option(names = "--security", completionCandidates = DemoMigration.SecurityValues.class, defaultValue = "none", description = "Per-frame protection after the " +
         "handshake: none (the key is still proven in the handshake), auth (a MAC on every frame) or encrypt " +
         "(every frame AES-GCM sealed); auth and encrypt need the key, so not --no-auth (default ${DEFAULT-VALUE}).")
     String security;
@@ -1089,5 +1089,93 @@ public final class DemoMigration implements Callable<Integer>
             }
         }
         return b.append('"').toString();
+    }
+
+    /** Values {@code --dirty-log} accepts, for help and shell completion. */
+    static final class DirtyLogValues extends java.util.ArrayList<String>
+    {
+        private static final long serialVersionUID = 1L;
+
+        DirtyLogValues()
+        {
+            super(List.of("auto", "userfaultfd", "software"));
+        }
+    }
+
+    /** Values {@code --fault-path} accepts, for help and shell completion. */
+    static final class FaultPathValues extends java.util.ArrayList<String>
+    {
+        private static final long serialVersionUID = 1L;
+
+        FaultPathValues()
+        {
+            super(List.of("auto", "userfaultfd", "software"));
+        }
+    }
+
+    /** Values {@code --workload} accepts, for help and shell completion. */
+    static final class WorkloadValues extends java.util.ArrayList<String>
+    {
+        private static final long serialVersionUID = 1L;
+
+        WorkloadValues()
+        {
+            super(List.of("idle", "hotset", "uniform", "sequential"));
+        }
+    }
+
+    /** Values {@code --compression} accepts, for help and shell completion. */
+    static final class CompressionValues extends java.util.ArrayList<String>
+    {
+        private static final long serialVersionUID = 1L;
+
+        CompressionValues()
+        {
+            super(List.of("auto", "none", "delta", "lz4"));
+        }
+    }
+
+    /** Values {@code --mode} accepts, for help and shell completion. */
+    static final class ModeValues extends java.util.ArrayList<String>
+    {
+        private static final long serialVersionUID = 1L;
+
+        ModeValues()
+        {
+            super(List.of("auto", "precopy", "postcopy"));
+        }
+    }
+
+    /** Values {@code --role} accepts, for help and shell completion. */
+    static final class RoleValues extends java.util.ArrayList<String>
+    {
+        private static final long serialVersionUID = 1L;
+
+        RoleValues()
+        {
+            super(List.of("source", "target"));
+        }
+    }
+
+    /** Values {@code --security} accepts, for help and shell completion. */
+    static final class SecurityValues extends java.util.ArrayList<String>
+    {
+        private static final long serialVersionUID = 1L;
+
+        SecurityValues()
+        {
+            super(List.of("none", "auth", "encrypt"));
+        }
+    }
+
+    /** Values {@code --page-size} accepts, for help and shell completion. */
+    static final class PageSizeValues extends java.util.ArrayList<String>
+    {
+        private static final long serialVersionUID = 1L;
+
+        PageSizeValues()
+        {
+            super(List.of("4k", "2m"));
+        }
     }
 }
