@@ -35,6 +35,7 @@ final class DefaultMigrationSource implements MigrationSource
     private SourceConductor agent;
     private AgentHost host;
     private boolean closed;
+    private AeronLinks links;
     private long warmupNs;
 
     private DefaultMigrationSource(final MigrationSource.Context ctx)
@@ -44,7 +45,17 @@ final class DefaultMigrationSource implements MigrationSource
 
     static DefaultMigrationSource launch(final MigrationSource.Context ctx)
     {
+        return launch(ctx, null);
+    }
+
+    static DefaultMigrationSource launch(final MigrationSource.Context ctx, final Aeron sharedClient)
+    {
         ctx.conclude();
+        if (null != sharedClient && (null != ctx.aeronDirectoryName() || null != ctx.driverDirectoryName()))
+        {
+            throw new MigrationException(ErrorCode.INVALID_CONFIGURATION, "aeron: a client handed in brings its " +
+                "own driver: not with aeronDirectoryName or driverDirectoryName");
+        }
         if (ctx.guestMemory().regionCount() > HelloFlyweight.MAX_REGIONS)
         {
             throw new MigrationException(ErrorCode.INVALID_CONFIGURATION, "guestMemory has " +
@@ -59,9 +70,11 @@ final class DefaultMigrationSource implements MigrationSource
                 source.warmupNs += io.pagestream.codec.CodecWarmup.run(
                     ctx.guestMemory().pageSize(), io.pagestream.codec.CodecWarmup.SELF_CHECK_ITERATIONS);
             }
-            source.transport = AeronTransport.launch(ctx.aeronDirectoryName(), ctx.driverDirectoryName(), "source", ctx.driverIdleStrategy(), ctx.errorHandler(),
+            source.transport = null != sharedClient ? AeronTransport.shared(sharedClient) :
+                AeronTransport.launch(ctx.aeronDirectoryName(), ctx.driverDirectoryName(), "source", ctx.driverIdleStrategy(), ctx.errorHandler(),
                 ctx.driverOnAgentThread());
             final Aeron aeron = source.transport.aeron();
+            source.links = new AeronLinks(aeron);
             source.counters = new MigrationCounters(aeron, ctx.migrationId(), CounterType.source());
             source.controlSubscription = aeron.addSubscription(
                 Channels.control(ctx.controlEndpoint()), ctx.controlStreamId());
@@ -73,7 +86,7 @@ final class DefaultMigrationSource implements MigrationSource
                 source.lanes[i] = new FramePublisher(aeron.addExclusivePublication(dataChannel, ctx.dataStreamId() + i),
                     source.counters.get(CounterType.BACK_PRESSURE), source.counters.get(CounterType.ADMIN_ACTIONS));
             }
-            source.agent = new SourceConductor(ctx, new AeronLinks(aeron), source.lanes,
+            source.agent = new SourceConductor(ctx, source.links, source.lanes,
                 source.controlSubscription, source.counters, source.completion);
             source.host = new AgentHost(ctx, source.agent, source.transport.dutyCycle());
             return source;
@@ -150,6 +163,10 @@ final class DefaultMigrationSource implements MigrationSource
         if (null != lanes)
         {
             CloseHelper.closeAll(lanes);
+        }
+        if (null != links)
+        {
+            links.releaseAll(); // a shared client keeps nothing of this migration
         }
         CloseHelper.closeAll(controlSubscription, counters, transport);
     }

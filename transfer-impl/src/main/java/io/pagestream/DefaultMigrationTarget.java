@@ -1,6 +1,8 @@
 package io.pagestream;
 
 import io.aeron.Aeron;
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
 import io.aeron.Subscription;
 import io.pagestream.api.MigrationProgress;
 import io.pagestream.api.MigrationReport;
@@ -31,6 +33,7 @@ final class DefaultMigrationTarget implements MigrationTarget
     private TargetConductor agent;
     private AgentHost host;
     private boolean closed;
+    private AeronLinks links;
 
     private DefaultMigrationTarget(final MigrationTarget.Context ctx)
     {
@@ -39,15 +42,27 @@ final class DefaultMigrationTarget implements MigrationTarget
 
     static DefaultMigrationTarget launch(final MigrationTarget.Context ctx)
     {
+        return launch(ctx, null);
+    }
+
+    static DefaultMigrationTarget launch(final MigrationTarget.Context ctx, final Aeron sharedClient)
+    {
         ctx.conclude();
+        if (null != sharedClient && (null != ctx.aeronDirectoryName() || null != ctx.driverDirectoryName()))
+        {
+            throw new MigrationException(ErrorCode.INVALID_CONFIGURATION, "aeron: a client handed in brings its " +
+                "own driver: not with aeronDirectoryName or driverDirectoryName");
+        }
         final DefaultMigrationTarget target = new DefaultMigrationTarget(ctx);
         try
         {
             EngineWarmup.runOnce(ctx, io.pagestream.api.Compression.AUTO);
             io.pagestream.codec.CodecWarmup.run(ctx.guestMemory().pageSize(), io.pagestream.codec.CodecWarmup.ITERATIONS);
-            target.transport = AeronTransport.launch(ctx.aeronDirectoryName(), ctx.driverDirectoryName(), "target", ctx.driverIdleStrategy(), ctx.errorHandler(),
+            target.transport = null != sharedClient ? AeronTransport.shared(sharedClient) :
+                AeronTransport.launch(ctx.aeronDirectoryName(), ctx.driverDirectoryName(), "target", ctx.driverIdleStrategy(), ctx.errorHandler(),
                 ctx.driverOnAgentThread());
             final Aeron aeron = target.transport.aeron();
+            target.links = new AeronLinks(aeron);
             target.counters = new MigrationCounters(aeron, 0, CounterType.target());
             target.dataSubscription = aeron.addSubscription(
                 Channels.dataSubscription(ctx.listenEndpoint(), ctx.socketBufferLength(), ctx.receiverWindowLength()),
@@ -55,7 +70,7 @@ final class DefaultMigrationTarget implements MigrationTarget
             target.urgentSubscription = aeron.addSubscription(
                 Channels.dataSubscription(ctx.urgentEndpoint(), ctx.socketBufferLength(), Channels.URGENT_WINDOW_LENGTH),
                 ctx.urgentStreamId());
-            target.agent = new TargetConductor(ctx, new AeronLinks(aeron), target.dataSubscription,
+            target.agent = new TargetConductor(ctx, target.links, target.dataSubscription,
                 target.urgentSubscription, target.counters, target.completion);
             target.host = new AgentHost(ctx, target.agent, target.transport.dutyCycle());
             return target;
@@ -128,6 +143,11 @@ final class DefaultMigrationTarget implements MigrationTarget
             return;
         }
         closed = true;
-        CloseHelper.closeAll(host, urgentSubscription, dataSubscription, counters, transport);
+        CloseHelper.closeAll(host);
+        if (null != links)
+        {
+            links.releaseAll(); // a shared client keeps nothing of this migration
+        }
+        CloseHelper.closeAll(urgentSubscription, dataSubscription, counters, transport);
     }
 }

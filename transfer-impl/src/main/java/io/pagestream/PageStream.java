@@ -38,6 +38,35 @@ public final class PageStream
     }
 
     /**
+     * The same on the embedder's own Aeron client (and so its media driver), like Aeron Archive's
+     * {@code aeron(Aeron)} with {@code ownsAeronClient(false)}: PageStream never closes the client, and at close it
+     * removes every publication, subscription and counter it made on it. With {@code ThreadingMode.INVOKER}, the
+     * client's conductor is the embedder's to run (as its own thread, or its own invoker); the context must not
+     * name a driver directory.
+     *
+     * @param ctx          configuration; concluded here.
+     * @param sharedClient a connected client, kept open.
+     * @return the running source.
+     */
+    public static MigrationSource launchSource(final MigrationSource.Context ctx, final io.aeron.Aeron sharedClient)
+    {
+        return DefaultMigrationSource.launch(ctx, java.util.Objects.requireNonNull(sharedClient, "sharedClient"));
+    }
+
+    /**
+     * The same as {@link #launchTarget(MigrationTarget.Context)} on the embedder's own Aeron client, kept open (see
+     * {@link #launchSource(MigrationSource.Context, io.aeron.Aeron)}).
+     *
+     * @param ctx          configuration; concluded here.
+     * @param sharedClient a connected client, kept open.
+     * @return the running target.
+     */
+    public static MigrationTarget launchTarget(final MigrationTarget.Context ctx, final io.aeron.Aeron sharedClient)
+    {
+        return DefaultMigrationTarget.launch(ctx, java.util.Objects.requireNonNull(sharedClient, "sharedClient"));
+    }
+
+    /**
      * Start listening for a migration into the guest memory described by the context.
      *
      * @param ctx configuration; concluded here.

@@ -16,6 +16,8 @@ import org.agrona.concurrent.status.AtomicCounter;
 public final class AeronLinks implements Links
 {
     private final Aeron aeron;
+    private final org.agrona.collections.LongArrayList publications = new org.agrona.collections.LongArrayList();
+    private final org.agrona.collections.LongArrayList subscriptions = new org.agrona.collections.LongArrayList();
 
     /**
      * @param aeron the connected client.
@@ -28,7 +30,9 @@ public final class AeronLinks implements Links
     /** {@inheritDoc} */
     public long addExclusivePublication(final String channel, final int streamId)
     {
-        return aeron.asyncAddExclusivePublication(channel, streamId);
+        final long registrationId = aeron.asyncAddExclusivePublication(channel, streamId);
+        publications.addLong(registrationId);
+        return registrationId;
     }
 
     /** {@inheritDoc} */
@@ -51,7 +55,9 @@ public final class AeronLinks implements Links
     /** {@inheritDoc} */
     public long addPublication(final String channel, final int streamId)
     {
-        return aeron.asyncAddPublication(channel, streamId);
+        final long registrationId = aeron.asyncAddPublication(channel, streamId);
+        publications.addLong(registrationId);
+        return registrationId;
     }
 
     /** {@inheritDoc} */
@@ -88,7 +94,9 @@ public final class AeronLinks implements Links
     /** {@inheritDoc} */
     public long addSubscription(final String channel, final int streamId)
     {
-        return aeron.asyncAddSubscription(channel, streamId);
+        final long registrationId = aeron.asyncAddSubscription(channel, streamId);
+        subscriptions.addLong(registrationId);
+        return registrationId;
     }
 
     /** {@inheritDoc} */
@@ -103,5 +111,37 @@ public final class AeronLinks implements Links
             throw new MigrationException(ErrorCode.PEER_LOST, "the media driver refused a subscription: " +
                 ex.getMessage(), ex);
         }
+    }
+
+    /**
+     * Remove every publication and subscription added here, taken or still pending (a no-op for those already
+     * closed): a client shared with the embedder keeps nothing of this migration. Call after the agent closed.
+     */
+    public void releaseAll()
+    {
+        for (int i = 0; i < publications.size(); i++)
+        {
+            try
+            {
+                aeron.asyncRemovePublication(publications.getLong(i));
+            }
+            catch (final RuntimeException ignore)
+            {
+                // the client closed under us: nothing of ours is left in it
+            }
+        }
+        for (int i = 0; i < subscriptions.size(); i++)
+        {
+            try
+            {
+                aeron.asyncRemoveSubscription(subscriptions.getLong(i));
+            }
+            catch (final RuntimeException ignore)
+            {
+                // as above
+            }
+        }
+        publications.clear();
+        subscriptions.clear();
     }
 }

@@ -30,6 +30,7 @@ public final class AeronTransport implements AutoCloseable
     private final String directoryName;
     private final AgentInvoker driverInvoker;
     private final AgentInvoker clientInvoker;
+    private final boolean ownsClient;
 
     private AeronTransport(final MediaDriver driver, final Aeron aeron, final String directoryName,
         final boolean invoked)
@@ -39,6 +40,40 @@ public final class AeronTransport implements AutoCloseable
         this.directoryName = directoryName;
         this.driverInvoker = invoked && null != driver ? driver.sharedAgentInvoker() : null;
         this.clientInvoker = invoked ? aeron.conductorAgentInvoker() : null;
+        this.ownsClient = true;
+    }
+
+    private AeronTransport(final Aeron sharedClient)
+    {
+        this.driver = null;
+        this.aeron = sharedClient;
+        this.directoryName = sharedClient.context().aeronDirectoryName();
+        this.driverInvoker = null;
+        this.clientInvoker = null;
+        this.ownsClient = false;
+    }
+
+    /**
+     * Use the embedder's Aeron client (and so its media driver): never closed here, and its conductor runs where
+     * the embedder runs it.
+     *
+     * @param sharedClient a connected client.
+     * @return the transport.
+     */
+    public static AeronTransport shared(final Aeron sharedClient)
+    {
+        if (sharedClient.isClosed())
+        {
+            throw new io.pagestream.api.MigrationException(io.pagestream.api.ErrorCode.INVALID_CONFIGURATION,
+                "aeron: the client handed in is closed");
+        }
+        return new AeronTransport(sharedClient);
+    }
+
+    /** @return true if the client is the embedder's, not to be closed here. */
+    public boolean isShared()
+    {
+        return !ownsClient;
     }
 
     /**
@@ -234,7 +269,10 @@ public final class AeronTransport implements AutoCloseable
                 java.util.concurrent.locks.LockSupport.parkNanos(200_000);
             }
         }
-        CloseHelper.closeAll(aeron, driver);
+        if (ownsClient)
+        {
+            CloseHelper.closeAll(aeron, driver);
+        }
     }
 
     /** Part of every embedded driver directory's name, after the Aeron base directory. */
