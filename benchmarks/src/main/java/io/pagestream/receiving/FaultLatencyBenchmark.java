@@ -79,12 +79,24 @@ public final class FaultLatencyBenchmark
         final Histogram saturated = new Histogram(MAX_NS, 3);
         double cappedRate = 0;
         double pushRate = 0;
+        final boolean kernel = io.pagestream.kernel.UserFaultFd.isAvailable();
+        final Histogram kernelIdle = new Histogram(MAX_NS, 3);
+        final Histogram kernelCapped = new Histogram(MAX_NS, 3);
+        final Histogram kernelSaturated = new Histogram(MAX_NS, 3);
+        double kernelCappedRate = 0;
         for (int i = 0; i < migrations; i++)
         {
-            faults(IDLE_PUSH, idle, i);
-            cappedRate += faults(CAPPED_PUSH, capped, i);
-            pushRate += faults(0, saturated, i);
+            faults(IDLE_PUSH, idle, i, false);
+            cappedRate += faults(CAPPED_PUSH, capped, i, false);
+            pushRate += faults(0, saturated, i, false);
+            if (kernel)
+            {
+                faults(IDLE_PUSH, kernelIdle, i, true);
+                kernelCappedRate += faults(CAPPED_PUSH, kernelCapped, i, true);
+                faults(0, kernelSaturated, i, true);
+            }
         }
+        kernelCappedRate /= migrations;
         cappedRate /= migrations;
         pushRate /= migrations;
 
@@ -96,6 +108,19 @@ public final class FaultLatencyBenchmark
         row("PageStream fault, bulk idle", idle, raw);
         row("PageStream fault, 2.5 Gbit link full", capped, raw);
         row("PageStream fault, bulk uncapped", saturated, raw);
+        if (kernel)
+        {
+            row("userfaultfd fault, bulk idle", kernelIdle, raw);
+            row("userfaultfd fault, 2.5 Gbit full", kernelCapped, raw);
+            row("userfaultfd fault, bulk uncapped", kernelSaturated, raw);
+            System.out.printf(Locale.ROOT, "userfaultfd rows: a guest thread's native one-byte read of a missing page, " +
+                "from before the read to after it returned (fault, request, install, wake); push %.0f MB/s capped%n",
+                kernelCappedRate / 1e6);
+        }
+        else
+        {
+            System.out.println("userfaultfd rows: not run, no userfaultfd for this process");
+        }
         System.out.printf(Locale.ROOT, "background push: %.0f MB/s against a %.0f MB/s cap; uncapped %.0f MB/s%n",
             cappedRate / 1e6, CAPPED_PUSH / 1e6, pushRate / 1e6);
     }
@@ -200,8 +225,8 @@ public final class FaultLatencyBenchmark
      *
      * @return the background push rate in bytes per second.
      */
-    private static double faults(final long pushBytesPerSec, final Histogram histogram, final int seed)
-        throws Exception
+    private static double faults(final long pushBytesPerSec, final Histogram histogram, final int seed,
+        final boolean kernelPath) throws Exception
     {
         final boolean bulkIdle = pushBytesPerSec == IDLE_PUSH;
         final SyntheticGuest.Config config = new SyntheticGuest.Config()
@@ -219,8 +244,11 @@ public final class FaultLatencyBenchmark
                 .deviceState(targetGuest.deviceState())
                 .listenEndpoint(targetEndpoint)
                 .secretKey(KEY)
-                .postcopyEnabled(true)))
+                .postcopyEnabled(true)
+                .kernelFaultPath(kernelPath)))
         {
+            final io.pagestream.kernel.MemoryKernel memoryKernel = io.pagestream.kernel.MemoryKernel.create();
+            final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             final long pageCount = targetGuest.memory().pageCount();
             final CompletableFuture<Void> faulting = target.readyToRun().thenAcceptAsync(phase ->
             {
@@ -230,7 +258,7 @@ public final class FaultLatencyBenchmark
                 }
                 long x = 0x9E3779B97F4A7C15L * (seed + 7);
                 int misses = 0;
-                while (!target.completion().isDone() && misses < 100_000)
+                while (!stop.get() && !target.completion().isDone() && misses < 100_000)
                 {
                     x ^= x << 13;
                     x ^= x >>> 7;
@@ -243,6 +271,16 @@ public final class FaultLatencyBenchmark
                     }
                     misses = 0;
                     final long startNs = System.nanoTime();
+                    if (kernelPath)
+                    {
+                        // The guest's access itself: blocks in the kernel until the page is installed.
+                        memoryKernel.touchFromNative(targetGuest.memory().pageAddress(pageIndex));
+                        if (!target.completion().isDone())
+                        {
+                            histogram.recordValue(Math.min(MAX_NS, System.nanoTime() - startNs));
+                        }
+                        continue;
+                    }
                     try
                     {
                         if (target.awaitPage(pageIndex, TimeUnit.SECONDS.toNanos(5)) && !target.completion().isDone())
@@ -278,6 +316,8 @@ public final class FaultLatencyBenchmark
                     // Sample for a fixed while; the capped push would take hours, so the run ends by closing the source.
                     target.readyToRun().get(120, TimeUnit.SECONDS);
                     Thread.sleep(3_000);
+                    stop.set(true); // the faulting thread's last page arrives before the source goes
+                    faulting.get(30, TimeUnit.SECONDS);
                     source.close();
                     report = null;
                 }
@@ -291,8 +331,9 @@ public final class FaultLatencyBenchmark
             {
                 throw new IllegalStateException("migration failed: " + report);
             }
-            System.out.printf(Locale.ROOT, "push cap %d run %d: %d faults so far%s%n", pushBytesPerSec,
-                seed, histogram.getTotalCount(), null == report ? "" : "; " + report);
+            System.out.printf(Locale.ROOT, "%s push cap %d run %d: %d faults so far%s%n",
+                kernelPath ? "userfaultfd" : "software", pushBytesPerSec, seed, histogram.getTotalCount(),
+                null == report ? "" : "; " + report);
             return null == report || report.postcopyMs() == 0 ? 0 :
                 report.postcopyPages() * 4096.0 * 1000 / report.postcopyMs();
         }
