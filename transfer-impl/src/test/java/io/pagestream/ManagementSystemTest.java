@@ -183,4 +183,48 @@ class ManagementSystemTest
             assertEquals(2, report.adjustments(), report.toString());
         }
     }
+
+    @Test
+    @Timeout(90)
+    void shouldAbandonAStopAndCopyPastTheDowntimeGuardAndMigrateNextTime() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(guest(Workload.HOTSET)))
+        {
+            final io.pagestream.api.guest.DeviceState real = harness.sourceGuest.deviceState();
+            final io.pagestream.api.guest.DeviceState slow = new io.pagestream.api.guest.DeviceState()
+            {
+                public org.agrona.DirectBuffer save()
+                {
+                    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(600));
+                    return real.save(); // a device that takes 600 ms to quiesce, with the guest paused
+                }
+
+                public void restore(final org.agrona.DirectBuffer buffer, final int offset, final int length)
+                {
+                    real.restore(buffer, offset, length);
+                }
+
+                public int sizeHintBytes()
+                {
+                    return real.sizeHintBytes();
+                }
+            };
+            harness.sourceGuest.vcpus().start();
+            final MigrationReport[] guarded = harness.migrate(t -> { }, s -> s.strategy(MigrationStrategy.PRECOPY)
+                .deviceState(slow).downtimeTargetMs(150).downtimeGuardMs(100), 60);
+            assertEquals(MigrationResult.FAILED, guarded[0].result(), guarded[0].toString());
+            assertEquals(ErrorCode.DOWNTIME_GUARD, guarded[0].errorCode(), guarded[0].toString());
+            assertTrue(guarded[0].reason().contains("downtime guard") && guarded[0].downtimeMs() < 1_000,
+                guarded[0].toString());
+            assertEquals(MigrationResult.FAILED, guarded[1].result(), "the target was told: " + guarded[1]);
+            harness.assertGuestRunsOnSource();
+            assertTrue(harness.errors.isEmpty(), harness.errors.toString());
+
+            // The next migration, with the guard off, completes exactly.
+            harness.source.close();
+            harness.target.close();
+            final MigrationReport[] next = harness.migrate(t -> { }, s -> s.strategy(MigrationStrategy.PRECOPY), 60);
+            assertExact(harness, next);
+        }
+    }
 }

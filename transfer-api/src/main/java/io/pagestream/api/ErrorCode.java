@@ -63,7 +63,12 @@ public enum ErrorCode
      */
     TRANSPORT_FAILED(25),
     /** The target cannot hold the guest: it would need more memory than this process may have. */
-    INSUFFICIENT_MEMORY(26);
+    INSUFFICIENT_MEMORY(26),
+    /**
+     * The source abandoned a stop-and-copy that kept the guest paused past the downtime target by more than the
+     * downtime guard's margin before the target confirmed; the guest runs on the source.
+     */
+    DOWNTIME_GUARD(27);
 
     private static final ErrorCode[] BY_VALUE;
 

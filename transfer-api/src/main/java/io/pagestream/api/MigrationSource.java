@@ -108,6 +108,8 @@ public interface MigrationSource extends AutoCloseable
         public static final long CONNECT_TIMEOUT_MS_DEFAULT = 5_000;
         /** Milliseconds from pausing the vCPUs to the target's acknowledgement before giving up and resuming. */
         public static final String SWITCHOVER_TIMEOUT_PROP_NAME = "pagestream.switchover.timeout.ms";
+        /** Margin past the downtime target after which a stop-and-copy is abandoned; 0 (default) for never. */
+        public static final String DOWNTIME_GUARD_PROP_NAME = "pagestream.downtime.guard.ms";
         /** Default switchover timeout. */
         public static final long SWITCHOVER_TIMEOUT_MS_DEFAULT = 30_000;
         /** Page encodings the source may use: AUTO, NONE, DELTA or LZ4. */
@@ -153,6 +155,7 @@ public interface MigrationSource extends AutoCloseable
         private long faultQuietUs = usProperty(FAULT_QUIET_PROP_NAME, FAULT_QUIET_US_DEFAULT);
         private long connectTimeoutMs = msProperty(CONNECT_TIMEOUT_PROP_NAME, CONNECT_TIMEOUT_MS_DEFAULT);
         private long switchoverTimeoutMs = msProperty(SWITCHOVER_TIMEOUT_PROP_NAME, SWITCHOVER_TIMEOUT_MS_DEFAULT);
+        private long downtimeGuardMs = msProperty(DOWNTIME_GUARD_PROP_NAME, 0);
         private MigrationPolicy policy;
         private MigrationStrategy strategy = enumProperty(STRATEGY_PROP_NAME, MigrationStrategy.class, STRATEGY_DEFAULT);
         private boolean postcopyAllowed = booleanProperty(POSTCOPY_ALLOWED_PROP_NAME, true);
@@ -199,6 +202,7 @@ public interface MigrationSource extends AutoCloseable
                 "must be from 0 to 1000000");
             require(connectTimeoutMs > 0, "connectTimeoutMs", connectTimeoutMs, "must be positive");
             require(switchoverTimeoutMs > 0, "switchoverTimeoutMs", switchoverTimeoutMs, "must be positive");
+            require(downtimeGuardMs >= 0, "downtimeGuardMs", downtimeGuardMs, "must be 0 (off) or positive");
             require(null != compression, "compression", null, "must be set");
             require(dataLanes >= 1 && dataLanes <= MAX_DATA_LANES, "dataLanes", dataLanes,
                 "must be from 1 to " + MAX_DATA_LANES);
@@ -517,6 +521,28 @@ public interface MigrationSource extends AutoCloseable
         public long switchoverTimeoutMs()
         {
             return switchoverTimeoutMs;
+        }
+
+        /**
+         * @param marginMs the downtime guard, like vMotion's stun-time guard: if a stop-and-copy keeps the guest
+         *                 paused longer than the downtime target (the one in force, a manager's change included) plus
+         *                 this margin before the target has confirmed and COMMIT has gone, the source abandons the
+         *                 switchover, tells the target, and resumes the guest here: the migration fails with
+         *                 {@link ErrorCode#DOWNTIME_GUARD} and the guest never sees the long pause out. 0 (the
+         *                 default) for never; post-copy switchovers are not guarded (the guest runs on the target at
+         *                 once).
+         * @return this.
+         */
+        public Context downtimeGuardMs(final long marginMs)
+        {
+            downtimeGuardMs = marginMs;
+            return this;
+        }
+
+        /** @return the downtime guard's margin in milliseconds, 0 for none. */
+        public long downtimeGuardMs()
+        {
+            return downtimeGuardMs;
         }
 
         /**

@@ -99,6 +99,7 @@ final class SourceParts
         control = new SourceControl(ctx);
         figures.control(control);
         watchdog = new SourceWatchdog(ctx, conductor, lifecycle, handshake, switchover, recovery, guest);
+        watchdog.downtimeTarget(() -> control.inForce().downtimeTargetMs());
         counters.get(CounterType.DATA_LANES).setOrdered(lanes.count());
     }
 }

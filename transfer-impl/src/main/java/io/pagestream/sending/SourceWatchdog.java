@@ -24,6 +24,8 @@ final class SourceWatchdog
     private final GuestControl guest;
     private final long peerTimeoutNs;
     private final long switchoverTimeoutNs;
+    private final long guardNs;
+    private java.util.function.LongSupplier downtimeTargetMs;
 
     SourceWatchdog(
         final MigrationSource.Context ctx,
@@ -43,6 +45,8 @@ final class SourceWatchdog
         this.guest = guest;
         this.peerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(ctx.peerTimeoutMs());
         this.switchoverTimeoutNs = TimeUnit.MILLISECONDS.toNanos(ctx.switchoverTimeoutMs());
+        this.guardNs = TimeUnit.MILLISECONDS.toNanos(ctx.downtimeGuardMs());
+        this.downtimeTargetMs = ctx::downtimeTargetMs;
     }
 
     /**
@@ -53,6 +57,12 @@ final class SourceWatchdog
      * @param silentNs        time since the last frame from the target.
      * @return 1 if a deadline fired, else 0.
      */
+    /** @param target where the downtime target in force comes from (the management plane's). */
+    void downtimeTarget(final java.util.function.LongSupplier target)
+    {
+        downtimeTargetMs = target;
+    }
+
     int check(final SourceState state, final boolean committed, final boolean cancelRequested, final long nowNs,
         final long silentNs)
     {
@@ -80,6 +90,17 @@ final class SourceWatchdog
         {
             conductor.fail(ErrorCode.PEER_LOST, "no frame from the target for " +
                 TimeUnit.NANOSECONDS.toMillis(silentNs) + " ms (peerTimeoutMs=" + ctx.peerTimeoutMs() + ")", false);
+        }
+        else if (guardNs > 0 && !committed && guest.isPaused() && !switchover.isCommitted() &&
+            lifecycle.phase() == io.pagestream.api.MigrationPhase.STOP_AND_COPY &&
+            (state == SourceState.PRECOPY || state == SourceState.SWITCHOVER) &&
+            nowNs - guest.pauseNs() > TimeUnit.MILLISECONDS.toNanos(downtimeTargetMs.getAsLong()) + guardNs)
+        {
+            conductor.fail(ErrorCode.DOWNTIME_GUARD, "downtime guard: the guest was paused " +
+                TimeUnit.NANOSECONDS.toMillis(nowNs - guest.pauseNs()) + " ms, past the " +
+                downtimeTargetMs.getAsLong() + " ms downtime target by more than downtimeGuardMs=" +
+                ctx.downtimeGuardMs() + " before the target confirmed; the switchover was abandoned and the guest " +
+                "resumed here", true);
         }
         else if (guest.isPaused() && (state == SourceState.PRECOPY || state == SourceState.SWITCHOVER) &&
             nowNs - guest.pauseNs() > switchoverTimeoutNs)
