@@ -130,8 +130,9 @@ public final class DemoMigration implements Callable<Integer>
         description = "Device state size (default ${DEFAULT-VALUE}).")
     String deviceState;
 
-    @Option(names = "--mtu", defaultValue = "32768", description = "Aeron MTU of the data stream; loopback carries 64 KiB " +
-        "datagrams, so the demo uses 32 KiB where the library defaults to 8 KiB (default ${DEFAULT-VALUE}).")
+    @Option(names = "--mtu", defaultValue = "65504", description = "Aeron MTU of the data stream; loopback carries 64 KiB " +
+        "datagrams, so the demo uses the largest Aeron allows where the library defaults to 8 KiB " +
+        "(default ${DEFAULT-VALUE}).")
     int mtu;
 
     @Option(names = "--lanes", defaultValue = "1", description = "Data lanes: Aeron streams the pages are " +
