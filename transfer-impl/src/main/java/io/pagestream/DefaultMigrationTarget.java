@@ -117,6 +117,11 @@ final class DefaultMigrationTarget implements MigrationTarget
         return agent.readyToRun();
     }
 
+    public boolean resolveCommit(final boolean sourceCommitted)
+    {
+        return agent.resolveCommit(sourceCommitted);
+    }
+
     public boolean awaitPage(final long pageIndex, final long timeoutNs)
     {
         return agent.faults().awaitPage(pageIndex, timeoutNs);

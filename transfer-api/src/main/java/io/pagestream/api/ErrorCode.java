@@ -68,7 +68,13 @@ public enum ErrorCode
      * The source abandoned a stop-and-copy that kept the guest paused past the downtime target by more than the
      * downtime guard's margin before the target confirmed; the guest runs on the source.
      */
-    DOWNTIME_GUARD(27);
+    DOWNTIME_GUARD(27),
+    /**
+     * Stop-and-copy, target side: COMPLETE went out and neither COMMIT nor ERROR came back in time, so whether the
+     * source committed is unknown. The target holds the complete guest and never resumed it; ask the source (its
+     * report is COMPLETED if it committed) and resolve with {@code MigrationTarget.resolveCommit} while it waits.
+     */
+    COMMIT_UNKNOWN(28);
 
     private static final ErrorCode[] BY_VALUE;
 

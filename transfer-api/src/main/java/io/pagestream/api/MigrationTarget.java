@@ -35,6 +35,20 @@ public interface MigrationTarget extends AutoCloseable
     CompletableFuture<MigrationPhase> readyToRun();
 
     /**
+     * Resolve the one window a two-phase switchover cannot close by itself: the target sent COMPLETE, the source
+     * may have sent COMMIT, and the link died between them. While it waits for COMMIT (re-sending COMPLETE, so a
+     * source that committed answers again when the link returns, for up to {@code recoveryTimeoutMs}), the embedder
+     * may ask the source's host out of band: a source whose report is COMPLETED committed, and keeps the guest
+     * paused for good; one that failed resumed it there. Then {@code resolveCommit(true)} resumes the guest here
+     * (the migration completes, {@link #readyToRun()} with COMPLETE), {@code resolveCommit(false)} ends it here
+     * without resuming (CANCELLED). Any thread; applied at the agent's next duty cycle.
+     *
+     * @param sourceCommitted what the source's side says.
+     * @return true if this target was waiting for COMMIT and takes the answer; false otherwise (nothing changes).
+     */
+    boolean resolveCommit(boolean sourceCommitted);
+
+    /**
      * The blocking fault path: return once the page's contents are in guest memory. The first call for a missing
      * page sends a request that the source answers on the urgent lane, ahead of bulk pages; the request is repeated
      * while the wait lasts, so it survives a reconnection. Cheap when the page is present (one acquire load).

@@ -248,6 +248,21 @@ final class SwitchoverReceiver
         return outcome;
     }
 
+    /**
+     * COMPLETE again while COMMIT has not come: a source that committed answers with COMMIT again, so a link that
+     * died between the two and came back closes the window by itself.
+     *
+     * @param proxy to the source.
+     * @param image the guest image, for its counts.
+     * @param figures the fault figures.
+     * @return the outcome.
+     */
+    int resendComplete(final SourceProxy proxy, final GuestImage image, final TargetFigures figures)
+    {
+        return proxy.complete(image.pagesReceived(), image.totalPageFrames(), figures.faultCount(),
+            figures.faultP50Us(), figures.faultP99Us(), figures.faultMaxUs());
+    }
+
     /** The source let go of the guest. */
     void onCommit()
     {

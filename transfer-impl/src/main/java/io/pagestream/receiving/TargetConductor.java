@@ -32,6 +32,8 @@ import java.util.concurrent.CompletableFuture;
 public final class TargetConductor implements Agent
 {
     private static final int FRAGMENTS_PER_POLL = 64;
+    /** COMPLETE is repeated this often while COMMIT has not come. */
+    static final long COMPLETE_RESEND_NS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100);
 
     private final MigrationTarget.Context ctx;
     private final NanoClock clock;
@@ -50,6 +52,9 @@ public final class TargetConductor implements Agent
     private final CompletableFuture<MigrationPhase> readyToRun = new CompletableFuture<>();
     private final long startNs;
     private volatile boolean cancelRequested;
+    private volatile int commitResolution; // 0 none, 1 the source committed, 2 it did not
+    private long completeSentNs;
+    private long lastCompleteNs;
     private TargetState state = TargetState.AWAIT_HELLO;
     private long nowNs;
     private long lastFrameNs;
@@ -209,7 +214,14 @@ public final class TargetConductor implements Agent
                 }
                 return 0;
             case COMPLETING:
-                return switchover.state() == SwitchoverReceiver.State.SEND_COMPLETE ? sendComplete() : 0;
+                if (switchover.state() == SwitchoverReceiver.State.SEND_COMPLETE)
+                {
+                    final int work = sendComplete();
+                    completeSentNs = nowNs;
+                    lastCompleteNs = nowNs;
+                    return work;
+                }
+                return switchover.state() == SwitchoverReceiver.State.AWAIT_COMMIT ? awaitCommit() : 0;
             case RECOVERY:
             {
                 final int work = recovery.doWork(nowNs);
@@ -297,6 +309,53 @@ public final class TargetConductor implements Agent
     void onSourceFailed(final ErrorCode code, final String reason)
     {
         fail(code, reason, false);
+    }
+
+    /**
+     * Any thread: the embedder's answer to "did the source commit?" while this target waits for COMMIT.
+     *
+     * @param sourceCommitted what the source's side says.
+     * @return true if this target is waiting for COMMIT and takes the answer.
+     */
+    public boolean resolveCommit(final boolean sourceCommitted)
+    {
+        if (state != TargetState.COMPLETING || switchover.isPostcopy() ||
+            switchover.state() != SwitchoverReceiver.State.AWAIT_COMMIT)
+        {
+            return false;
+        }
+        commitResolution = sourceCommitted ? 1 : 2;
+        return true;
+    }
+
+    /** @return how long this target has waited for COMMIT since COMPLETE first went out, ns. */
+    long commitWaitNs()
+    {
+        return nowNs - completeSentNs;
+    }
+
+    private int awaitCommit()
+    {
+        final int resolution = commitResolution;
+        if (resolution == 1)
+        {
+            switchover.onCommit();
+            onCommitted("completed: the embedder resolved that the source committed (no COMMIT arrived)");
+            return 1;
+        }
+        if (resolution == 2)
+        {
+            fail(ErrorCode.CANCELLED, "the embedder resolved that the source did not commit: the guest was not " +
+                "resumed here", false);
+            return 1;
+        }
+        if (nowNs - lastCompleteNs >= COMPLETE_RESEND_NS)
+        {
+            lastCompleteNs = nowNs;
+            switchover.resendComplete(proxy, image, figures);
+            return 1;
+        }
+        return 0;
     }
 
     private int sendComplete()

@@ -74,11 +74,14 @@ final class TargetWatchdog
                 "; refused " + lanes.refusedHellos() + " hello(s) of protocol version=" + lanes.refusedVersion() +
                 ", this build speaks " + FrameFlyweight.PROTOCOL_VERSION), true);
         }
-        else if (state == TargetState.COMPLETING && !switchover.isPostcopy() && silent)
+        else if (state == TargetState.COMPLETING && !switchover.isPostcopy() && silent &&
+            conductor.commitWaitNs() > Math.max(peerTimeoutNs, TimeUnit.MILLISECONDS.toNanos(ctx.recoveryTimeoutMs())))
         {
-            conductor.fail(ErrorCode.PEER_LOST, "no COMMIT from the source within peerTimeoutMs=" +
-                ctx.peerTimeoutMs() + " of the switchover; the guest was not resumed here (the source resumes it, " +
-                "or, if it committed, keeps it paused)", false);
+            conductor.fail(ErrorCode.COMMIT_UNKNOWN, "no COMMIT nor ERROR from the source within " +
+                TimeUnit.NANOSECONDS.toMillis(conductor.commitWaitNs()) + " ms of COMPLETE (COMPLETE repeated; " +
+                "recoveryTimeoutMs=" + ctx.recoveryTimeoutMs() + "): whether the source committed is unknown; the " +
+                "guest was not resumed here. Ask the source: a COMPLETED source committed and keeps the guest " +
+                "paused, a failed one resumed it", false);
         }
         else if (state == TargetState.RECOVERY && recovery.awaitingAuth() && silent)
         {

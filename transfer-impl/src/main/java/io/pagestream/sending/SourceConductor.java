@@ -60,6 +60,7 @@ public final class SourceConductor implements Agent
     private long nowNs;
     private long lastPeerFrameNs;
     private boolean postcopyCommitted;
+    private boolean answerLateCompletes;
     private io.pagestream.status.Events.Recovery recoveryEvent;
 
     /**
@@ -152,7 +153,21 @@ public final class SourceConductor implements Agent
     {
         if (state == SourceState.DONE)
         {
-            return 0; // idle until closed; the completion future already carries the report
+            // Idle until closed, the report delivered; after a committed stop-and-copy, keep answering a target that
+            // repeats COMPLETE (its COMMIT was lost with the link) with COMMIT again, until closed.
+            if (!answerLateCompletes)
+            {
+                return 0;
+            }
+            nowNs = clock.nanoTime();
+            try
+            {
+                return adapter.poll();
+            }
+            catch (final MigrationException ex)
+            {
+                return 0; // nothing to fail any more
+            }
         }
         nowNs = clock.nanoTime();
         int work = 0;
@@ -362,6 +377,7 @@ public final class SourceConductor implements Agent
 
     void succeed()
     {
+        answerLateCompletes = !postcopyCommitted;
         if (!postcopyCommitted)
         {
             figures.downtimeEnded(nowNs, guest.pauseNs(), "guest running on the target (stop-and-copy committed)");

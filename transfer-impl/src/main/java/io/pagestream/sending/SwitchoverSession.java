@@ -51,6 +51,8 @@ final class SwitchoverSession
     private int deviceStateChecksum;
     private int deviceStateSent;
     private long commitDeadlineNs;
+    private long commitDowntimeNs;
+    private int recommits;
     private long rateLimitedWaits;
 
     SwitchoverSession(
@@ -267,9 +269,26 @@ final class SwitchoverSession
         return 1;
     }
 
+    /** COMMIT again, to a target that repeated COMPLETE after the first was lost: the answer does not change. */
+    void recommit()
+    {
+        if (committed)
+        {
+            proxy.commit(commitDowntimeNs);
+            recommits++;
+        }
+    }
+
+    /** @return COMMITs sent again to a target that asked again. */
+    int recommits()
+    {
+        return recommits;
+    }
+
     private int sendCommit(final long nowNs)
     {
-        final int outcome = proxy.commit(nowNs - guest.pauseNs());
+        commitDowntimeNs = nowNs - guest.pauseNs();
+        final int outcome = proxy.commit(commitDowntimeNs);
         if (outcome == FrameSink.SENT)
         {
             committed = true; // nothing from here can resume the guest on this host

@@ -112,6 +112,10 @@ final class TargetFrames implements ControlAdapter.Listener
         {
             return; // a repeated COMPLETE while COMMIT waits for room
         }
+        else if (conductor.state() == SourceState.DONE && switchover.isCommitted() && !conductor.isPostcopyCommitted())
+        {
+            switchover.recommit(); // COMMIT was lost: the target asks again, and the answer is the same
+        }
         else if (conductor.isPostcopyCommitted())
         {
             onTargetRunning();

@@ -148,9 +148,9 @@ class TargetConductorTest
     }
 
     @Test
-    void shouldNotResumeNorReplyWhenCommitNeverComes()
+    void shouldRepeatCompleteThenNeitherResumeNorReplyWhenCommitNeverComes()
     {
-        launch(c -> c.peerTimeoutMs(1_000));
+        launch(c -> c.peerTimeoutMs(1_000).recoveryTimeoutMs(3_000));
         handshake();
         bulkPass();
         f.switchover(0, new byte[0], false, 0, 0);
@@ -158,11 +158,52 @@ class TargetConductorTest
         cycles(1);
         f.advanceMs(1_001);
         cycles(1);
+        assertThat(completion.getNow(null)).as("past the peer timeout it still waits for COMMIT").isNull();
+        assertThat(control().count(FrameType.COMPLETE)).as("COMPLETE repeated").isGreaterThanOrEqualTo(2);
+        assertThat(control().count(FrameType.ERROR)).isZero();
+        assertThat(conductor.readyToRun()).as("never resumed without COMMIT").isNotDone();
+    }
+
+    @Test
+    void shouldReportCommitUnknownWhenNeitherCommitNorAnAnswerComes()
+    {
+        launch(c -> c.peerTimeoutMs(1_000).recoveryTimeoutMs(3_000));
+        handshake();
+        bulkPass();
+        f.switchover(0, new byte[0], false, 0, 0);
+        feed(io.pagestream.protocol.SwitchoverFlyweight.LENGTH);
+        cycles(1);
+        f.advanceMs(3_001);
+        cycles(1);
         final MigrationReport report = completion.getNow(null);
-        assertThat(report.errorCode()).isEqualTo(ErrorCode.PEER_LOST);
-        assertThat(report.reason()).contains("no COMMIT");
+        assertThat(report.errorCode()).isEqualTo(ErrorCode.COMMIT_UNKNOWN);
+        assertThat(report.reason()).contains("no COMMIT").contains("Ask the source");
         assertThat(control().count(FrameType.ERROR)).isZero();
         assertThat(conductor.readyToRun().getNow(null)).isEqualTo(MigrationPhase.FAILED);
+        assertThat(conductor.resolveCommit(true)).as("too late: the migration ended").isFalse();
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void shouldResumeOrNotAsTheEmbedderResolvesWhileCommitIsAwaited(final boolean committed)
+    {
+        {
+            launch(c -> c.peerTimeoutMs(1_000).recoveryTimeoutMs(60_000));
+            assertThat(conductor.resolveCommit(true)).as("not waiting for COMMIT yet").isFalse();
+            handshake();
+            bulkPass();
+            f.switchover(0, new byte[0], false, 0, 0);
+            feed(io.pagestream.protocol.SwitchoverFlyweight.LENGTH);
+            cycles(1);
+            f.advanceMs(5_000);
+            cycles(1);
+            assertThat(conductor.resolveCommit(committed)).isTrue();
+            cycles(1);
+            final MigrationReport report = completion.getNow(null);
+            assertThat(report.result()).isEqualTo(committed ? MigrationResult.COMPLETED : MigrationResult.CANCELLED);
+            assertThat(conductor.readyToRun().getNow(null))
+                .isEqualTo(committed ? MigrationPhase.COMPLETE : MigrationPhase.CANCELLED);
+        }
     }
 
     @Test

@@ -1,0 +1,138 @@
+package io.pagestream;
+
+import io.aeron.driver.ext.LossGenerator;
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationPhase;
+import io.pagestream.api.MigrationReport;
+import io.pagestream.api.MigrationResult;
+import io.pagestream.api.MigrationStrategy;
+import io.pagestream.protocol.FrameType;
+import io.pagestream.synthetic.MemoryDigest;
+import io.pagestream.synthetic.SyntheticGuest;
+import io.pagestream.synthetic.Workload;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The window a two-phase switchover cannot close alone: the source sends COMMIT and the link from it dies. The
+ * target, which has everything, never resumes on its own; it repeats COMPLETE and waits. A link that comes back
+ * closes the window (the source answers again); a link that does not is resolved by the embedder, who asks the
+ * source's side. Either way the guest runs in exactly one place, with exact memory.
+ */
+class CommitWindowSystemTest
+{
+    /** Drops every datagram the source's driver sends from the first COMMIT on, until healed. */
+    static final class CutAtCommit implements LossGenerator
+    {
+        volatile boolean cut;
+        volatile boolean healed;
+        volatile long cutAtNs;
+
+        public boolean shouldDropFrame(final InetSocketAddress address, final UnsafeBuffer buffer, final int length)
+        {
+            if (!cut)
+            {
+                for (int offset = 0; offset + 34 <= length; )
+                {
+                    final int frameLength = buffer.getInt(offset, ByteOrder.LITTLE_ENDIAN);
+                    if (frameLength >= 34 && (buffer.getByte(offset + 32 + 1) & 0xFF) == FrameType.COMMIT)
+                    {
+                        cut = true;
+                        cutAtNs = System.nanoTime();
+                        break;
+                    }
+                    if (frameLength <= 0)
+                    {
+                        break;
+                    }
+                    offset += (frameLength + 31) & ~31;
+                }
+            }
+            return cut && !healed;
+        }
+    }
+
+    private static SyntheticGuest.Config guest()
+    {
+        return new SyntheticGuest.Config().sizeBytes(32L << 20).workload(Workload.HOTSET).dirtyRatePagesPerSec(5_000)
+            .seed(21);
+    }
+
+    @Test
+    @Timeout(90)
+    void shouldResumeOnTheTargetWhenTheLinkComesBackAfterALostCommit() throws Exception
+    {
+        final CutAtCommit cut = new CutAtCommit();
+        try (LossyDriver driver = new LossyDriver(cut, LossyDriver.NO_LOSS, LossyDriver.NO_LOSS);
+            MigrationHarness harness = new MigrationHarness(guest()))
+        {
+            harness.sourceGuest.vcpus().start();
+            harness.startTarget(t -> t.peerTimeoutMs(400).recoveryTimeoutMs(20_000));
+            harness.startSource(s -> s.strategy(MigrationStrategy.PRECOPY).aeronDirectoryName(driver.directory));
+            final MigrationReport source = harness.source.completion().get(60, TimeUnit.SECONDS);
+            assertEquals(MigrationResult.COMPLETED, source.result(), "the source committed: " + source);
+            assertTrue(cut.cut, "COMMIT was cut");
+            Thread.sleep(1_500); // well past the target's peer timeout, with COMPLETE repeated meanwhile
+            assertFalse(harness.target.completion().isDone(), "the target neither resumed nor gave up");
+            cut.healed = true;
+            final MigrationReport target = harness.target.completion().get(30, TimeUnit.SECONDS);
+            assertEquals(MigrationResult.COMPLETED, target.result(), target.toString());
+            assertEquals(MigrationPhase.COMPLETE, harness.target.readyToRun().getNow(null));
+            assertEquals(-1, MemoryDigest.firstDifference(harness.sourceGuest.memory(), harness.targetGuest.memory()));
+            assertTrue(harness.sourceGuest.vcpus().isPaused(), "and the source keeps it paused");
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void shouldLetTheEmbedderResolveALostCommitWhenTheLinkStaysDown() throws Exception
+    {
+        final CutAtCommit cut = new CutAtCommit();
+        try (LossyDriver driver = new LossyDriver(cut, LossyDriver.NO_LOSS, LossyDriver.NO_LOSS);
+            MigrationHarness harness = new MigrationHarness(guest()))
+        {
+            harness.sourceGuest.vcpus().start();
+            harness.startTarget(t -> t.peerTimeoutMs(400).recoveryTimeoutMs(20_000));
+            harness.startSource(s -> s.strategy(MigrationStrategy.PRECOPY).aeronDirectoryName(driver.directory));
+            // The embedder asks the source's host: COMPLETED means it committed and keeps the guest paused.
+            final MigrationReport source = harness.source.completion().get(60, TimeUnit.SECONDS);
+            assertEquals(MigrationResult.COMPLETED, source.result(), source.toString());
+            Thread.sleep(800);
+            assertFalse(harness.target.completion().isDone(), "still waiting for COMMIT");
+            assertTrue(harness.target.resolveCommit(true));
+            final MigrationReport target = harness.target.completion().get(30, TimeUnit.SECONDS);
+            assertEquals(MigrationResult.COMPLETED, target.result(), target.toString());
+            assertTrue(target.reason().contains("the embedder resolved"), target.reason());
+            assertEquals(MigrationPhase.COMPLETE, harness.target.readyToRun().getNow(null));
+            assertEquals(-1, MemoryDigest.firstDifference(harness.sourceGuest.memory(), harness.targetGuest.memory()));
+            assertFalse(harness.target.resolveCommit(false), "answered once; the migration is over");
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void shouldReportCommitUnknownWhenNothingResolvesIt() throws Exception
+    {
+        final CutAtCommit cut = new CutAtCommit();
+        try (LossyDriver driver = new LossyDriver(cut, LossyDriver.NO_LOSS, LossyDriver.NO_LOSS);
+            MigrationHarness harness = new MigrationHarness(guest()))
+        {
+            harness.sourceGuest.vcpus().start();
+            harness.startTarget(t -> t.peerTimeoutMs(400).recoveryTimeoutMs(1_500));
+            harness.startSource(s -> s.strategy(MigrationStrategy.PRECOPY).aeronDirectoryName(driver.directory));
+            assertEquals(MigrationResult.COMPLETED, harness.source.completion().get(60, TimeUnit.SECONDS).result());
+            final MigrationReport target = harness.target.completion().get(30, TimeUnit.SECONDS);
+            assertEquals(ErrorCode.COMMIT_UNKNOWN, target.errorCode(), target.toString());
+            assertEquals(MigrationPhase.FAILED, harness.target.readyToRun().getNow(null), "never resumed on its own");
+        }
+    }
+}
