@@ -80,6 +80,12 @@ class CommitWindowSystemTest
             harness.startSource(s -> s.strategy(MigrationStrategy.PRECOPY).aeronDirectoryName(driver.directory));
             final MigrationReport source = harness.source.completion().get(60, TimeUnit.SECONDS);
             assertEquals(MigrationResult.COMPLETED, source.result(), "the source committed: " + source);
+            // COMMIT is in the publication when the source completes; its datagram leaves with the driver's sender.
+            final long sentBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!cut.cut && System.nanoTime() < sentBy)
+            {
+                Thread.sleep(1);
+            }
             assertTrue(cut.cut, "COMMIT was cut");
             Thread.sleep(1_500); // well past the target's peer timeout, with COMPLETE repeated meanwhile
             assertFalse(harness.target.completion().isDone(), "the target neither resumed nor gave up");
