@@ -254,15 +254,7 @@ public final class DemoMigration implements Callable<Integer>
             new java.security.SecureRandom().nextBytes(key);
             Files.write(keyFile, key);
         }
-        if ("target".equalsIgnoreCase(role))
-        {
-            return runTarget();
-        }
-        if (!"source".equalsIgnoreCase(role))
-        {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--role must be source or target: " + role);
-        }
-        return runSource();
+        return "target".equalsIgnoreCase(role) ? runTarget() : runSource(); // --role checked above
     }
 
     /**
@@ -280,13 +272,13 @@ public final class DemoMigration implements Callable<Integer>
         {
             throw usage("--memory", memory, "a whole number of " + pageSize + " pages, at most 2^37 of them");
         }
-        choice("--dirty-log", dirtyLog, "auto", "userfaultfd", "software");
-        choice("--fault-path", faultPath, "auto", "userfaultfd", "software");
-        choice("--workload", workload, "idle", "hotset", "uniform", "sequential");
-        choice("--compression", compression, "auto", "none", "delta", "lz4");
-        choice("--mode", mode, "auto", "precopy", "postcopy");
-        choice("--role", role, "source", "target");
-        choice("--security", security, "none", "auth", "encrypt");
+        choice("--dirty-log", dirtyLog, new DirtyLogValues());
+        choice("--fault-path", faultPath, new FaultPathValues());
+        choice("--workload", workload, new WorkloadValues());
+        choice("--compression", compression, new CompressionValues());
+        choice("--mode", mode, new ModeValues());
+        choice("--role", role, new RoleValues());
+        choice("--security", security, new SecurityValues());
         range("--dirty-rate", dirtyRate, 0, 1e9);
         range("--fill", fill, 0, 1);
         range("--downtime-ms", downtimeMs, 1, 3_600_000);
@@ -386,7 +378,7 @@ public final class DemoMigration implements Callable<Integer>
         }
     }
 
-    private void choice(final String option, final String value, final String... accepted)
+    private void choice(final String option, final String value, final Choices accepted)
     {
         for (final String a : accepted)
         {
@@ -1092,91 +1084,102 @@ public final class DemoMigration implements Callable<Integer>
         return b.append('"').toString();
     }
 
-    /** Values {@code --dirty-log} accepts, for help and shell completion. */
-    static final class DirtyLogValues extends java.util.ArrayList<String>
+    /** The values an option accepts: one list for validation, help and shell completion. */
+    abstract static class Choices extends java.util.ArrayList<String>
+    {
+        private static final long serialVersionUID = 1L;
+
+        Choices(final String... values)
+        {
+            super(List.of(values));
+        }
+    }
+
+    /** Values {@code --dirty-log} accepts. */
+    static final class DirtyLogValues extends Choices
     {
         private static final long serialVersionUID = 1L;
 
         DirtyLogValues()
         {
-            super(List.of("auto", "userfaultfd", "software"));
+            super("auto", "userfaultfd", "software");
         }
     }
 
-    /** Values {@code --fault-path} accepts, for help and shell completion. */
-    static final class FaultPathValues extends java.util.ArrayList<String>
+    /** Values {@code --fault-path} accepts. */
+    static final class FaultPathValues extends Choices
     {
         private static final long serialVersionUID = 1L;
 
         FaultPathValues()
         {
-            super(List.of("auto", "userfaultfd", "software"));
+            super("auto", "userfaultfd", "software");
         }
     }
 
-    /** Values {@code --workload} accepts, for help and shell completion. */
-    static final class WorkloadValues extends java.util.ArrayList<String>
+    /** Values {@code --workload} accepts. */
+    static final class WorkloadValues extends Choices
     {
         private static final long serialVersionUID = 1L;
 
         WorkloadValues()
         {
-            super(List.of("idle", "hotset", "uniform", "sequential"));
+            super("idle", "hotset", "uniform", "sequential");
         }
     }
 
-    /** Values {@code --compression} accepts, for help and shell completion. */
-    static final class CompressionValues extends java.util.ArrayList<String>
+    /** Values {@code --compression} accepts. */
+    static final class CompressionValues extends Choices
     {
         private static final long serialVersionUID = 1L;
 
         CompressionValues()
         {
-            super(List.of("auto", "none", "delta", "lz4"));
+            super("auto", "none", "delta", "lz4");
         }
     }
 
-    /** Values {@code --mode} accepts, for help and shell completion. */
-    static final class ModeValues extends java.util.ArrayList<String>
+    /** Values {@code --mode} accepts. */
+    static final class ModeValues extends Choices
     {
         private static final long serialVersionUID = 1L;
 
         ModeValues()
         {
-            super(List.of("auto", "precopy", "postcopy"));
+            super("auto", "precopy", "postcopy");
         }
     }
 
-    /** Values {@code --role} accepts, for help and shell completion. */
-    static final class RoleValues extends java.util.ArrayList<String>
+    /** Values {@code --role} accepts. */
+    static final class RoleValues extends Choices
     {
         private static final long serialVersionUID = 1L;
 
         RoleValues()
         {
-            super(List.of("source", "target"));
+            super("source", "target");
         }
     }
 
-    /** Values {@code --security} accepts, for help and shell completion. */
-    static final class SecurityValues extends java.util.ArrayList<String>
+    /** Values {@code --security} accepts. */
+    static final class SecurityValues extends Choices
     {
         private static final long serialVersionUID = 1L;
 
         SecurityValues()
         {
-            super(List.of("none", "auth", "encrypt"));
+            super("none", "auth", "encrypt");
         }
     }
 
-    /** Values {@code --page-size} accepts, for help and shell completion. */
-    static final class PageSizeValues extends java.util.ArrayList<String>
+    /** Values {@code --page-size} accepts. */
+    static final class PageSizeValues extends Choices
     {
         private static final long serialVersionUID = 1L;
 
         PageSizeValues()
         {
-            super(List.of("4k", "2m"));
+            super("4k", "2m");
         }
     }
 }
