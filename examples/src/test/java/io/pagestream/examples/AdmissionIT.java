@@ -5,10 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.InputStreamReader;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,21 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AdmissionIT
 {
-    private static int freePort() throws Exception
-    {
-        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-        {
-            return socket.getLocalPort();
-        }
-    }
 
     private static Process demo(final String... args) throws Exception
     {
-        final List<String> command = new ArrayList<>(List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-            new File("target/pagestream-demo.jar").getAbsolutePath()));
-        command.addAll(List.of(args));
-        return new ProcessBuilder(command).redirectErrorStream(true).start();
+        return new ProcessBuilder(DemoJar.command(args)).redirectErrorStream(true).start();
     }
 
     /** A v1 or v2 memory cgroup with a limit, or null where this process may not make one. */
@@ -71,11 +57,15 @@ class AdmissionIT
         return null;
     }
 
-    private static List<String> drain(final Process process) throws Exception
+    private static BufferedReader output(final Process process)
+    {
+        return new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    }
+
+    private static List<String> drain(final BufferedReader reader) throws Exception
     {
         final List<String> lines = new ArrayList<>();
-        try (BufferedReader reader = new BufferedReader(
-            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)))
+        try (reader)
         {
             String line;
             while (null != (line = reader.readLine()))
@@ -84,6 +74,27 @@ class AdmissionIT
             }
         }
         return lines;
+    }
+
+    /** The demo's target role, moved into the cgroup once it listens (its start-up is not charged to it). */
+    private record Target(Process process, BufferedReader out)
+    {
+    }
+
+    private static Target targetIn(final Path cgroup, final String endpoint, final String... options) throws Exception
+    {
+        final List<String> args = new ArrayList<>(List.of("--role=target", "--listen=" + endpoint,
+            "--urgent=127.0.0.1:" + DemoJar.freePort(), "--workload=idle", "--no-auth"));
+        args.addAll(List.of(options));
+        final Process process = demo(args.toArray(new String[0]));
+        final BufferedReader out = output(process);
+        String first;
+        while (null != (first = out.readLine()) && !first.startsWith("READY"))
+        {
+            System.out.println("[target] " + first);
+        }
+        Files.writeString(cgroup.resolve("cgroup.procs"), Long.toString(process.pid()));
+        return new Target(process, out);
     }
 
     @Test
@@ -95,24 +106,16 @@ class AdmissionIT
         Process target = null;
         try
         {
-            final String endpoint = "127.0.0.1:" + freePort();
+            final String endpoint = "127.0.0.1:" + DemoJar.freePort();
             final Path targetReport = Files.createTempFile("pagestream-admission-target", ".json");
-            target = demo("--role=target", "--listen=" + endpoint, "--urgent=127.0.0.1:" + freePort(),
-                "--memory=3g", "--workload=idle", "--no-auth", "--report-json=" + targetReport);
-            final BufferedReader targetOut = new BufferedReader(
-                new InputStreamReader(target.getInputStream(), StandardCharsets.UTF_8));
-            String first;
-            while (null != (first = targetOut.readLine()) && !first.startsWith("READY"))
-            {
-                System.out.println("[target] " + first);
-            }
-            Files.writeString(cgroup.resolve("cgroup.procs"), Long.toString(target.pid()));
+            final Target started = targetIn(cgroup, endpoint, "--memory=3g", "--report-json=" + targetReport);
+            target = started.process();
 
             // 3 GiB at 90% data: 2.7 GiB would arrive into a process limited to 1 GiB.
             final Path report = Files.createTempFile("pagestream-admission-source", ".json");
-            final Process source = demo("--target=" + endpoint, "--control=127.0.0.1:" + freePort(), "--memory=3g",
+            final Process source = demo("--target=" + endpoint, "--control=127.0.0.1:" + DemoJar.freePort(), "--memory=3g",
                 "--fill=0.9", "--workload=hotset", "--no-auth", "--report-json=" + report);
-            final String sourceOutput = String.join("\n", drain(source));
+            final String sourceOutput = String.join("\n", drain(output(source)));
             assertTrue(source.waitFor(120, TimeUnit.SECONDS));
             System.out.println(sourceOutput);
             assertEquals(1, source.exitValue(), sourceOutput);
@@ -122,12 +125,7 @@ class AdmissionIT
             assertTrue(json.contains("\"pagesSent\": 0,"), "refused before any page moved: " + json);
             assertTrue(sourceOutput.contains("guest on source   running"), sourceOutput);
 
-            final List<String> targetLines = new ArrayList<>();
-            String line;
-            while (null != (line = targetOut.readLine()))
-            {
-                targetLines.add(line);
-            }
+            final List<String> targetLines = drain(started.out());
             assertTrue(target.waitFor(30, TimeUnit.SECONDS));
             assertTrue(targetLines.stream().anyMatch(l -> l.startsWith("RESULT FAILED INSUFFICIENT_MEMORY")),
                 targetLines.toString());
@@ -154,25 +152,17 @@ class AdmissionIT
         Process target = null;
         try
         {
-            final String endpoint = "127.0.0.1:" + freePort();
-            target = demo("--role=target", "--listen=" + endpoint, "--urgent=127.0.0.1:" + freePort(),
-                "--memory=4g", "--workload=idle", "--no-auth");
-            final BufferedReader targetOut = new BufferedReader(
-                new InputStreamReader(target.getInputStream(), StandardCharsets.UTF_8));
-            String first;
-            while (null != (first = targetOut.readLine()) && !first.startsWith("READY"))
-            {
-                System.out.println("[target] " + first);
-            }
-            Files.writeString(cgroup.resolve("cgroup.procs"), Long.toString(target.pid()));
+            final String endpoint = "127.0.0.1:" + DemoJar.freePort();
+            final Target started = targetIn(cgroup, endpoint, "--memory=4g");
+            target = started.process();
             // 4 GiB guest, 5% data: 205 MiB arrive.
-            final Process source = demo("--target=" + endpoint, "--control=127.0.0.1:" + freePort(), "--memory=4g",
+            final Process source = demo("--target=" + endpoint, "--control=127.0.0.1:" + DemoJar.freePort(), "--memory=4g",
                 "--fill=0.05", "--workload=idle", "--no-auth");
-            final String sourceOutput = String.join("\n", drain(source));
+            final String sourceOutput = String.join("\n", drain(output(source)));
             assertTrue(source.waitFor(120, TimeUnit.SECONDS));
             assertEquals(3, source.exitValue(), "completed, not verified (external target): " + sourceOutput);
             assertTrue(sourceOutput.contains("COMPLETED"), sourceOutput);
-            drain(target);
+            drain(started.out());
             assertTrue(target.waitFor(30, TimeUnit.SECONDS));
             assertEquals(0, target.exitValue());
         }

@@ -3,7 +3,6 @@ package io.pagestream.examples;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,11 +29,7 @@ class DemoMigrationIT
 
     private static Process run(final Path report, final String... args) throws Exception
     {
-        final List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("-jar");
-        command.add(new File("target/pagestream-demo.jar").getAbsolutePath());
-        command.addAll(List.of(args));
+        final List<String> command = DemoJar.command(args);
         command.add("--report-json=" + report);
         return new ProcessBuilder(command).inheritIO().start();
     }
@@ -199,8 +194,7 @@ class DemoMigrationIT
     void shouldRefuseABadOptionFromTheJarInOneLineBeforeStartingAnything() throws Exception
     {
         final long start = System.nanoTime();
-        final Process demo = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-jar", new File("target/pagestream-demo.jar").getAbsolutePath(), "--compression", "foo").start();
+        final Process demo = new ProcessBuilder(DemoJar.command("--compression", "foo")).start();
         final String err = new String(demo.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         final String out = new String(demo.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(demo.waitFor(30, TimeUnit.SECONDS));
@@ -219,11 +213,9 @@ class DemoMigrationIT
     void shouldTakeManagementCommandsOnStandardInput() throws Exception
     {
         final Path report = Files.createTempFile("pagestream-demo-control", ".json");
-        final List<String> command = new ArrayList<>(List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-            new File("target/pagestream-demo.jar").getAbsolutePath(), "--memory=256m", "--workload=hotset",
+        final List<String> command = DemoJar.command("--memory=256m", "--workload=hotset",
             "--fill=0.9", "--compression=none", "--bandwidth=20MB", "--mode=precopy", "--control-stdin",
-            "--report-json=" + report));
+            "--report-json=" + report);
         final Process demo = new ProcessBuilder(command).redirectErrorStream(true).start();
         final java.io.BufferedReader lines = new java.io.BufferedReader(
             new java.io.InputStreamReader(demo.getInputStream(), StandardCharsets.UTF_8));
@@ -262,10 +254,10 @@ class DemoMigrationIT
 
     private static String stat(final Path dir) throws Exception
     {
-        final Process stat = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        final Process stat = new ProcessBuilder(DemoJar.java(),
             "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
             "--sun-misc-unsafe-memory-access=allow",
-            "-cp", new File("target/pagestream-demo.jar").getAbsolutePath(), "io.pagestream.examples.PageStat",
+            "-cp", DemoJar.JAR, "io.pagestream.examples.PageStat",
             "--dir", dir.toString()).redirectErrorStream(true).start();
         final String out = new String(stat.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(stat.waitFor(30, TimeUnit.SECONDS));

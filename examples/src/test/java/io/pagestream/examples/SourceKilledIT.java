@@ -4,10 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.InputStreamReader;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,21 +21,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SourceKilledIT
 {
-    private static int freePort() throws Exception
-    {
-        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-        {
-            return socket.getLocalPort();
-        }
-    }
 
     private static Process demo(final String... args) throws Exception
     {
-        final List<String> command = new ArrayList<>(List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-            new File("target/pagestream-demo.jar").getAbsolutePath()));
-        command.addAll(List.of(args));
-        return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        return new ProcessBuilder(DemoJar.command(args)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
     @org.junit.jupiter.params.ParameterizedTest
@@ -48,9 +34,9 @@ class SourceKilledIT
     {
         org.junit.jupiter.api.Assumptions.assumeTrue(
             !"userfaultfd".equals(faultPath) || io.pagestream.kernel.UserFaultFd.isAvailable(), "no userfaultfd here");
-        final String endpoint = "127.0.0.1:" + freePort();
+        final String endpoint = "127.0.0.1:" + DemoJar.freePort();
         final String shape = "--memory=256m";
-        final Process target = demo("--role=target", "--listen=" + endpoint, "--urgent=127.0.0.1:" + freePort(),
+        final Process target = demo("--role=target", "--listen=" + endpoint, "--urgent=127.0.0.1:" + DemoJar.freePort(),
             shape, "--workload=uniform", "--dirty-rate=50000", "--peer-timeout-ms=500", "--recovery-timeout-ms=2000",
             "--no-auth", "--fault-path=" + faultPath);
         final BufferedReader targetOut = new BufferedReader(
@@ -58,7 +44,7 @@ class SourceKilledIT
         assertTrue(targetOut.readLine().startsWith("READY"));
 
         // Post-copy after the bulk pass, with the push slow enough that many pages are still missing at the kill.
-        final Process source = demo("--target=" + endpoint, "--control=127.0.0.1:" + freePort(), shape,
+        final Process source = demo("--target=" + endpoint, "--control=127.0.0.1:" + DemoJar.freePort(), shape,
             "--workload=uniform", "--dirty-rate=100000", "--mode=postcopy", "--bandwidth=400mbit",
             "--peer-timeout-ms=500", "--recovery-timeout-ms=2000", "--no-auth");
         final List<String> lines = new ArrayList<>();
@@ -99,18 +85,16 @@ class SourceKilledIT
         final Path sourceKey = java.nio.file.Files.createTempFile("pagestream-source", ".key");
         java.nio.file.Files.writeString(targetKey, "the target's secret, 32 bytes!!");
         java.nio.file.Files.writeString(sourceKey, "the source's secret, different!!");
-        final String endpoint = "127.0.0.1:" + freePort();
-        final Process target = demo("--role=target", "--listen=" + endpoint, "--urgent=127.0.0.1:" + freePort(),
+        final String endpoint = "127.0.0.1:" + DemoJar.freePort();
+        final Process target = demo("--role=target", "--listen=" + endpoint, "--urgent=127.0.0.1:" + DemoJar.freePort(),
             "--memory=64m", "--key-file=" + targetKey);
         final BufferedReader targetOut = new BufferedReader(
             new InputStreamReader(target.getInputStream(), StandardCharsets.UTF_8));
         assertTrue(targetOut.readLine().startsWith("READY"));
 
         final Path report = java.nio.file.Files.createTempFile("pagestream-demo-wrong-key", ".json");
-        final Process source = new ProcessBuilder(List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-            new File("target/pagestream-demo.jar").getAbsolutePath(), "--target=" + endpoint,
-            "--control=127.0.0.1:" + freePort(), "--memory=64m", "--key-file=" + sourceKey,
+        final Process source = new ProcessBuilder(DemoJar.command("--target=" + endpoint,
+            "--control=127.0.0.1:" + DemoJar.freePort(), "--memory=64m", "--key-file=" + sourceKey,
             "--report-json=" + report)).redirectErrorStream(true).start();
         final String sourceOutput = new String(source.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(source.waitFor(60, TimeUnit.SECONDS));

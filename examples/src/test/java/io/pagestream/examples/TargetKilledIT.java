@@ -13,13 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.InputStreamReader;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -49,19 +45,10 @@ class TargetKilledIT
         }
     }
 
-    private static int freePort() throws Exception
-    {
-        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-        {
-            return socket.getLocalPort();
-        }
-    }
 
     private static Process startTarget(final String endpoint) throws Exception
     {
-        final Process process = new ProcessBuilder(List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-            new File("target/pagestream-demo.jar").getAbsolutePath(),
+        final Process process = new ProcessBuilder(DemoJar.command(
             "--role=target", "--listen=" + endpoint, "--memory=" + MEMORY, "--key-file=" + KEY_FILE))
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .start();
@@ -80,7 +67,7 @@ class TargetKilledIT
             .vcpuControl(guest.vcpus())
             .deviceState(guest.deviceState())
             .targetEndpoint(endpoint)
-            .controlEndpoint("127.0.0.1:" + freePort())
+            .controlEndpoint("127.0.0.1:" + DemoJar.freePort())
             .secretKey(java.nio.file.Files.readAllBytes(KEY_FILE))
             .peerTimeoutMs(1_000)
             // Slow enough that the kill lands mid-bulk.
@@ -95,7 +82,7 @@ class TargetKilledIT
             .sizeBytes(256L << 20).workload(Workload.HOTSET).dirtyRatePagesPerSec(10_000)))
         {
             guest.vcpus().start();
-            final String endpoint = "127.0.0.1:" + freePort();
+            final String endpoint = "127.0.0.1:" + DemoJar.freePort();
             final Process doomed = startTarget(endpoint);
             final long[] killedAtNs = new long[1];
             final MigrationReport report;
@@ -137,7 +124,7 @@ class TargetKilledIT
             Thread.sleep(100);
             assertTrue(guest.vcpus().pagesWritten() > written, "guest still running on the source");
 
-            final String second = "127.0.0.1:" + freePort();
+            final String second = "127.0.0.1:" + DemoJar.freePort();
             final Process fresh = startTarget(second);
             try (MigrationSource source = PageStream.launchSource(context(guest, second).maxBandwidthBytesPerSec(0)))
             {
