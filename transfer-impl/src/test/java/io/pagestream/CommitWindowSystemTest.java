@@ -61,6 +61,14 @@ class CommitWindowSystemTest
         }
     }
 
+    /** Target and source launched, the source's datagrams going through the cutting driver. */
+    private static void start(final MigrationHarness harness, final LossyDriver driver, final long recoveryTimeoutMs)
+    {
+        harness.sourceGuest.vcpus().start();
+        harness.startTarget(t -> t.peerTimeoutMs(400).recoveryTimeoutMs(recoveryTimeoutMs));
+        harness.startSource(s -> s.strategy(MigrationStrategy.PRECOPY).aeronDirectoryName(driver.directory));
+    }
+
     private static SyntheticGuest.Config guest()
     {
         return new SyntheticGuest.Config().sizeBytes(32L << 20).workload(Workload.HOTSET).dirtyRatePagesPerSec(5_000)
@@ -75,9 +83,7 @@ class CommitWindowSystemTest
         try (LossyDriver driver = new LossyDriver(cut, LossyDriver.NO_LOSS, LossyDriver.NO_LOSS);
             MigrationHarness harness = new MigrationHarness(guest()))
         {
-            harness.sourceGuest.vcpus().start();
-            harness.startTarget(t -> t.peerTimeoutMs(400).recoveryTimeoutMs(20_000));
-            harness.startSource(s -> s.strategy(MigrationStrategy.PRECOPY).aeronDirectoryName(driver.directory));
+            start(harness, driver, 20_000);
             final MigrationReport source = harness.source.completion().get(60, TimeUnit.SECONDS);
             assertEquals(MigrationResult.COMPLETED, source.result(), "the source committed: " + source);
             // COMMIT is in the publication when the source completes; its datagram leaves with the driver's sender.
@@ -106,9 +112,7 @@ class CommitWindowSystemTest
         try (LossyDriver driver = new LossyDriver(cut, LossyDriver.NO_LOSS, LossyDriver.NO_LOSS);
             MigrationHarness harness = new MigrationHarness(guest()))
         {
-            harness.sourceGuest.vcpus().start();
-            harness.startTarget(t -> t.peerTimeoutMs(400).recoveryTimeoutMs(20_000));
-            harness.startSource(s -> s.strategy(MigrationStrategy.PRECOPY).aeronDirectoryName(driver.directory));
+            start(harness, driver, 20_000);
             // The embedder asks the source's host: COMPLETED means it committed and keeps the guest paused.
             final MigrationReport source = harness.source.completion().get(60, TimeUnit.SECONDS);
             assertEquals(MigrationResult.COMPLETED, source.result(), source.toString());
@@ -132,9 +136,7 @@ class CommitWindowSystemTest
         try (LossyDriver driver = new LossyDriver(cut, LossyDriver.NO_LOSS, LossyDriver.NO_LOSS);
             MigrationHarness harness = new MigrationHarness(guest()))
         {
-            harness.sourceGuest.vcpus().start();
-            harness.startTarget(t -> t.peerTimeoutMs(400).recoveryTimeoutMs(1_500));
-            harness.startSource(s -> s.strategy(MigrationStrategy.PRECOPY).aeronDirectoryName(driver.directory));
+            start(harness, driver, 1_500);
             assertEquals(MigrationResult.COMPLETED, harness.source.completion().get(60, TimeUnit.SECONDS).result());
             final MigrationReport target = harness.target.completion().get(30, TimeUnit.SECONDS);
             assertEquals(ErrorCode.COMMIT_UNKNOWN, target.errorCode(), target.toString());

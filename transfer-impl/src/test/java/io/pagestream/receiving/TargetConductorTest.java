@@ -74,6 +74,16 @@ class TargetConductorTest
         assertThat(f.counters.value(CounterType.TARGET_STATE)).isEqualTo(TargetState.RECEIVING.code());
     }
 
+    /** Handshake, bulk pass and a stop-and-copy SWITCHOVER fed, one duty cycle run: COMPLETE goes out. */
+    private void switchedOver()
+    {
+        handshake();
+        bulkPass();
+        f.switchover(0, new byte[0], false, 0, 0);
+        feed(io.pagestream.protocol.SwitchoverFlyweight.LENGTH);
+        cycles(1);
+    }
+
     private void bulkPass()
     {
         feed(f.zeroRun(0, PAGES, 0));
@@ -133,11 +143,7 @@ class TargetConductorTest
     void shouldCompleteOnCommitOnly()
     {
         launch(c -> { });
-        handshake();
-        bulkPass();
-        f.switchover(0, new byte[0], false, 0, 0);
-        feed(io.pagestream.protocol.SwitchoverFlyweight.LENGTH);
-        cycles(1);
+        switchedOver();
         assertThat(control().types()).contains(FrameType.COMPLETE);
         assertThat(conductor.state()).isEqualTo(TargetState.COMPLETING);
         assertThat(conductor.readyToRun()).as("not before COMMIT").isNotDone();
@@ -151,11 +157,7 @@ class TargetConductorTest
     void shouldRepeatCompleteThenNeitherResumeNorReplyWhenCommitNeverComes()
     {
         launch(c -> c.peerTimeoutMs(1_000).recoveryTimeoutMs(3_000));
-        handshake();
-        bulkPass();
-        f.switchover(0, new byte[0], false, 0, 0);
-        feed(io.pagestream.protocol.SwitchoverFlyweight.LENGTH);
-        cycles(1);
+        switchedOver();
         f.advanceMs(1_001);
         cycles(1);
         assertThat(completion.getNow(null)).as("past the peer timeout it still waits for COMMIT").isNull();
@@ -168,11 +170,7 @@ class TargetConductorTest
     void shouldReportCommitUnknownWhenNeitherCommitNorAnAnswerComes()
     {
         launch(c -> c.peerTimeoutMs(1_000).recoveryTimeoutMs(3_000));
-        handshake();
-        bulkPass();
-        f.switchover(0, new byte[0], false, 0, 0);
-        feed(io.pagestream.protocol.SwitchoverFlyweight.LENGTH);
-        cycles(1);
+        switchedOver();
         f.advanceMs(3_001);
         cycles(1);
         final MigrationReport report = completion.getNow(null);
@@ -187,23 +185,17 @@ class TargetConductorTest
     @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
     void shouldResumeOrNotAsTheEmbedderResolvesWhileCommitIsAwaited(final boolean committed)
     {
-        {
-            launch(c -> c.peerTimeoutMs(1_000).recoveryTimeoutMs(60_000));
-            assertThat(conductor.resolveCommit(true)).as("not waiting for COMMIT yet").isFalse();
-            handshake();
-            bulkPass();
-            f.switchover(0, new byte[0], false, 0, 0);
-            feed(io.pagestream.protocol.SwitchoverFlyweight.LENGTH);
-            cycles(1);
-            f.advanceMs(5_000);
-            cycles(1);
-            assertThat(conductor.resolveCommit(committed)).isTrue();
-            cycles(1);
-            final MigrationReport report = completion.getNow(null);
-            assertThat(report.result()).isEqualTo(committed ? MigrationResult.COMPLETED : MigrationResult.CANCELLED);
-            assertThat(conductor.readyToRun().getNow(null))
-                .isEqualTo(committed ? MigrationPhase.COMPLETE : MigrationPhase.CANCELLED);
-        }
+        launch(c -> c.peerTimeoutMs(1_000).recoveryTimeoutMs(60_000));
+        assertThat(conductor.resolveCommit(true)).as("not waiting for COMMIT yet").isFalse();
+        switchedOver();
+        f.advanceMs(5_000);
+        cycles(1);
+        assertThat(conductor.resolveCommit(committed)).isTrue();
+        cycles(1);
+        final MigrationReport report = completion.getNow(null);
+        assertThat(report.result()).isEqualTo(committed ? MigrationResult.COMPLETED : MigrationResult.CANCELLED);
+        assertThat(conductor.readyToRun().getNow(null))
+            .isEqualTo(committed ? MigrationPhase.COMPLETE : MigrationPhase.CANCELLED);
     }
 
     @Test
