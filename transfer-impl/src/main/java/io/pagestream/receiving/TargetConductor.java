@@ -53,6 +53,7 @@ public final class TargetConductor implements Agent
     private final long startNs;
     private volatile boolean cancelRequested;
     private volatile int commitResolution; // 0 none, 1 the source committed, 2 it did not
+    private volatile boolean awaitingCommit; // published by the agent for resolveCommit on other threads
     private long completeSentNs;
     private long lastCompleteNs;
     private TargetState state = TargetState.AWAIT_HELLO;
@@ -319,8 +320,7 @@ public final class TargetConductor implements Agent
      */
     public boolean resolveCommit(final boolean sourceCommitted)
     {
-        if (state != TargetState.COMPLETING || switchover.isPostcopy() ||
-            switchover.state() != SwitchoverReceiver.State.AWAIT_COMMIT)
+        if (!awaitingCommit)
         {
             return false;
         }
@@ -336,6 +336,7 @@ public final class TargetConductor implements Agent
 
     private int awaitCommit()
     {
+        awaitingCommit = true;
         final int resolution = commitResolution;
         if (resolution == 1)
         {
@@ -428,6 +429,7 @@ public final class TargetConductor implements Agent
     /** FAILING while the source is owed an ERROR, then DONE, releasing a VMM that still waits to run the guest. */
     private void onEnding(final boolean over)
     {
+        awaitingCommit = false;
         state(over ? TargetState.DONE : TargetState.FAILING);
         if (over && !readyToRun.isDone())
         {

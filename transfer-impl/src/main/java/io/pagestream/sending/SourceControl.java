@@ -146,6 +146,7 @@ final class SourceControl implements MigrationControl
         final MigrationSettings settings;
         final String[] announced;
         final boolean requested;
+        final long managedDowntimeTargetMs;
         synchronized (this)
         {
             appliedVersion = requestedVersion.get();
@@ -162,6 +163,7 @@ final class SourceControl implements MigrationControl
                 changes.add("startPostcopy ignored: post-copy was not enabled on both sides at launch");
             }
             settings = snapshot();
+            managedDowntimeTargetMs = downtimeTargetChanged ? downtimeTarget : 0;
             announced = changes.toArray(new String[0]);
             changes.clear();
         }
@@ -178,10 +180,7 @@ final class SourceControl implements MigrationControl
             postcopy.caps(settings.postcopyBandwidthBytesPerSec(), settings.maxBandwidthBytesPerSec());
         }
         lanes.chooser().cap(settings.maxBandwidthBytesPerSec());
-        synchronized (this)
-        {
-            tracker.managedDowntimeTargetMs(downtimeTargetChanged ? downtimeTarget : 0);
-        }
+        tracker.managedDowntimeTargetMs(managedDowntimeTargetMs);
         precopy.manage(settings.postcopyAllowed(), requested && settings.postcopyRequested(),
             settings.switchoverHeld());
         inForce = settings;

@@ -48,6 +48,8 @@ final class SourceFigures
     private final AtomicCounter rounds;
     private final AtomicCounter rateLimited;
     private final AtomicCounter recoveriesCounter;
+    private final AtomicCounter remaining;
+    private final AtomicCounter bandwidthCap;
     private final AtomicCounter stateCounter;
     private long lastProgressNs;
     private long lastCountersNs = Long.MIN_VALUE / 2;
@@ -102,6 +104,8 @@ final class SourceFigures
         rateLimited = counters.get(CounterType.RATE_LIMITED);
         recoveriesCounter = counters.get(CounterType.RECOVERIES);
         stateCounter = counters.get(CounterType.SOURCE_STATE);
+        remaining = counters.get(CounterType.PAGES_REMAINING);
+        bandwidthCap = counters.get(CounterType.BANDWIDTH_CAP);
     }
 
     /**
@@ -248,8 +252,8 @@ final class SourceFigures
             requests.setOrdered(urgent.requests());
             rateLimited.setOrdered(lanes.rateLimitedWaits());
             rounds.setOrdered(roundsEnded);
-            counters.get(CounterType.PAGES_REMAINING).setOrdered(pagesRemaining);
-            counters.get(CounterType.BANDWIDTH_CAP).setOrdered(
+            remaining.setOrdered(pagesRemaining);
+            bandwidthCap.setOrdered(
                 null == control ? ctx.maxBandwidthBytesPerSec() : control.inForce().maxBandwidthBytesPerSec());
         }
         if (nowNs - lastProgressNs < TimeUnit.MILLISECONDS.toNanos(PROGRESS_MS) && state != SourceState.DONE)
