@@ -234,13 +234,13 @@ class AuthenticationSystemTest
     @Timeout(60)
     void shouldNameAnUnsupportedProtocolVersionWhenNoUsableHelloCame() throws Exception
     {
-        final String targetEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
-        final String controlEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
+        final String targetEndpoint = "127.0.0.1:" + LoopbackPorts.next();
+        final String controlEndpoint = "127.0.0.1:" + LoopbackPorts.next();
         try (SyntheticGuest guest = SyntheticGuest.createTarget(new SyntheticGuest.Config().sizeBytes(4096L * 4096)
             .workload(Workload.IDLE));
             MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
                 .guestMemory(guest.memory()).deviceState(guest.deviceState()).listenEndpoint(targetEndpoint)
-                .urgentEndpoint("127.0.0.1:" + MigrationHarness.freeUdpPort()).secretKey(KEY)
+                .urgentEndpoint("127.0.0.1:" + LoopbackPorts.next()).secretKey(KEY)
                 .handshakeTimeoutMs(1_500));
             HostileFrameSystemTest.FakeSource future =
                 new HostileFrameSystemTest.FakeSource(targetEndpoint, controlEndpoint))
@@ -284,13 +284,13 @@ class AuthenticationSystemTest
     @Timeout(60)
     void shouldRefuseAReplayedAnswerAndAnyPageBeforeAuthentication() throws Exception
     {
-        final String targetEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
-        final String controlEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
+        final String targetEndpoint = "127.0.0.1:" + LoopbackPorts.next();
+        final String controlEndpoint = "127.0.0.1:" + LoopbackPorts.next();
         try (SyntheticGuest guest = SyntheticGuest.createTarget(new SyntheticGuest.Config().sizeBytes(4096L * 4096)
             .workload(Workload.IDLE));
             MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
                 .guestMemory(guest.memory()).deviceState(guest.deviceState()).listenEndpoint(targetEndpoint)
-                .urgentEndpoint("127.0.0.1:" + MigrationHarness.freeUdpPort()).secretKey(KEY));
+                .urgentEndpoint("127.0.0.1:" + LoopbackPorts.next()).secretKey(KEY));
             HostileFrameSystemTest.FakeSource attacker =
                 new HostileFrameSystemTest.FakeSource(targetEndpoint, controlEndpoint))
         {

@@ -90,7 +90,7 @@ class FailureAndControlSystemTest
             harness.target.close();
             try (SyntheticGuest freshTarget = SyntheticGuest.createTarget(idleGuest(64L << 20)))
             {
-                final String endpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
+                final String endpoint = "127.0.0.1:" + LoopbackPorts.next();
                 try (var target = PageStream.launchTarget(harness.targetContext()
                     .guestMemory(freshTarget.memory()).deviceState(freshTarget.deviceState())
                     .listenEndpoint(endpoint));

@@ -267,8 +267,8 @@ class HostileFrameSystemTest
     {
         try (SyntheticGuest guest = SyntheticGuest.createTarget(config()))
         {
-            final String targetEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
-            final String controlEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
+            final String targetEndpoint = "127.0.0.1:" + LoopbackPorts.next();
+            final String controlEndpoint = "127.0.0.1:" + LoopbackPorts.next();
             try (MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
                 .guestMemory(guest.memory()).deviceState(guest.deviceState()).listenEndpoint(targetEndpoint)
                 .allowUnauthenticated(true) // the fake source speaks no authentication; frames are the subject here
@@ -295,13 +295,13 @@ class HostileFrameSystemTest
     {
         try (SyntheticGuest guest = SyntheticGuest.createTarget(config()))
         {
-            final String targetEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
-            final String controlEndpoint = "127.0.0.1:" + MigrationHarness.freeUdpPort();
+            final String targetEndpoint = "127.0.0.1:" + LoopbackPorts.next();
+            final String controlEndpoint = "127.0.0.1:" + LoopbackPorts.next();
             try (MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
                 .guestMemory(guest.memory()).deviceState(guest.deviceState()).listenEndpoint(targetEndpoint)
                 .allowUnauthenticated(true));
                 FakeSource source = new FakeSource(targetEndpoint, controlEndpoint);
-                FakeSource intruder = new FakeSource(targetEndpoint, "127.0.0.1:" + MigrationHarness.freeUdpPort()))
+                FakeSource intruder = new FakeSource(targetEndpoint, "127.0.0.1:" + LoopbackPorts.next()))
             {
                 source.handshake(controlEndpoint);
                 intruder.awaitConnected();

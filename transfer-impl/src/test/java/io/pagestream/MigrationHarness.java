@@ -7,10 +7,6 @@ import io.pagestream.synthetic.SyntheticGuest;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.SleepingMillisIdleStrategy;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -36,21 +32,9 @@ final class MigrationHarness implements AutoCloseable
     {
         sourceGuest = SyntheticGuest.create(config);
         targetGuest = SyntheticGuest.createTarget(config);
-        targetEndpoint = "127.0.0.1:" + freeUdpPort();
-        controlEndpoint = "127.0.0.1:" + freeUdpPort();
-        urgentEndpoint = "127.0.0.1:" + freeUdpPort();
-    }
-
-    static int freeUdpPort()
-    {
-        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-        {
-            return socket.getLocalPort();
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
+        targetEndpoint = "127.0.0.1:" + LoopbackPorts.next();
+        controlEndpoint = "127.0.0.1:" + LoopbackPorts.next();
+        urgentEndpoint = "127.0.0.1:" + LoopbackPorts.next();
     }
 
     MigrationTarget.Context targetContext()

@@ -1,10 +1,6 @@
 package io.pagestream.examples;
 
 import java.io.File;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,16 +35,9 @@ final class DemoJar
         return command;
     }
 
-    /** @return a UDP port free on loopback now. */
+    /** @return a UDP port free on loopback now, from outside the ephemeral range (see LoopbackPorts). */
     static int freePort()
     {
-        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-        {
-            return socket.getLocalPort();
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
+        return io.pagestream.LoopbackPorts.next();
     }
 }

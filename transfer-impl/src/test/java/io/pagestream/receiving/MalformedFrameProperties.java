@@ -5,6 +5,7 @@ import io.aeron.Subscription;
 import io.aeron.logbuffer.FrameDescriptor;
 import io.aeron.logbuffer.Header;
 import io.aeron.protocol.DataHeaderFlyweight;
+import io.pagestream.LoopbackPorts;
 import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationPhase;
 import io.pagestream.api.MigrationReport;
@@ -39,8 +40,6 @@ import org.agrona.UnsafeApi;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.nio.ByteOrder;
 import java.util.EnumSet;
 import java.util.Set;
@@ -79,10 +78,7 @@ class MalformedFrameProperties
     static void launch() throws Exception
     {
         transport = AeronTransport.launch(null, "malformed", new BackoffIdleStrategy(), Throwable::printStackTrace);
-        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-        {
-            controlEndpoint = "127.0.0.1:" + socket.getLocalPort();
-        }
+        controlEndpoint = "127.0.0.1:" + LoopbackPorts.next();
         control = transport.aeron().addSubscription(Channels.control(controlEndpoint), CONTROL_STREAM);
     }
 
