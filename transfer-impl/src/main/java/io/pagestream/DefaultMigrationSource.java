@@ -78,6 +78,7 @@ final class DefaultMigrationSource implements MigrationSource
             source.counters = new MigrationCounters(aeron, ctx.migrationId(), CounterType.source());
             source.controlSubscription = aeron.addSubscription(
                 Channels.control(ctx.controlEndpoint()), ctx.controlStreamId());
+            ctx.controlEndpoint(Channels.boundEndpoint(ctx.controlEndpoint(), source.controlSubscription)); // port 0
             final String dataChannel = Channels.dataPublication(ctx.targetEndpoint(), ctx.mtuLength(),
                 ctx.termLength(), ctx.socketBufferLength());
             source.lanes = new FrameSink[ctx.dataLanes()];

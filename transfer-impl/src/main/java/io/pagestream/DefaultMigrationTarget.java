@@ -67,9 +67,24 @@ final class DefaultMigrationTarget implements MigrationTarget
             target.dataSubscription = aeron.addSubscription(
                 Channels.dataSubscription(ctx.listenEndpoint(), ctx.socketBufferLength(), ctx.receiverWindowLength()),
                 ctx.dataStreamId());
+            final String listen = Channels.boundEndpoint(ctx.listenEndpoint(), target.dataSubscription);
+            if (!listen.equals(ctx.listenEndpoint()))
+            {
+                // Port 0: the kernel chose a port. Lanes after 0 subscribe at the first hello, and Aeron matches
+                // them to this endpoint only by an explicit port, so lane 0 moves to that port too. The driver's
+                // receiver closes the old socket on its own thread, so the new bind is retried for a second; the
+                // port is free only for that gap, and were it taken meanwhile the launch fails clearly.
+                target.dataSubscription.close();
+                target.dataSubscription = null;
+                ctx.listenEndpoint(listen);
+                target.dataSubscription = Channels.rebind(aeron, Channels.dataSubscription(
+                    listen, ctx.socketBufferLength(), ctx.receiverWindowLength()), ctx.dataStreamId());
+            }
             target.urgentSubscription = aeron.addSubscription(
                 Channels.dataSubscription(ctx.urgentEndpoint(), ctx.socketBufferLength(), Channels.URGENT_WINDOW_LENGTH),
                 ctx.urgentStreamId());
+            // Port 0 asked the kernel for a free port: from here on the context names the one bound.
+            ctx.urgentEndpoint(Channels.boundEndpoint(ctx.urgentEndpoint(), target.urgentSubscription));
             target.agent = new TargetConductor(ctx, target.links, target.dataSubscription,
                 target.urgentSubscription, target.counters, target.completion);
             target.host = new AgentHost(ctx, target.agent, target.transport.dutyCycle());
@@ -105,6 +120,11 @@ final class DefaultMigrationTarget implements MigrationTarget
     public AgentInvoker invoker()
     {
         return host.invoker();
+    }
+
+    public String listenEndpoint()
+    {
+        return ctx.listenEndpoint();
     }
 
     public boolean isPageReceived(final long pageIndex)

@@ -10,9 +10,6 @@ import io.pagestream.security.HandshakeAuthenticator;
 import io.pagestream.synthetic.SyntheticGuest;
 import io.pagestream.synthetic.Workload;
 
-import java.io.IOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -72,12 +69,10 @@ final class EngineWarmup
         try (SyntheticGuest sourceGuest = SyntheticGuest.create(config);
             SyntheticGuest targetGuest = SyntheticGuest.createTarget(config))
         {
-            final String target = "127.0.0.1:" + freeUdpPort();
             try (MigrationTarget migrationTarget = DefaultMigrationTarget.launch(new MigrationTarget.Context()
                 .guestMemory(targetGuest.memory())
                 .deviceState(targetGuest.deviceState())
-                .listenEndpoint(target)
-                .urgentEndpoint("127.0.0.1:" + freeUdpPort())
+                .listenEndpoint("127.0.0.1:0") // ports the kernel chooses: never one someone else holds
                 .secretKey(key)
                 .frameAuthentication(macs)
                 .frameEncryption(seals)
@@ -91,8 +86,8 @@ final class EngineWarmup
                     .dirtyPageLog(sourceGuest.dirtyLog())
                     .vcpuControl(sourceGuest.vcpus())
                     .deviceState(sourceGuest.deviceState())
-                    .targetEndpoint(target)
-                    .controlEndpoint("127.0.0.1:" + freeUdpPort())
+                    .targetEndpoint(migrationTarget.listenEndpoint())
+                    .controlEndpoint("127.0.0.1:0")
                     .secretKey(key)
                     .frameAuthentication(macs)
                     .frameEncryption(seals)
@@ -118,13 +113,5 @@ final class EngineWarmup
     static String lastOutcome()
     {
         return lastOutcome;
-    }
-
-    private static int freeUdpPort() throws IOException
-    {
-        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-        {
-            return socket.getLocalPort();
-        }
     }
 }

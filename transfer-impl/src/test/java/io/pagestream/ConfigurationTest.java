@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * System properties are parsed with sizes and durations in Agrona's syntax; a bad value never throws from
  * {@code new Context()} and is never silently ignored: {@code conclude()} fails with INVALID_CONFIGURATION naming
- * the property and the value. A launch that cannot bind its endpoint is a MigrationException with a code.
+ * the property and the value. Port 0 (any free port) is accepted only for endpoints the side binds. A launch that
+ * cannot bind its endpoint is a MigrationException with a code.
  */
 class ConfigurationTest
 {
@@ -91,6 +92,25 @@ class ConfigurationTest
                 assertTrue(ex.getMessage().contains(c[0] + "='" + c[1] + "'") && ex.getMessage().contains(c[2]),
                     ex.getMessage());
             }
+        }
+    }
+
+    @Test
+    void shouldAcceptPortZeroOnlyWhereThisSideBinds()
+    {
+        try (SyntheticGuest guest = SyntheticGuest.create(new SyntheticGuest.Config().sizeBytes(4L << 20)))
+        {
+            final MigrationTarget.Context target = new MigrationTarget.Context().guestMemory(guest.memory())
+                .deviceState(guest.deviceState()).listenEndpoint("127.0.0.1:0").allowUnauthenticated(true)
+                .conclude();
+            assertEquals("127.0.0.1:0", target.urgentEndpoint(), "any free port, not listen port + 2");
+            source(guest).targetEndpoint("127.0.0.1:40400").controlEndpoint("127.0.0.1:0").conclude();
+
+            final MigrationException ex = assertThrows(MigrationException.class,
+                () -> source(guest).targetEndpoint("127.0.0.1:0").controlEndpoint("127.0.0.1:0").conclude());
+            assertEquals(ErrorCode.INVALID_CONFIGURATION, ex.errorCode());
+            assertTrue(ex.getMessage().contains("targetEndpoint") && ex.getMessage().contains("from 1 to 65535"),
+                ex.getMessage());
         }
     }
 

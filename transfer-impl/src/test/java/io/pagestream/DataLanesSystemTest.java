@@ -6,6 +6,7 @@ import io.pagestream.api.MigrationContext;
 import io.pagestream.api.MigrationMode;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
+import io.pagestream.api.MigrationSource;
 import io.pagestream.api.MigrationStrategy;
 import io.pagestream.synthetic.MemoryDigest;
 import io.pagestream.synthetic.SyntheticGuest;
@@ -104,6 +105,33 @@ class DataLanesSystemTest
                 PostCopySystemTest.capped(MigrationStrategy.POSTCOPY).andThen(s -> s.dataLanes(LANES)), true);
             PostCopySystemTest.assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
             assertEquals(LANES, reports[0].lanes());
+        }
+    }
+
+    /**
+     * Every endpoint a side binds asks for port 0: the target's listen and urgent endpoints and the source's control
+     * endpoint. The kernel's ports are what the target reports and what the lanes, the urgent lane and the control
+     * stream use; a post-copy over three lanes needs all of them.
+     */
+    @Test
+    @Timeout(120)
+    void shouldMigrateOverPortsTheKernelChose() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(PostCopySystemTest.busyGuest()))
+        {
+            final MigrationSource.Context[] sourceContext = new MigrationSource.Context[1];
+            final MigrationReport[] reports = PostCopySystemTest.migrateWithTargetGuestRunning(harness,
+                t -> t.postcopyEnabled(true).listenEndpoint("127.0.0.1:0").urgentEndpoint(null),
+                PostCopySystemTest.capped(MigrationStrategy.POSTCOPY).andThen(s -> sourceContext[0] = s
+                    .dataLanes(LANES).targetEndpoint(harness.target.listenEndpoint()).controlEndpoint("127.0.0.1:0")),
+                true);
+            PostCopySystemTest.assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
+            assertEquals(LANES, reports[1].lanes());
+            assertTrue(reports[1].faults() > 0, "the urgent lane served faults: " + reports[1]);
+            assertTrue(harness.target.listenEndpoint().matches("127\\.0\\.0\\.1:[1-9][0-9]*"),
+                harness.target.listenEndpoint());
+            assertTrue(sourceContext[0].controlEndpoint().matches("127\\.0\\.0\\.1:[1-9][0-9]*"),
+                sourceContext[0].controlEndpoint());
         }
     }
 }

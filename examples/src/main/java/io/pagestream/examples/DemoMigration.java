@@ -24,8 +24,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -155,7 +153,8 @@ public final class DemoMigration implements Callable<Integer>
     @Option(names = "--role", completionCandidates = DemoMigration.RoleValues.class, defaultValue = "source", description = "source (default) or target.")
     String role;
 
-    @Option(names = "--listen", defaultValue = "127.0.0.1:40400", description = "Target role: host:port to listen on.")
+    @Option(names = "--listen", defaultValue = "127.0.0.1:40400", description = "Target role: host:port to listen on " +
+        "(port 0: any free port, printed on the READY line).")
     String listen;
 
     @Option(names = "--peer-timeout-ms", defaultValue = "5000",
@@ -181,7 +180,7 @@ public final class DemoMigration implements Callable<Integer>
     boolean noAuth;
 
     @Option(names = "--urgent", description = "Target role: host:port for the post-copy urgent lane " +
-        "(default: listen port + 2).")
+        "(default: listen port + 2; any free port if the listen port is 0).")
     String urgent;
 
     @Option(names = "--driver-dir", description = "Directory for this process's media driver, kept after the " +
@@ -504,7 +503,7 @@ public final class DemoMigration implements Callable<Integer>
                     vcpus.start();
                 }
             });
-            out.println("READY " + listen);
+            out.println("READY " + target.listenEndpoint()); // the port the kernel chose if --listen asked for 0
             out.flush();
             final MigrationReport report = target.completion().get();
             out.println("RESULT " + report.result() + " " + (null == report.errorCode() ? "-" : report.errorCode()) +
@@ -589,7 +588,7 @@ public final class DemoMigration implements Callable<Integer>
     {
         final SyntheticGuest.Config config = guestConfig();
         final long bandwidthBytesPerSec = Units.parseRate(bandwidth);
-        final String control = null != controlEndpoint ? controlEndpoint : "127.0.0.1:" + freeUdpPort();
+        final String control = null != controlEndpoint ? controlEndpoint : "127.0.0.1:0"; // any free port
         Process targetProcess = null;
         final LinkedBlockingQueue<String> targetLines = new LinkedBlockingQueue<>();
         String endpoint = targetEndpoint;
@@ -603,8 +602,7 @@ public final class DemoMigration implements Callable<Integer>
         final long hugePagesAdded = reserveHugePages(config);
         if (null == endpoint && !estimateOnly)
         {
-            endpoint = "127.0.0.1:" + freeUdpPort();
-            targetProcess = startTarget(endpoint, targetLines);
+            targetProcess = startTarget("127.0.0.1:0", targetLines); // it prints the ports the kernel chose
         }
         // Warm the engine up while the target process starts (it warms up its own meanwhile), as a VMM would when
         // it starts, long before a migration: the launch then finds it done. Before the guest exists, so the peak
@@ -615,7 +613,7 @@ public final class DemoMigration implements Callable<Integer>
             final long populatedBefore = ProcessMemory.populatedPages(guest.memory());
             if (null != targetProcess)
             {
-                awaitLine(targetLines, "READY", 60);
+                endpoint = awaitLine(targetLines, "READY", 60).substring("READY ".length());
                 out.println("target process " + targetProcess.pid() + " listening on " + endpoint);
             }
 
@@ -864,7 +862,6 @@ public final class DemoMigration implements Callable<Integer>
         command.add(DemoMigration.class.getName());
         command.add("--role=target");
         command.add("--listen=" + endpoint);
-        command.add("--urgent=127.0.0.1:" + freeUdpPort());
         command.add("--memory=" + memory);
         command.add("--page-size=" + pageSize);
         command.add("--fault-path=" + faultPath);
@@ -953,14 +950,6 @@ public final class DemoMigration implements Callable<Integer>
             }
         }
         throw new IllegalStateException("target process did not print " + prefix + " within " + seconds + " s");
-    }
-
-    private static int freeUdpPort() throws IOException
-    {
-        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
-        {
-            return socket.getLocalPort();
-        }
     }
 
     private void printReport(

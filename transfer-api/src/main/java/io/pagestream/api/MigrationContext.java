@@ -375,6 +375,18 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
      */
     protected static void requireEndpoint(final String name, final String endpoint)
     {
+        requireEndpoint(name, endpoint, false);
+    }
+
+    /**
+     * Validate a {@code host:port} endpoint.
+     *
+     * @param name     of the setting.
+     * @param endpoint its value.
+     * @param bindable true for an endpoint this side binds, where port 0 asks the kernel for a free port.
+     */
+    protected static void requireEndpoint(final String name, final String endpoint, final boolean bindable)
+    {
         require(null != endpoint, name, null, "must be set as host:port");
         final int colon = endpoint.lastIndexOf(':');
         require(colon > 0 && colon < endpoint.length() - 1, name, endpoint, "must be host:port");
@@ -387,7 +399,14 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
         {
             // reported below
         }
-        require(port > 0 && port <= 65535, name, endpoint, "port must be from 1 to 65535");
+        if (bindable)
+        {
+            require(port >= 0 && port <= 65535, name, endpoint, "port must be from 0 (any free port) to 65535");
+        }
+        else
+        {
+            require(port > 0 && port <= 65535, name, endpoint, "port must be from 1 to 65535");
+        }
     }
 
     /**

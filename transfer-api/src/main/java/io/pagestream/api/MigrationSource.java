@@ -183,7 +183,7 @@ public interface MigrationSource extends AutoCloseable
             require(null != vcpuControl, "vcpuControl", null, "must be set");
             require(null != deviceState, "deviceState", null, "must be set");
             requireEndpoint("targetEndpoint", targetEndpoint);
-            requireEndpoint("controlEndpoint", controlEndpoint);
+            requireEndpoint("controlEndpoint", controlEndpoint, true);
             require(mtuLength >= 4096 && mtuLength <= 65504 && (mtuLength & 31) == 0,
                 "mtuLength", mtuLength, "must be a multiple of 32 from 4096 to 65504");
             require(termLength >= (1 << 20) && termLength <= (1 << 30) && Integer.bitCount(termLength) == 1,
@@ -344,7 +344,8 @@ public interface MigrationSource extends AutoCloseable
 
         /**
          * @param endpoint {@code host:port} where this source receives the control stream; must be reachable from
-         *                 the target, which learns it from the hello.
+         *                 the target, which learns it from the hello. Port 0: a free port the kernel chooses at
+         *                 launch, written back here.
          * @return this.
          */
         public Context controlEndpoint(final String endpoint)

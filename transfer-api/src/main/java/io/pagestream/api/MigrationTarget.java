@@ -91,6 +91,12 @@ public interface MigrationTarget extends AutoCloseable
     AgentInvoker invoker();
 
     /**
+     * @return the {@code host:port} this target listens on for the source: the context's listen endpoint, with the
+     * port the kernel chose when that asked for port 0. This is what the source's target endpoint must be.
+     */
+    String listenEndpoint();
+
+    /**
      * @param pageIndex of a guest page.
      * @return true if the page's current contents are in guest memory (zero pages included); in post-copy, false
      * for a page whose newer version has not arrived yet. An acquire load: the contents are visible once it is true.
@@ -167,17 +173,17 @@ public interface MigrationTarget extends AutoCloseable
             super.conclude();
             require(null != guestMemory, "guestMemory", null, "must be set");
             require(null != deviceState, "deviceState", null, "must be set");
-            requireEndpoint("listenEndpoint", listenEndpoint);
+            requireEndpoint("listenEndpoint", listenEndpoint, true);
+            final int colon = listenEndpoint.lastIndexOf(':');
+            final int port = Integer.parseInt(listenEndpoint.substring(colon + 1));
             if (null == urgentEndpoint)
             {
-                final int colon = listenEndpoint.lastIndexOf(':');
-                final int port = Integer.parseInt(listenEndpoint.substring(colon + 1));
                 require(port < 65534, "urgentEndpoint", null, "cannot default to listen port + 2 when that is " +
                     (port + 2) + "; set it");
-                urgentEndpoint = listenEndpoint.substring(0, colon + 1) + (port + 2);
+                urgentEndpoint = listenEndpoint.substring(0, colon + 1) + (0 == port ? 0 : port + 2);
             }
-            requireEndpoint("urgentEndpoint", urgentEndpoint);
-            require(!urgentEndpoint.equals(listenEndpoint), "urgentEndpoint", urgentEndpoint,
+            requireEndpoint("urgentEndpoint", urgentEndpoint, true);
+            require(!urgentEndpoint.equals(listenEndpoint) || 0 == port, "urgentEndpoint", urgentEndpoint,
                 "must differ from listenEndpoint");
             require(receiverWindowLength >= 65536 && receiverWindowLength <= (64 << 20),
                 "receiverWindowLength", receiverWindowLength, "must be from 64 KiB to 64 MiB");
@@ -225,7 +231,9 @@ public interface MigrationTarget extends AutoCloseable
         }
 
         /**
-         * @param endpoint {@code host:port} to listen on for the data stream.
+         * @param endpoint {@code host:port} to listen on for the data stream. Port 0: a free port the kernel chooses
+         *                 at launch, written back here and returned by {@link MigrationTarget#listenEndpoint()}, for
+         *                 the embedder to tell the source.
          * @return this.
          */
         public Context listenEndpoint(final String endpoint)
@@ -236,7 +244,8 @@ public interface MigrationTarget extends AutoCloseable
 
         /**
          * @param endpoint {@code host:port} where the urgent lane arrives (post-copy faults); its port is told to the
-         *                 source in the handshake. Default: listen port plus two.
+         *                 source in the handshake. Default: listen port plus two, or any free port when the listen
+         *                 port is 0. Port 0: a free port the kernel chooses at launch.
          * @return this.
          */
         public Context urgentEndpoint(final String endpoint)

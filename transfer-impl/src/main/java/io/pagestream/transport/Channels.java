@@ -21,6 +21,66 @@ public final class Channels
     }
 
     /**
+     * Add a subscription on a port a subscription of this client has just given up: the driver's receiver closes
+     * that socket on its own thread, so a bind refused as in use is tried again for up to a second.
+     *
+     * @param aeron    the client.
+     * @param channel  with an explicit port.
+     * @param streamId the stream.
+     * @return the subscription.
+     */
+    public static io.aeron.Subscription rebind(final io.aeron.Aeron aeron, final String channel, final int streamId)
+    {
+        final long deadlineNs = System.nanoTime() + 1_000_000_000L;
+        while (true)
+        {
+            try
+            {
+                return aeron.addSubscription(channel, streamId);
+            }
+            catch (final io.aeron.exceptions.RegistrationException ex)
+            {
+                if (System.nanoTime() - deadlineNs > 0 || null == ex.getMessage() ||
+                    !ex.getMessage().contains("Address already in use"))
+                {
+                    throw ex;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+            }
+        }
+    }
+
+    /**
+     * The endpoint a subscription bound: the requested one, or, when that asked for port 0, the same host with the
+     * port the kernel chose. The driver binds before it answers the subscription's registration, so the answer is
+     * there at once; this waits up to a second for it all the same.
+     *
+     * @param requested    {@code host:port} in the subscription's channel.
+     * @param subscription added on it.
+     * @return {@code host:port} with a real port.
+     * @throws IllegalStateException if the driver did not say which port it bound.
+     */
+    public static String boundEndpoint(final String requested, final io.aeron.Subscription subscription)
+    {
+        final int colon = requested.lastIndexOf(':');
+        if (!"0".equals(requested.substring(colon + 1)))
+        {
+            return requested;
+        }
+        final long deadlineNs = System.nanoTime() + 1_000_000_000L;
+        String resolved;
+        while (null == (resolved = subscription.resolvedEndpoint()))
+        {
+            if (System.nanoTime() - deadlineNs > 0)
+            {
+                throw new IllegalStateException("the media driver did not say which port it bound for " + requested);
+            }
+            Thread.onSpinWait();
+        }
+        return requested.substring(0, colon + 1) + resolved.substring(resolved.lastIndexOf(':') + 1);
+    }
+
+    /**
      * @param targetEndpoint   {@code host:port} of the target.
      * @param mtuLength        Aeron MTU in bytes.
      * @param termLength       term length in bytes.
