@@ -185,8 +185,10 @@ public class FrameFlyweight
     {
         if (exact ? receivedLength != expected : receivedLength < expected)
         {
+            // The type byte is named only if it arrived: nothing past the received bytes is read.
+            final String name = receivedLength > TYPE_OFFSET ? FrameType.name(type()) : "a";
             throw new MigrationException(ErrorCode.MALFORMED_FRAME,
-                "frameLength=" + receivedLength + " in " + FrameType.name(type()) + " frame, expected " +
+                "frameLength=" + receivedLength + " in " + name + " frame, expected " +
                 (exact ? "" : "at least ") + expected);
         }
     }

@@ -50,8 +50,14 @@ final class TargetFixture
 
     TargetFixture(final int pages, final Consumer<MigrationTarget.Context> settings)
     {
+        this(GuestMemory.allocate((long)pages * PAGE, PAGE), settings);
+    }
+
+    /** Over guest memory the test made itself (with guard bytes around it, say). */
+    TargetFixture(final GuestMemory memory, final Consumer<MigrationTarget.Context> settings)
+    {
         clock.update(5_000_000_000L);
-        memory = GuestMemory.allocate((long)pages * PAGE, PAGE);
+        this.memory = memory;
         final MigrationTarget.Context context = new MigrationTarget.Context()
             .guestMemory(memory)
             .deviceState(hypervisor)

@@ -19,10 +19,11 @@ import java.util.List;
  */
 public final class RecordingSink implements FrameSink
 {
-    private static final int LOG_CAPACITY = 64 << 20;
+    /** Room for the first frames; the log doubles as a test sends more (fuzzers make thousands of sinks). */
+    private static final int INITIAL_LOG_CAPACITY = 1 << 20;
 
     private final UnsafeBuffer scratch = new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024));
-    private final UnsafeBuffer log = new UnsafeBuffer(ByteBuffer.allocateDirect(LOG_CAPACITY));
+    private final UnsafeBuffer log = new UnsafeBuffer(ByteBuffer.allocateDirect(INITIAL_LOG_CAPACITY));
     private final List<int[]> frames = new ArrayList<>();
     private final ArrayDeque<Integer> script = new ArrayDeque<>();
     private final int maxFrameLength;
@@ -88,8 +89,29 @@ public final class RecordingSink implements FrameSink
         return script.isEmpty() ? defaultOutcome : script.poll();
     }
 
+    /**
+     * Make room for a frame of {@code length} at the write position: a bigger log, the frames so far copied over at
+     * the same offsets (addresses taken from {@link #buffer()} before this call are stale after it).
+     */
+    private void ensureRoom(final int length)
+    {
+        final long needed = (long)writePosition + DataHeaderFlyweight.HEADER_LENGTH + length + 32;
+        if (needed > log.capacity())
+        {
+            long capacity = log.capacity();
+            while (capacity < needed)
+            {
+                capacity *= 2;
+            }
+            final UnsafeBuffer bigger = new UnsafeBuffer(ByteBuffer.allocateDirect(Math.toIntExact(capacity)));
+            bigger.putBytes(0, log, 0, writePosition);
+            log.wrap(bigger.byteBuffer());
+        }
+    }
+
     private int append(final DirectBuffer source, final int offset, final int length)
     {
+        ensureRoom(length);
         final int frameOffset = writePosition + DataHeaderFlyweight.HEADER_LENGTH;
         log.putBytes(frameOffset, source, offset, length);
         frames.add(new int[]{ frameOffset, length });
@@ -146,6 +168,7 @@ public final class RecordingSink implements FrameSink
         if (outcome == SENT)
         {
             final int wireLength = null == signer ? length : length + FrameMac.TAG_LENGTH;
+            ensureRoom(wireLength);
             claim.wrap(log, writePosition, wireLength + DataHeaderFlyweight.HEADER_LENGTH);
             frames.add(new int[]{ writePosition + DataHeaderFlyweight.HEADER_LENGTH, wireLength });
             writePosition = align(writePosition + DataHeaderFlyweight.HEADER_LENGTH + wireLength);

@@ -1,0 +1,22 @@
+package io.pagestream.testing;
+
+import java.lang.management.ManagementFactory;
+
+/**
+ * Bytes the current thread has allocated on the heap, for tests that bound what a piece of code allocates.
+ */
+public final class Allocations
+{
+    private static final com.sun.management.ThreadMXBean THREADS =
+        (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+
+    private Allocations()
+    {
+    }
+
+    /** @return bytes allocated by the calling thread since it started. */
+    public static long ofThisThread()
+    {
+        return THREADS.getCurrentThreadAllocatedBytes();
+    }
+}
