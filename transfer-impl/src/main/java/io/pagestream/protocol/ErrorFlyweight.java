@@ -71,6 +71,17 @@ public final class ErrorFlyweight extends FrameFlyweight
         return new String(bytes, StandardCharsets.UTF_8);
     }
 
+    /**
+     * @return the message, led by the wire value of the code when this build does not know it (the peer's error then
+     * reads as {@link io.pagestream.api.ErrorCode#GENERIC}, and the value it sent is not lost).
+     */
+    public String describe()
+    {
+        final int code = errorCode();
+        return io.pagestream.api.ErrorCode.get(code) == io.pagestream.api.ErrorCode.GENERIC && code != 1 ?
+            "errorCode=" + code + " (unknown to this version): " + message() : message();
+    }
+
     /** @param receivedLength bytes that arrived. */
     public void validate(final int receivedLength)
     {

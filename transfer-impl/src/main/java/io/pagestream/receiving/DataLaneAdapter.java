@@ -371,7 +371,7 @@ final class DataLaneAdapter implements ControlledFragmentHandler
             case FrameType.ERROR:
                 error.wrapForRead(buffer, offset);
                 error.validate(length);
-                listener.onSourceError(ErrorCode.get(error.errorCode()), error.message());
+                listener.onSourceError(ErrorCode.get(error.errorCode()), error.describe());
                 break;
             default:
                 throw new MigrationException(ErrorCode.UNKNOWN_FRAME_TYPE,

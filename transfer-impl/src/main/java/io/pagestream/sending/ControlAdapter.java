@@ -226,7 +226,7 @@ final class ControlAdapter implements FragmentHandler
             case FrameType.ERROR:
                 error.wrapForRead(buffer, offset);
                 error.validate(length);
-                listener.onTargetError(ErrorCode.get(error.errorCode()), error.message());
+                listener.onTargetError(ErrorCode.get(error.errorCode()), error.describe());
                 break;
 
             default:

@@ -212,7 +212,9 @@ final class HandshakeSession
     {
         if (ack.status() != 0)
         {
-            throw new LocalFailure(ErrorCode.get(ack.status()), "target refused the hello");
+            final ErrorCode refusal = ErrorCode.get(ack.status());
+            throw new LocalFailure(refusal, "target refused the hello" + (refusal == ErrorCode.GENERIC &&
+                ack.status() != ErrorCode.GENERIC.value() ? ": status=" + ack.status() + " unknown to this version" : ""));
         }
         if (state != State.AWAIT_HELLO_ACK)
         {

@@ -14,6 +14,12 @@ public final class Allocations
     {
     }
 
+    /** @return classes loaded in this JVM so far: a change means an allocation figure includes class loading. */
+    public static long classesLoaded()
+    {
+        return ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
+    }
+
     /** @return bytes allocated by the calling thread since it started. */
     public static long ofThisThread()
     {
