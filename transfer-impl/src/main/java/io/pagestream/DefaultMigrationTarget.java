@@ -24,6 +24,9 @@ import java.util.concurrent.CompletableFuture;
  */
 final class DefaultMigrationTarget implements MigrationTarget
 {
+    private final ReadGate gate = new ReadGate();
+    private final long[] closedCounters = new long[CounterType.values().length];
+    private volatile MigrationProgress closedProgress;
     private final MigrationTarget.Context ctx;
     private final CompletableFuture<MigrationReport> completion = new CompletableFuture<>();
     private AeronTransport transport;
@@ -109,7 +112,18 @@ final class DefaultMigrationTarget implements MigrationTarget
 
     public MigrationProgress progress()
     {
-        return agent.progress();
+        if (gate.enter())
+        {
+            try
+            {
+                return agent.progress();
+            }
+            finally
+            {
+                gate.exit();
+            }
+        }
+        return closedProgress; // closed: the figures as they were at close
     }
 
     public void cancel()
@@ -158,7 +172,35 @@ final class DefaultMigrationTarget implements MigrationTarget
      */
     long counter(final CounterType type)
     {
-        return counters.value(type);
+        if (gate.enter())
+        {
+            try
+            {
+                return counters.value(type);
+            }
+            finally
+            {
+                gate.exit();
+            }
+        }
+        return closedCounters[type.ordinal()];
+    }
+
+    /** Keep the last figures for readers after close, then wait out the readers of the live ones. */
+    private void snapshotAndShutGate()
+    {
+        if (null != agent)
+        {
+            closedProgress = agent.progress();
+        }
+        if (null != counters)
+        {
+            for (final CounterType type : CounterType.values())
+            {
+                closedCounters[type.ordinal()] = counters.value(type);
+            }
+        }
+        gate.closeAndAwaitReaders();
     }
 
     public synchronized void close()
@@ -173,6 +215,7 @@ final class DefaultMigrationTarget implements MigrationTarget
         {
             links.releaseAll(); // a shared client keeps nothing of this migration
         }
+        snapshotAndShutGate();
         CloseHelper.closeAll(urgentSubscription, dataSubscription, counters, transport);
     }
 }

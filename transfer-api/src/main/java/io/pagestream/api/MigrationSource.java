@@ -27,7 +27,8 @@ public interface MigrationSource extends AutoCloseable
     CompletableFuture<MigrationReport> completion();
 
     /**
-     * @return a snapshot of progress.
+     * @return a snapshot of progress, from any thread; after {@link #close()}, the figures as they were at close
+     * (a read racing the close is waited out before the counters' memory goes, never a read of freed memory).
      */
     MigrationProgress progress();
 

@@ -75,7 +75,8 @@ public interface MigrationTarget extends AutoCloseable
     boolean requestPage(long pageIndex);
 
     /**
-     * @return a snapshot of progress.
+     * @return a snapshot of progress, from any thread; after {@link #close()}, the figures as they were at close
+     * (a read racing the close is waited out before the counters' memory goes, never a read of freed memory).
      */
     MigrationProgress progress();
 
