@@ -41,8 +41,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>
  * Invariants: no exception escapes the conductor; a failed migration names a specific code (never
  * {@link ErrorCode#INTERNAL} or {@link ErrorCode#GENERIC} unless it passes on the code the peer reported, which
- * the reason then says, with the wire value if this build does not know it) and a reason; nothing is written outside guest memory
- * (guard pages on both sides, checked byte by byte); no frame allocates anything proportional to a length it claims.
+ * the reason then says, with the wire value if this build does not know it) and a reason; nothing is written outside
+ * guest memory (guard pages on both sides, checked byte by byte); no frame allocates anything proportional to a
+ * length it claims.
  * <p>
  * Without {@code JAZZER_FUZZ} this replays its corpus (real frames from {@link FuzzSeeds}, and every finding) as a
  * regression test; see the README for a fuzzing run.

@@ -41,9 +41,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>
  * Invariants: no exception escapes the conductor; a failed migration names a specific code (never
  * {@link ErrorCode#INTERNAL} or {@link ErrorCode#GENERIC} unless it passes on the code the peer reported, which
- * the reason then says, with the wire value if this build does not know it) and a reason; a migration that fails without handing the
- * guest over (no post-copy switchover, no COMMIT whose fate is unknown) leaves it running here, never paused for good
- * on a hostile answer; a COMPLETED migration leaves it paused here; no frame allocates anything proportional to a length it claims.
+ * the reason then says, with the wire value if this build does not know it) and a reason; a migration that fails
+ * without handing the guest over (no post-copy switchover, no COMMIT whose fate is unknown) leaves it running here,
+ * never paused for good on a hostile answer; a COMPLETED migration leaves it paused here; no frame allocates
+ * anything proportional to a length it claims.
  */
 class SourceFrameFuzzTest
 {
