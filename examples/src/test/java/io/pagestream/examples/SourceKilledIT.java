@@ -27,6 +27,13 @@ class SourceKilledIT
         return new ProcessBuilder(DemoJar.command(args)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
+    /** A demo process whose output nobody reads (discarded, so it never blocks on a full pipe). */
+    private static Process quietDemo(final String... args) throws Exception
+    {
+        return new ProcessBuilder(DemoJar.command(args)).redirectError(ProcessBuilder.Redirect.INHERIT)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = { "userfaultfd", "software" })
     @Timeout(180)
@@ -75,6 +82,66 @@ class SourceKilledIT
         assertEquals(1, target.exitValue());
         assertTrue(reportedMs < 15_000, "reported " + reportedMs + " ms after the kill");
         source.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /**
+     * The source process is SIGKILLed while the target (here, in this JVM) is in {@code phase}, before any hand-over:
+     * the target reports PEER_LOST within its peer timeout and never runs the guest; a new target then takes a
+     * migration from a new source process to the end.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "source killed in {0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = io.pagestream.api.MigrationPhase.class,
+        names = { "BULK", "ITERATE" })
+    @Timeout(180)
+    void shouldNeverRunTheGuestWhenTheSourceDiesBeforeTheHandOver(final io.pagestream.api.MigrationPhase phase)
+        throws Exception
+    {
+        final io.pagestream.synthetic.SyntheticGuest.Config shape = new io.pagestream.synthetic.SyntheticGuest.Config()
+            .sizeBytes(256L << 20);
+        try (io.pagestream.synthetic.SyntheticGuest guest = io.pagestream.synthetic.SyntheticGuest.createTarget(shape);
+            io.pagestream.api.MigrationTarget target = io.pagestream.PageStream.launchTarget(
+                new io.pagestream.api.MigrationTarget.Context().guestMemory(guest.memory())
+                    .deviceState(guest.deviceState()).listenEndpoint("127.0.0.1:0").allowUnauthenticated(true)
+                    .postcopyEnabled(true).peerTimeoutMs(1_000)))
+        {
+            // Slow enough, and dirtying enough, that each phase lasts a while.
+            final Process source = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
+                "--memory=256m", "--workload=hotset", "--dirty-rate=40000", "--mode=precopy",
+                "--bandwidth=" + (phase == io.pagestream.api.MigrationPhase.ITERATE ? "2gbit" : "400mbit"),
+                "--peer-timeout-ms=1000", "--no-auth");
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (target.progress().phase() != phase && System.nanoTime() < deadline)
+            {
+                Thread.sleep(1);
+            }
+            final io.pagestream.api.MigrationPhase killedIn = target.progress().phase();
+            source.destroyForcibly();
+            final long killedAtNs = System.nanoTime();
+            assertEquals(phase, killedIn, "killed in the phase meant");
+            final io.pagestream.api.MigrationReport report = target.completion().get(30, TimeUnit.SECONDS);
+            final long reportedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAtNs);
+            assertEquals(io.pagestream.api.MigrationResult.FAILED, report.result(), report.toString());
+            assertEquals(io.pagestream.api.ErrorCode.PEER_LOST, report.errorCode(), report.toString());
+            final io.pagestream.api.MigrationPhase ran = target.readyToRun().getNow(null);
+            assertTrue(ran != io.pagestream.api.MigrationPhase.POSTCOPY && ran != io.pagestream.api.MigrationPhase
+                .COMPLETE, "the target never ran the guest: " + ran);
+            assertTrue(reportedMs < 5_000, "reported " + reportedMs + " ms after the kill");
+            source.waitFor(10, TimeUnit.SECONDS);
+        }
+
+        // The next migration: a fresh target, a new source process, to the end.
+        try (io.pagestream.synthetic.SyntheticGuest guest = io.pagestream.synthetic.SyntheticGuest.createTarget(shape);
+            io.pagestream.api.MigrationTarget target = io.pagestream.PageStream.launchTarget(
+                new io.pagestream.api.MigrationTarget.Context().guestMemory(guest.memory())
+                    .deviceState(guest.deviceState()).listenEndpoint("127.0.0.1:0").allowUnauthenticated(true)))
+        {
+            final Process source = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
+                "--memory=256m", "--no-auth");
+            final io.pagestream.api.MigrationReport report = target.completion().get(120, TimeUnit.SECONDS);
+            assertEquals(io.pagestream.api.MigrationResult.COMPLETED, report.result(), report.toString());
+            assertTrue(source.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(3, source.exitValue(), "completed, not verified by this target: exit code 3");
+        }
     }
 
     @Test
