@@ -162,8 +162,8 @@ class TargetKilledIT
             assertTrue(doomed.waitFor(10, TimeUnit.SECONDS));
 
             assertEquals(MigrationResult.FAILED, report.result(), report.toString());
-            assertTrue(report.errorCode() == ErrorCode.PEER_LOST || report.errorCode() == ErrorCode.TIMEOUT ||
-                report.errorCode() == ErrorCode.TARGET_UNREACHABLE, report.toString());
+            assertEquals(phase == MigrationPhase.SETUP ? ErrorCode.TARGET_UNREACHABLE : ErrorCode.PEER_LOST,
+                report.errorCode(), report.toString());
             assertTrue(noticedMs < 5_000, "noticed " + noticedMs + " ms after the kill");
             assertFalse(guest.vcpus().isPaused(), "the guest runs on the source again");
             assertFalse(guest.isTracking());
