@@ -1,21 +1,16 @@
 package io.pagestream;
 
-import io.aeron.driver.ext.LossGenerator;
 import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationPhase;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationStrategy;
-import io.pagestream.protocol.FrameType;
 import io.pagestream.synthetic.MemoryDigest;
 import io.pagestream.synthetic.SyntheticGuest;
 import io.pagestream.synthetic.Workload;
-import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.net.InetSocketAddress;
-import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,37 +25,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CommitWindowSystemTest
 {
-    /** Drops every datagram the source's driver sends from the first COMMIT on, until healed. */
-    static final class CutAtCommit implements LossGenerator
-    {
-        volatile boolean cut;
-        volatile boolean healed;
-        volatile long cutAtNs;
-
-        public boolean shouldDropFrame(final InetSocketAddress address, final UnsafeBuffer buffer, final int length)
-        {
-            if (!cut)
-            {
-                for (int offset = 0; offset + 34 <= length; )
-                {
-                    final int frameLength = buffer.getInt(offset, ByteOrder.LITTLE_ENDIAN);
-                    if (frameLength >= 34 && (buffer.getByte(offset + 32 + 1) & 0xFF) == FrameType.COMMIT)
-                    {
-                        cut = true;
-                        cutAtNs = System.nanoTime();
-                        break;
-                    }
-                    if (frameLength <= 0)
-                    {
-                        break;
-                    }
-                    offset += (frameLength + 31) & ~31;
-                }
-            }
-            return cut && !healed;
-        }
-    }
-
     /** Target and source launched, the source's datagrams going through the cutting driver. */
     private static void start(final MigrationHarness harness, final LossyDriver driver, final long recoveryTimeoutMs)
     {

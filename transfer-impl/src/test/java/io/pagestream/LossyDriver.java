@@ -13,22 +13,23 @@ import java.util.UUID;
 
 /**
  * A media driver of the test's own, in a fresh directory, whose channel endpoints drop frames as loss generators say
- * (Aeron's debug endpoints): the source uses it through {@code aeronDirectoryName}, with no hook in PageStream.
+ * (Aeron's debug endpoints): a side uses it through {@code aeronDirectoryName}, with no hook in PageStream. Public
+ * for the examples' process tests, which share this test jar.
  */
-final class LossyDriver implements AutoCloseable
+public final class LossyDriver implements AutoCloseable
 {
     /** Drops nothing. */
-    static final LossGenerator NO_LOSS = (address, buffer, length) -> false;
+    public static final LossGenerator NO_LOSS = (address, buffer, length) -> false;
 
-    final String directory;
-    final MediaDriver driver;
+    public final String directory;
+    public final MediaDriver driver;
 
     /**
      * @param sent     decides on data frames this driver sends (source to target).
      * @param received decides on data frames this driver receives (target to source: the control stream).
      * @param control  decides on Aeron's own control messages (status, NAKs) both ways.
      */
-    LossyDriver(final LossGenerator sent, final LossGenerator received, final LossGenerator control)
+    public LossyDriver(final LossGenerator sent, final LossGenerator received, final LossGenerator control)
     {
         directory = new File(System.getProperty("java.io.tmpdir"), "pagestream-lossy-" + UUID.randomUUID())
             .getAbsolutePath();

@@ -144,6 +144,75 @@ class SourceKilledIT
         }
     }
 
+    /**
+     * The source process is SIGKILLed during the hand-over: while the target restores the device state (stop-and-copy,
+     * before it says COMPLETE), or once COMMIT is on its way but dropped at the target's driver (after COMPLETE). The
+     * target cannot know whether the source committed, so it never runs the guest: PEER_LOST, or COMMIT_UNKNOWN after
+     * {@code recoveryTimeoutMs} for the embedder to resolve.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "source killed {0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = { "in stop-and-copy", "after COMPLETE, before COMMIT" })
+    @Timeout(180)
+    void shouldNeverRunTheGuestWhenTheSourceDiesDuringTheHandOver(final String when) throws Exception
+    {
+        final boolean commitLost = when.startsWith("after");
+        final io.pagestream.CutAtCommit cut = new io.pagestream.CutAtCommit();
+        try (io.pagestream.synthetic.SyntheticGuest guest = io.pagestream.synthetic.SyntheticGuest.createTarget(
+            new io.pagestream.synthetic.SyntheticGuest.Config().sizeBytes(64L << 20));
+            io.pagestream.LossyDriver driver = new io.pagestream.LossyDriver(io.pagestream.LossyDriver.NO_LOSS, cut,
+                io.pagestream.LossyDriver.NO_LOSS))
+        {
+            final io.pagestream.api.guest.DeviceState real = guest.deviceState();
+            final io.pagestream.api.guest.DeviceState slowToRestore = new io.pagestream.api.guest.DeviceState()
+            {
+                public org.agrona.DirectBuffer save()
+                {
+                    return real.save();
+                }
+
+                public void restore(final org.agrona.DirectBuffer buffer, final int offset, final int length)
+                {
+                    if (!commitLost)
+                    {
+                        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(800));
+                    }
+                    real.restore(buffer, offset, length);
+                }
+
+                public int sizeHintBytes()
+                {
+                    return real.sizeHintBytes();
+                }
+            };
+            try (io.pagestream.api.MigrationTarget target = io.pagestream.PageStream.launchTarget(
+                new io.pagestream.api.MigrationTarget.Context().guestMemory(guest.memory()).deviceState(slowToRestore)
+                    .listenEndpoint("127.0.0.1:0").allowUnauthenticated(true).peerTimeoutMs(1_000)
+                    .recoveryTimeoutMs(2_000).aeronDirectoryName(commitLost ? driver.directory : null)))
+            {
+                final Process source = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
+                    "--memory=64m", "--workload=hotset", "--mode=precopy", "--peer-timeout-ms=1000", "--no-auth");
+                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (System.nanoTime() < deadline && (commitLost ? !cut.cut :
+                    target.progress().phase() != io.pagestream.api.MigrationPhase.STOP_AND_COPY))
+                {
+                    Thread.sleep(0, 200_000);
+                }
+                source.destroyForcibly();
+                assertTrue(commitLost ? cut.cut : target.progress().phase() ==
+                    io.pagestream.api.MigrationPhase.STOP_AND_COPY, "killed " + when);
+                final io.pagestream.api.MigrationReport report = target.completion().get(30, TimeUnit.SECONDS);
+                assertEquals(io.pagestream.api.MigrationResult.FAILED, report.result(), report.toString());
+                assertTrue(report.errorCode() == io.pagestream.api.ErrorCode.COMMIT_UNKNOWN ||
+                    (!commitLost && report.errorCode() == io.pagestream.api.ErrorCode.PEER_LOST), report.toString());
+                final io.pagestream.api.MigrationPhase ran = target.readyToRun().getNow(null);
+                assertTrue(ran != io.pagestream.api.MigrationPhase.POSTCOPY &&
+                    ran != io.pagestream.api.MigrationPhase.COMPLETE, "the target never ran the guest: " + ran);
+                System.out.println("source killed " + when + ": " + report);
+                source.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     @Test
     @Timeout(120)
     void shouldRefuseASourceWithADifferentKeyAndKeepItsGuestRunning() throws Exception

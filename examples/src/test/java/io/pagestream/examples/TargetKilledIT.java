@@ -73,6 +73,52 @@ class TargetKilledIT
             .maxBandwidthBytesPerSec(50_000_000);
     }
 
+    /**
+     * The target process is SIGKILLed once the source has committed (its COMMIT dropped at the source's driver, so
+     * the target said COMPLETE but never resumed): the source reports COMPLETED and keeps its guest paused for good,
+     * never resuming it on its own; the paused copy is the state the target would have resumed, whole, for the VMM,
+     * which alone can know the target is gone.
+     */
+    @org.junit.jupiter.api.Test
+    @Timeout(120)
+    void shouldKeepTheCommittedGuestPausedWhenTheTargetDiesBeforeItsCommitArrives() throws Exception
+    {
+        final io.pagestream.CutAtCommit cut = new io.pagestream.CutAtCommit();
+        try (SyntheticGuest guest = SyntheticGuest.create(new SyntheticGuest.Config()
+            .sizeBytes(256L << 20).workload(Workload.HOTSET).dirtyRatePagesPerSec(10_000));
+            io.pagestream.LossyDriver driver = new io.pagestream.LossyDriver(cut, io.pagestream.LossyDriver.NO_LOSS,
+                io.pagestream.LossyDriver.NO_LOSS))
+        {
+            guest.vcpus().start();
+            final String endpoint = "127.0.0.1:" + DemoJar.freePort();
+            final Process doomed = startTarget(endpoint);
+            final Thread killer = new Thread(() ->
+            {
+                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (!cut.cut && System.nanoTime() < deadline)
+                {
+                    java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+                }
+                doomed.destroyForcibly();
+            }, "target-killer");
+            killer.start();
+            final MigrationReport report;
+            try (MigrationSource source = PageStream.launchSource(context(guest, endpoint)
+                .aeronDirectoryName(driver.directory).maxBandwidthBytesPerSec(0)))
+            {
+                report = source.completion().get(60, TimeUnit.SECONDS);
+            }
+            killer.join(10_000);
+            assertTrue(cut.cut, "COMMIT was sent and dropped");
+            assertTrue(doomed.waitFor(10, TimeUnit.SECONDS));
+            assertEquals(MigrationResult.COMPLETED, report.result(), "the source committed: " + report);
+            assertTrue(guest.vcpus().isPaused(), "and never resumes its copy on its own");
+            final long written = guest.vcpus().pagesWritten();
+            Thread.sleep(100);
+            assertEquals(written, guest.vcpus().pagesWritten(), "the paused copy is not running");
+        }
+    }
+
     /** A device that takes 800 ms to save: the guest stays paused in stop-and-copy long enough to kill in. */
     private static io.pagestream.api.guest.DeviceState slowToSave(final SyntheticGuest guest)
     {
