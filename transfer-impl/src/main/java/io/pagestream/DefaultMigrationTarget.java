@@ -25,8 +25,6 @@ import java.util.concurrent.CompletableFuture;
 final class DefaultMigrationTarget implements MigrationTarget
 {
     private final ReadGate gate = new ReadGate();
-    private final long[] closedCounters = new long[CounterType.values().length];
-    private volatile MigrationProgress closedProgress;
     private final MigrationTarget.Context ctx;
     private final CompletableFuture<MigrationReport> completion = new CompletableFuture<>();
     private AeronTransport transport;
@@ -112,18 +110,7 @@ final class DefaultMigrationTarget implements MigrationTarget
 
     public MigrationProgress progress()
     {
-        if (gate.enter())
-        {
-            try
-            {
-                return agent.progress();
-            }
-            finally
-            {
-                gate.exit();
-            }
-        }
-        return closedProgress; // closed: the figures as they were at close
+        return gate.progress(agent::progress); // after close: the figures as they were at close
     }
 
     public void cancel()
@@ -172,35 +159,7 @@ final class DefaultMigrationTarget implements MigrationTarget
      */
     long counter(final CounterType type)
     {
-        if (gate.enter())
-        {
-            try
-            {
-                return counters.value(type);
-            }
-            finally
-            {
-                gate.exit();
-            }
-        }
-        return closedCounters[type.ordinal()];
-    }
-
-    /** Keep the last figures for readers after close, then wait out the readers of the live ones. */
-    private void snapshotAndShutGate()
-    {
-        if (null != agent)
-        {
-            closedProgress = agent.progress();
-        }
-        if (null != counters)
-        {
-            for (final CounterType type : CounterType.values())
-            {
-                closedCounters[type.ordinal()] = counters.value(type);
-            }
-        }
-        gate.closeAndAwaitReaders();
+        return gate.counter(counters, type);
     }
 
     public synchronized void close()
@@ -215,7 +174,7 @@ final class DefaultMigrationTarget implements MigrationTarget
         {
             links.releaseAll(); // a shared client keeps nothing of this migration
         }
-        snapshotAndShutGate();
+        gate.snapshotAndShut(null == agent ? null : agent::progress, counters); // before the counters' memory goes
         CloseHelper.closeAll(urgentSubscription, dataSubscription, counters, transport);
     }
 }

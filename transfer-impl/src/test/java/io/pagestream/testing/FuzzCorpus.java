@@ -101,6 +101,82 @@ public final class FuzzCorpus
         Object state();
     }
 
+    /** Hands a frame to a side's adapter. */
+    @FunctionalInterface
+    public interface Deliver
+    {
+        /**
+         * @param frame  the frame at offset 0.
+         * @param length its length.
+         */
+        void deliver(org.agrona.concurrent.UnsafeBuffer frame, int length);
+    }
+
+    /**
+     * @param cycle      runs one duty cycle of the side's conductor.
+     * @param completion the side's completion.
+     * @param deliver    hands a frame to its adapter (a duty cycle runs first, as frames are read at one's start).
+     * @param advanceMs  moves its clock on.
+     * @param state      reads its conductor's state.
+     * @return the side.
+     */
+    public static Side side(
+        final Runnable cycle,
+        final java.util.concurrent.Future<?> completion,
+        final Deliver deliver,
+        final java.util.function.LongConsumer advanceMs,
+        final java.util.function.Supplier<Object> state)
+    {
+        return new Side()
+        {
+            public boolean isDone()
+            {
+                return completion.isDone();
+            }
+
+            public void deliver(final org.agrona.concurrent.UnsafeBuffer frame, final int length)
+            {
+                cycle.run();
+                deliver.deliver(frame, length);
+            }
+
+            public void cycle()
+            {
+                cycle.run();
+            }
+
+            public void advanceMs(final long ms)
+            {
+                advanceMs.accept(ms);
+            }
+
+            public Object state()
+            {
+                return state.get();
+            }
+        };
+    }
+
+    /**
+     * The frame fuzzers' invariant on a failed migration: a specific code, never INTERNAL or GENERIC unless passing
+     * on the peer's own (the reason then says "{@code peer} reported: "), and a reason.
+     *
+     * @param report the side's report, or null if the migration still runs.
+     * @param peer   "source" or "target".
+     */
+    public static void assertFailureIsSpecific(final io.pagestream.api.MigrationReport report, final String peer)
+    {
+        if (null != report && report.result() == io.pagestream.api.MigrationResult.FAILED)
+        {
+            if (!report.reason().contains(peer + " reported: ")) // the peer's own code, passed on
+            {
+                assertThat(report.errorCode()).as(report.reason()).isNotIn(
+                    io.pagestream.api.ErrorCode.INTERNAL, io.pagestream.api.ErrorCode.GENERIC);
+            }
+            assertThat(report.reason()).isNotBlank();
+        }
+    }
+
     /**
      * Play records into a side until they run out or the migration ends. Each frame is copied to the start of
      * {@code frame} with zeros after it; a record of length 0 delivers nothing; no frame may allocate 1 MiB or more
