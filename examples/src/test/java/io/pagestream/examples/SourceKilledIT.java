@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -137,6 +138,41 @@ class SourceKilledIT
         {
             final Process source = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
                 "--memory=256m", "--no-auth");
+            final io.pagestream.api.MigrationReport report = target.completion().get(120, TimeUnit.SECONDS);
+            assertEquals(io.pagestream.api.MigrationResult.COMPLETED, report.result(), report.toString());
+            assertTrue(source.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(3, source.exitValue(), "completed, not verified by this target: exit code 3");
+        }
+    }
+
+    /**
+     * The source process is SIGKILLed in SETUP, before its hello reached the target: the target saw nothing, keeps
+     * listening (no report, the guest not run), and the same target then takes a migration from a new source to the
+     * end.
+     */
+    @Test
+    @Timeout(180)
+    void shouldKeepListeningWhenTheSourceDiesBeforeItsHelloAndTakeTheNextOne() throws Exception
+    {
+        try (io.pagestream.synthetic.SyntheticGuest guest = io.pagestream.synthetic.SyntheticGuest.createTarget(
+            new io.pagestream.synthetic.SyntheticGuest.Config().sizeBytes(64L << 20));
+            io.pagestream.api.MigrationTarget target = io.pagestream.PageStream.launchTarget(
+                new io.pagestream.api.MigrationTarget.Context().guestMemory(guest.memory())
+                    .deviceState(guest.deviceState()).listenEndpoint("127.0.0.1:0").allowUnauthenticated(true)
+                    .peerTimeoutMs(1_000)))
+        {
+            final Process doomed = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
+                "--memory=64m", "--no-auth");
+            Thread.sleep(100); // its JVM is still starting: nothing sent yet
+            doomed.destroyForcibly();
+            assertTrue(doomed.waitFor(10, TimeUnit.SECONDS));
+            Thread.sleep(2_000); // twice the peer timeout
+            assertEquals(io.pagestream.api.MigrationPhase.SETUP, target.progress().phase(), "still listening");
+            assertFalse(target.completion().isDone(), "nothing to report: no migration started");
+            assertFalse(target.readyToRun().isDone(), "the guest not run");
+
+            final Process source = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
+                "--memory=64m", "--no-auth");
             final io.pagestream.api.MigrationReport report = target.completion().get(120, TimeUnit.SECONDS);
             assertEquals(io.pagestream.api.MigrationResult.COMPLETED, report.result(), report.toString());
             assertTrue(source.waitFor(60, TimeUnit.SECONDS));
