@@ -25,6 +25,9 @@ import java.util.UUID;
  */
 public final class AeronTransport implements AutoCloseable
 {
+    /** Counter values in an embedded driver's CnC file: 8,192 counters (their metadata is four times this). */
+    static final int COUNTER_VALUES_BUFFER_LENGTH = 1024 * 1024;
+
     private final MediaDriver driver;
     private final Aeron aeron;
     private final String directoryName;
@@ -134,6 +137,10 @@ public final class AeronTransport implements AutoCloseable
                     .threadingMode(invoked ? ThreadingMode.INVOKER : ThreadingMode.SHARED)
                     .sharedIdleStrategy(driverIdleStrategy)
                     .termBufferSparseFile(true)
+                    // Aeron's default of 8 MiB of counter values (and 32 MiB of their metadata) is for a driver
+                    // shared by many clients, and all of it is resident from the start. One migration needs about a
+                    // hundred counters: 8,192 fit in 1 MiB.
+                    .counterValuesBufferLength(COUNTER_VALUES_BUFFER_LENGTH)
                     .errorHandler(errorHandler);
                 driver = MediaDriver.launch(driverContext);
             }
