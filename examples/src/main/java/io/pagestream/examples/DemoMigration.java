@@ -613,7 +613,7 @@ public final class DemoMigration implements Callable<Integer>
             final long populatedBefore = ProcessMemory.populatedPages(guest.memory());
             if (null != targetProcess)
             {
-                endpoint = awaitLine(targetLines, "READY", 60).substring("READY ".length());
+                endpoint = awaitLine(targetProcess, targetLines, "READY", 60).substring("READY ".length());
                 out.println("target process " + targetProcess.pid() + " listening on " + endpoint);
             }
 
@@ -687,7 +687,7 @@ public final class DemoMigration implements Callable<Integer>
                     // The guest stays paused on the source after switchover: its memory is frozen.
                     final long digest = MemoryDigest.digest(guest.memory());
                     final String deviceDigest = Long.toHexString(guest.deviceState().checksum());
-                    final String line = awaitLine(targetLines, "DIGEST", 300);
+                    final String line = awaitLine(targetProcess, targetLines, "DIGEST", 300);
                     final String[] parts = line.split(" ");
                     verified = parts.length == 5 && parts[1].equals(Long.toHexString(digest)) &&
                         parts[2].equals(deviceDigest) && parts[3].equals("0");
@@ -699,13 +699,13 @@ public final class DemoMigration implements Callable<Integer>
             }
             else if (null != targetProcess)
             {
-                awaitLine(targetLines, "RESULT", 30);
+                awaitLine(targetProcess, targetLines, "RESULT", 30);
             }
 
             final String targetFaultPath = null == targetProcess ? "" :
-                awaitLine(targetLines, "FAULTPATH", 300).substring("FAULTPATH ".length());
+                awaitLine(targetProcess, targetLines, "FAULTPATH", 300).substring("FAULTPATH ".length());
             final TargetMemory targetMemory = null == targetProcess ? null :
-                TargetMemory.parse(awaitLine(targetLines, "MEMORY", 300));
+                TargetMemory.parse(awaitLine(targetProcess, targetLines, "MEMORY", 300));
             final long sourcePeak = ProcessMemory.peakResidentBytes();
             final long populatedAfter = ProcessMemory.populatedPages(guest.memory());
             printReport(report, verified, verification, guest.vcpus().isPaused(), launchMs, warmupMs);
@@ -937,16 +937,30 @@ public final class DemoMigration implements Callable<Integer>
         }
     }
 
-    private static String awaitLine(final LinkedBlockingQueue<String> lines, final String prefix, final long seconds)
+    /**
+     * Wait for the target process's line starting with {@code prefix}; give up early, naming its exit code, if the
+     * process ended without printing it (its error output is above).
+     */
+    static String awaitLine(
+        final Process target, final LinkedBlockingQueue<String> lines, final String prefix, final long seconds)
         throws InterruptedException
     {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        int emptyPollsSinceExit = 0;
         while (System.nanoTime() < deadline)
         {
             final String line = lines.poll(100, TimeUnit.MILLISECONDS);
-            if (null != line && line.startsWith(prefix))
+            if (null != line)
             {
-                return line;
+                if (line.startsWith(prefix))
+                {
+                    return line;
+                }
+            }
+            else if (!target.isAlive() && ++emptyPollsSinceExit >= 5) // its last lines read by now
+            {
+                throw new IllegalStateException("target process exited with code " + target.exitValue() +
+                    " before printing " + prefix);
             }
         }
         throw new IllegalStateException("target process did not print " + prefix + " within " + seconds + " s");
