@@ -78,8 +78,9 @@ public final class ErrorFlyweight extends FrameFlyweight
     public String describe()
     {
         final int code = errorCode();
-        return io.pagestream.api.ErrorCode.get(code) == io.pagestream.api.ErrorCode.GENERIC && code != 1 ?
-            "errorCode=" + code + " (unknown to this version): " + message() : message();
+        final boolean unknown = io.pagestream.api.ErrorCode.get(code) == io.pagestream.api.ErrorCode.GENERIC &&
+            code != io.pagestream.api.ErrorCode.GENERIC.value();
+        return unknown ? "errorCode=" + code + " (unknown to this version): " + message() : message();
     }
 
     /** @param receivedLength bytes that arrived. */

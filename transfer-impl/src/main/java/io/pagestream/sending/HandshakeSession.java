@@ -213,8 +213,9 @@ final class HandshakeSession
         if (ack.status() != 0)
         {
             final ErrorCode refusal = ErrorCode.get(ack.status());
-            throw new LocalFailure(refusal, "target refused the hello" + (refusal == ErrorCode.GENERIC &&
-                ack.status() != ErrorCode.GENERIC.value() ? ": status=" + ack.status() + " unknown to this version" : ""));
+            final boolean unknown = refusal == ErrorCode.GENERIC && ack.status() != ErrorCode.GENERIC.value();
+            throw new LocalFailure(refusal, "target refused the hello" +
+                (unknown ? ": status=" + ack.status() + " unknown to this version" : ""));
         }
         if (state != State.AWAIT_HELLO_ACK)
         {
