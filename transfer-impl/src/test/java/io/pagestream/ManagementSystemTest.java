@@ -190,25 +190,9 @@ class ManagementSystemTest
     {
         try (MigrationHarness harness = new MigrationHarness(guest(Workload.HOTSET)))
         {
-            final io.pagestream.api.guest.DeviceState real = harness.sourceGuest.deviceState();
-            final io.pagestream.api.guest.DeviceState slow = new io.pagestream.api.guest.DeviceState()
-            {
-                public org.agrona.DirectBuffer save()
-                {
-                    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(600));
-                    return real.save(); // a device that takes 600 ms to quiesce, with the guest paused
-                }
-
-                public void restore(final org.agrona.DirectBuffer buffer, final int offset, final int length)
-                {
-                    real.restore(buffer, offset, length);
-                }
-
-                public int sizeHintBytes()
-                {
-                    return real.sizeHintBytes();
-                }
-            };
+            // A device that takes 600 ms to quiesce, with the guest paused.
+            final io.pagestream.api.guest.DeviceState slow =
+                io.pagestream.testing.SlowDeviceState.slowToSave(harness.sourceGuest.deviceState(), 600);
             harness.sourceGuest.vcpus().start();
             final MigrationReport[] guarded = harness.migrate(t -> { }, s -> s.strategy(MigrationStrategy.PRECOPY)
                 .deviceState(slow).downtimeTargetMs(150).downtimeGuardMs(100), 60);

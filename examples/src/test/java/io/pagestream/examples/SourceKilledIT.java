@@ -1,7 +1,20 @@
 package io.pagestream.examples;
 
+import io.pagestream.CutAtCommit;
+import io.pagestream.LossyDriver;
+import io.pagestream.PageStream;
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationPhase;
+import io.pagestream.api.MigrationReport;
+import io.pagestream.api.MigrationResult;
+import io.pagestream.api.MigrationTarget;
+import io.pagestream.synthetic.SyntheticGuest;
+import io.pagestream.testing.SlowDeviceState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -35,8 +48,8 @@ class SourceKilledIT
             .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     }
 
-    @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = { "userfaultfd", "software" })
+    @ParameterizedTest
+    @ValueSource(strings = { "userfaultfd", "software" })
     @Timeout(180)
     void shouldReportGuestLostWhenTheSourceDiesDuringPostcopy(final String faultPath) throws Exception
     {
@@ -85,63 +98,74 @@ class SourceKilledIT
         source.waitFor(10, TimeUnit.SECONDS);
     }
 
+    /** An unauthenticated target in this JVM, on a port the kernel chooses. */
+    private static MigrationTarget.Context localTarget(final SyntheticGuest guest)
+    {
+        return new MigrationTarget.Context().guestMemory(guest.memory()).deviceState(guest.deviceState())
+            .listenEndpoint("127.0.0.1:0").allowUnauthenticated(true);
+    }
+
+    /** A new source process migrates its guest of {@code memory} into {@code target}, to the end. */
+    private static void migrateToTheEnd(final MigrationTarget target, final String memory) throws Exception
+    {
+        final Process source = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
+            "--memory=" + memory, "--no-auth");
+        final MigrationReport report = target.completion().get(120, TimeUnit.SECONDS);
+        assertEquals(MigrationResult.COMPLETED, report.result(), report.toString());
+        assertTrue(source.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(3, source.exitValue(), "completed, not verified by this target: exit code 3");
+    }
+
+    private static void assertNeverRan(final MigrationTarget target)
+    {
+        final MigrationPhase ran = target.readyToRun().getNow(null);
+        assertTrue(ran != MigrationPhase.POSTCOPY && ran != MigrationPhase.COMPLETE,
+            "the target never ran the guest: " + ran);
+    }
+
     /**
      * The source process is SIGKILLed while the target (here, in this JVM) is in {@code phase}, before any hand-over:
      * the target reports PEER_LOST within its peer timeout and never runs the guest; a new target then takes a
      * migration from a new source process to the end.
      */
-    @org.junit.jupiter.params.ParameterizedTest(name = "source killed in {0}")
-    @org.junit.jupiter.params.provider.EnumSource(value = io.pagestream.api.MigrationPhase.class,
-        names = { "BULK", "ITERATE" })
+    @ParameterizedTest(name = "source killed in {0}")
+    @EnumSource(value = MigrationPhase.class, names = { "BULK", "ITERATE" })
     @Timeout(180)
-    void shouldNeverRunTheGuestWhenTheSourceDiesBeforeTheHandOver(final io.pagestream.api.MigrationPhase phase)
-        throws Exception
+    void shouldNeverRunTheGuestWhenTheSourceDiesBeforeTheHandOver(final MigrationPhase phase) throws Exception
     {
-        final io.pagestream.synthetic.SyntheticGuest.Config shape = new io.pagestream.synthetic.SyntheticGuest.Config()
-            .sizeBytes(256L << 20);
-        try (io.pagestream.synthetic.SyntheticGuest guest = io.pagestream.synthetic.SyntheticGuest.createTarget(shape);
-            io.pagestream.api.MigrationTarget target = io.pagestream.PageStream.launchTarget(
-                new io.pagestream.api.MigrationTarget.Context().guestMemory(guest.memory())
-                    .deviceState(guest.deviceState()).listenEndpoint("127.0.0.1:0").allowUnauthenticated(true)
-                    .postcopyEnabled(true).peerTimeoutMs(1_000)))
+        final SyntheticGuest.Config shape = new SyntheticGuest.Config().sizeBytes(256L << 20);
+        try (SyntheticGuest guest = SyntheticGuest.createTarget(shape);
+            MigrationTarget target = PageStream.launchTarget(localTarget(guest).postcopyEnabled(true)
+                .peerTimeoutMs(1_000)))
         {
             // Slow enough, and dirtying enough, that each phase lasts a while.
             final Process source = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
                 "--memory=256m", "--workload=hotset", "--dirty-rate=40000", "--mode=precopy",
-                "--bandwidth=" + (phase == io.pagestream.api.MigrationPhase.ITERATE ? "2gbit" : "400mbit"),
+                "--bandwidth=" + (phase == MigrationPhase.ITERATE ? "2gbit" : "400mbit"),
                 "--peer-timeout-ms=1000", "--no-auth");
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (target.progress().phase() != phase && System.nanoTime() < deadline)
             {
                 Thread.sleep(1);
             }
-            final io.pagestream.api.MigrationPhase killedIn = target.progress().phase();
+            final MigrationPhase killedIn = target.progress().phase();
             source.destroyForcibly();
             final long killedAtNs = System.nanoTime();
             assertEquals(phase, killedIn, "killed in the phase meant");
-            final io.pagestream.api.MigrationReport report = target.completion().get(30, TimeUnit.SECONDS);
+            final MigrationReport report = target.completion().get(30, TimeUnit.SECONDS);
             final long reportedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAtNs);
-            assertEquals(io.pagestream.api.MigrationResult.FAILED, report.result(), report.toString());
-            assertEquals(io.pagestream.api.ErrorCode.PEER_LOST, report.errorCode(), report.toString());
-            final io.pagestream.api.MigrationPhase ran = target.readyToRun().getNow(null);
-            assertTrue(ran != io.pagestream.api.MigrationPhase.POSTCOPY && ran != io.pagestream.api.MigrationPhase
-                .COMPLETE, "the target never ran the guest: " + ran);
+            assertEquals(MigrationResult.FAILED, report.result(), report.toString());
+            assertEquals(ErrorCode.PEER_LOST, report.errorCode(), report.toString());
+            assertNeverRan(target);
             assertTrue(reportedMs < 5_000, "reported " + reportedMs + " ms after the kill");
             source.waitFor(10, TimeUnit.SECONDS);
         }
 
         // The next migration: a fresh target, a new source process, to the end.
-        try (io.pagestream.synthetic.SyntheticGuest guest = io.pagestream.synthetic.SyntheticGuest.createTarget(shape);
-            io.pagestream.api.MigrationTarget target = io.pagestream.PageStream.launchTarget(
-                new io.pagestream.api.MigrationTarget.Context().guestMemory(guest.memory())
-                    .deviceState(guest.deviceState()).listenEndpoint("127.0.0.1:0").allowUnauthenticated(true)))
+        try (SyntheticGuest guest = SyntheticGuest.createTarget(shape);
+            MigrationTarget target = PageStream.launchTarget(localTarget(guest)))
         {
-            final Process source = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
-                "--memory=256m", "--no-auth");
-            final io.pagestream.api.MigrationReport report = target.completion().get(120, TimeUnit.SECONDS);
-            assertEquals(io.pagestream.api.MigrationResult.COMPLETED, report.result(), report.toString());
-            assertTrue(source.waitFor(60, TimeUnit.SECONDS));
-            assertEquals(3, source.exitValue(), "completed, not verified by this target: exit code 3");
+            migrateToTheEnd(target, "256m");
         }
     }
 
@@ -154,12 +178,8 @@ class SourceKilledIT
     @Timeout(180)
     void shouldKeepListeningWhenTheSourceDiesBeforeItsHelloAndTakeTheNextOne() throws Exception
     {
-        try (io.pagestream.synthetic.SyntheticGuest guest = io.pagestream.synthetic.SyntheticGuest.createTarget(
-            new io.pagestream.synthetic.SyntheticGuest.Config().sizeBytes(64L << 20));
-            io.pagestream.api.MigrationTarget target = io.pagestream.PageStream.launchTarget(
-                new io.pagestream.api.MigrationTarget.Context().guestMemory(guest.memory())
-                    .deviceState(guest.deviceState()).listenEndpoint("127.0.0.1:0").allowUnauthenticated(true)
-                    .peerTimeoutMs(1_000)))
+        try (SyntheticGuest guest = SyntheticGuest.createTarget(new SyntheticGuest.Config().sizeBytes(64L << 20));
+            MigrationTarget target = PageStream.launchTarget(localTarget(guest).peerTimeoutMs(1_000)))
         {
             final Process doomed = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
                 "--memory=64m", "--no-auth");
@@ -167,16 +187,11 @@ class SourceKilledIT
             doomed.destroyForcibly();
             assertTrue(doomed.waitFor(10, TimeUnit.SECONDS));
             Thread.sleep(2_000); // twice the peer timeout
-            assertEquals(io.pagestream.api.MigrationPhase.SETUP, target.progress().phase(), "still listening");
+            assertEquals(MigrationPhase.SETUP, target.progress().phase(), "still listening");
             assertFalse(target.completion().isDone(), "nothing to report: no migration started");
             assertFalse(target.readyToRun().isDone(), "the guest not run");
 
-            final Process source = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
-                "--memory=64m", "--no-auth");
-            final io.pagestream.api.MigrationReport report = target.completion().get(120, TimeUnit.SECONDS);
-            assertEquals(io.pagestream.api.MigrationResult.COMPLETED, report.result(), report.toString());
-            assertTrue(source.waitFor(60, TimeUnit.SECONDS));
-            assertEquals(3, source.exitValue(), "completed, not verified by this target: exit code 3");
+            migrateToTheEnd(target, "64m");
         }
     }
 
@@ -186,66 +201,39 @@ class SourceKilledIT
      * target cannot know whether the source committed, so it never runs the guest: PEER_LOST, or COMMIT_UNKNOWN after
      * {@code recoveryTimeoutMs} for the embedder to resolve.
      */
-    @org.junit.jupiter.params.ParameterizedTest(name = "source killed {0}")
-    @org.junit.jupiter.params.provider.ValueSource(strings = { "in stop-and-copy", "after COMPLETE, before COMMIT" })
+    @ParameterizedTest(name = "source killed {0}")
+    @ValueSource(strings = { "in stop-and-copy", "after COMPLETE, before COMMIT" })
     @Timeout(180)
     void shouldNeverRunTheGuestWhenTheSourceDiesDuringTheHandOver(final String when) throws Exception
     {
         final boolean commitLost = when.startsWith("after");
-        final io.pagestream.CutAtCommit cut = new io.pagestream.CutAtCommit();
-        try (io.pagestream.synthetic.SyntheticGuest guest = io.pagestream.synthetic.SyntheticGuest.createTarget(
-            new io.pagestream.synthetic.SyntheticGuest.Config().sizeBytes(64L << 20));
-            io.pagestream.LossyDriver driver = new io.pagestream.LossyDriver(io.pagestream.LossyDriver.NO_LOSS, cut,
-                io.pagestream.LossyDriver.NO_LOSS))
+        final CutAtCommit cut = new CutAtCommit();
+        try (SyntheticGuest guest = SyntheticGuest.createTarget(new SyntheticGuest.Config().sizeBytes(64L << 20));
+            LossyDriver driver = new LossyDriver(LossyDriver.NO_LOSS, cut, LossyDriver.NO_LOSS);
+            // In stop-and-copy the restore takes 800 ms, before the target says COMPLETE: the kill lands in it.
+            MigrationTarget target = PageStream.launchTarget(localTarget(guest)
+                .deviceState(SlowDeviceState.slowToRestore(guest.deviceState(), commitLost ? 0 : 800))
+                .peerTimeoutMs(1_000).recoveryTimeoutMs(2_000)
+                .aeronDirectoryName(commitLost ? driver.directory : null)))
         {
-            final io.pagestream.api.guest.DeviceState real = guest.deviceState();
-            final io.pagestream.api.guest.DeviceState slowToRestore = new io.pagestream.api.guest.DeviceState()
+            final Process source = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
+                "--memory=64m", "--workload=hotset", "--mode=precopy", "--peer-timeout-ms=1000", "--no-auth");
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline &&
+                (commitLost ? !cut.cut : target.progress().phase() != MigrationPhase.STOP_AND_COPY))
             {
-                public org.agrona.DirectBuffer save()
-                {
-                    return real.save();
-                }
-
-                public void restore(final org.agrona.DirectBuffer buffer, final int offset, final int length)
-                {
-                    if (!commitLost)
-                    {
-                        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(800));
-                    }
-                    real.restore(buffer, offset, length);
-                }
-
-                public int sizeHintBytes()
-                {
-                    return real.sizeHintBytes();
-                }
-            };
-            try (io.pagestream.api.MigrationTarget target = io.pagestream.PageStream.launchTarget(
-                new io.pagestream.api.MigrationTarget.Context().guestMemory(guest.memory()).deviceState(slowToRestore)
-                    .listenEndpoint("127.0.0.1:0").allowUnauthenticated(true).peerTimeoutMs(1_000)
-                    .recoveryTimeoutMs(2_000).aeronDirectoryName(commitLost ? driver.directory : null)))
-            {
-                final Process source = quietDemo("--target=" + target.listenEndpoint(), "--control=127.0.0.1:0",
-                    "--memory=64m", "--workload=hotset", "--mode=precopy", "--peer-timeout-ms=1000", "--no-auth");
-                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (System.nanoTime() < deadline && (commitLost ? !cut.cut :
-                    target.progress().phase() != io.pagestream.api.MigrationPhase.STOP_AND_COPY))
-                {
-                    Thread.sleep(0, 200_000);
-                }
-                source.destroyForcibly();
-                assertTrue(commitLost ? cut.cut : target.progress().phase() ==
-                    io.pagestream.api.MigrationPhase.STOP_AND_COPY, "killed " + when);
-                final io.pagestream.api.MigrationReport report = target.completion().get(30, TimeUnit.SECONDS);
-                assertEquals(io.pagestream.api.MigrationResult.FAILED, report.result(), report.toString());
-                assertTrue(report.errorCode() == io.pagestream.api.ErrorCode.COMMIT_UNKNOWN ||
-                    (!commitLost && report.errorCode() == io.pagestream.api.ErrorCode.PEER_LOST), report.toString());
-                final io.pagestream.api.MigrationPhase ran = target.readyToRun().getNow(null);
-                assertTrue(ran != io.pagestream.api.MigrationPhase.POSTCOPY &&
-                    ran != io.pagestream.api.MigrationPhase.COMPLETE, "the target never ran the guest: " + ran);
-                System.out.println("source killed " + when + ": " + report);
-                source.waitFor(10, TimeUnit.SECONDS);
+                Thread.sleep(0, 200_000);
             }
+            source.destroyForcibly();
+            assertTrue(commitLost ? cut.cut : target.progress().phase() == MigrationPhase.STOP_AND_COPY,
+                "killed " + when);
+            final MigrationReport report = target.completion().get(30, TimeUnit.SECONDS);
+            assertEquals(MigrationResult.FAILED, report.result(), report.toString());
+            assertTrue(report.errorCode() == ErrorCode.COMMIT_UNKNOWN ||
+                (!commitLost && report.errorCode() == ErrorCode.PEER_LOST), report.toString());
+            assertNeverRan(target);
+            System.out.println("source killed " + when + ": " + report);
+            source.waitFor(10, TimeUnit.SECONDS);
         }
     }
 

@@ -8,6 +8,7 @@ import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationSource;
 import io.pagestream.synthetic.SyntheticGuest;
+import io.pagestream.testing.SlowDeviceState;
 import io.pagestream.synthetic.Workload;
 import org.junit.jupiter.api.Timeout;
 
@@ -119,30 +120,6 @@ class TargetKilledIT
         }
     }
 
-    /** A device that takes 800 ms to save: the guest stays paused in stop-and-copy long enough to kill in. */
-    private static io.pagestream.api.guest.DeviceState slowToSave(final SyntheticGuest guest)
-    {
-        final io.pagestream.api.guest.DeviceState real = guest.deviceState();
-        return new io.pagestream.api.guest.DeviceState()
-        {
-            public org.agrona.DirectBuffer save()
-            {
-                java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(800));
-                return real.save();
-            }
-
-            public void restore(final org.agrona.DirectBuffer buffer, final int offset, final int length)
-            {
-                real.restore(buffer, offset, length);
-            }
-
-            public int sizeHintBytes()
-            {
-                return real.sizeHintBytes();
-            }
-        };
-    }
-
     /**
      * The target process is SIGKILLed as the source enters {@code phase} (300 ms into BULK, 200 ms into
      * STOP_AND_COPY while the source's device is still saving): the source notices within its peer timeout, resumes
@@ -193,7 +170,8 @@ class TargetKilledIT
             }
             if (phase == MigrationPhase.STOP_AND_COPY)
             {
-                context.deviceState(slowToSave(guest)).maxBandwidthBytesPerSec(0);
+                // The device takes 800 ms to save: the guest stays paused long enough to kill in.
+                context.deviceState(SlowDeviceState.slowToSave(guest.deviceState(), 800)).maxBandwidthBytesPerSec(0);
             }
             if (phase == MigrationPhase.SETUP)
             {

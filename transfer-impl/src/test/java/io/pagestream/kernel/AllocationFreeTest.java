@@ -1,11 +1,10 @@
 package io.pagestream.kernel;
 
-import com.sun.management.ThreadMXBean;
 import io.pagestream.api.guest.GuestMemory;
+import io.pagestream.testing.Allocations;
 import org.agrona.UnsafeApi;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -20,11 +19,6 @@ class AllocationFreeTest
     private static final int PAGE = 4096;
     private static final int ROUND_CALLS = 10_000;
     private static final int ROUNDS = 30;
-
-    private static long allocatedBytes()
-    {
-        return ((ThreadMXBean)ManagementFactory.getThreadMXBean()).getCurrentThreadAllocatedBytes();
-    }
 
     // The measured work is in methods of their own, compiled after a few rounds; a loop body would stay interpreted.
     private static long writeAndFetch(final WriteProtectDirtyPageLog log, final long address, final long[] bitmap)
@@ -58,13 +52,13 @@ class AllocationFreeTest
             long leastAllocated = Long.MAX_VALUE;
             for (int round = 0; round < ROUNDS && leastAllocated >= ROUND_CALLS; round++)
             {
-                final long before = allocatedBytes();
+                final long before = Allocations.ofThisThread();
                 long found = 0;
                 for (int i = 0; i < ROUND_CALLS; i++)
                 {
                     found += writeAndFetch(log, address + (i & 63) * PAGE, bitmap);
                 }
-                leastAllocated = Math.min(leastAllocated, allocatedBytes() - before);
+                leastAllocated = Math.min(leastAllocated, Allocations.ofThisThread() - before);
                 assertThat(found).isEqualTo(ROUND_CALLS);
             }
 
@@ -91,13 +85,13 @@ class AllocationFreeTest
             long leastAllocated = Long.MAX_VALUE;
             for (int round = 0; round < ROUNDS && leastAllocated >= ROUND_CALLS; round++)
             {
-                final long before = allocatedBytes();
+                final long before = Allocations.ofThisThread();
                 long exists = 0;
                 for (int i = 0; i < ROUND_CALLS; i++)
                 {
                     exists += copyWakePoll(uffd, reader, region, source);
                 }
-                leastAllocated = Math.min(leastAllocated, allocatedBytes() - before);
+                leastAllocated = Math.min(leastAllocated, Allocations.ofThisThread() - before);
                 assertThat(exists).isEqualTo(ROUND_CALLS);
             }
 

@@ -24,6 +24,7 @@ import io.pagestream.protocol.SwitchoverFlyweight;
 import io.pagestream.protocol.ZeroRunFlyweight;
 import io.pagestream.status.CounterType;
 import io.pagestream.status.MigrationCounters;
+import io.pagestream.testing.Allocations;
 import io.pagestream.synthetic.SyntheticDeviceState;
 import io.pagestream.transport.AeronLinks;
 import io.pagestream.transport.AeronTransport;
@@ -128,11 +129,9 @@ class MalformedFrameProperties
             // Direct, as Aeron's term buffers are: the target reads payloads by address.
             final UnsafeBuffer frame = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(1 << 16));
             final int length = malformed(frame, type, mutation, seed);
-            final com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean();
-            final long allocatedBefore = threads.getCurrentThreadAllocatedBytes();
+            final long allocatedBefore = Allocations.ofThisThread();
             agent.lane(0).onFragment(frame, 0, length, header(AERON_SESSION));
-            final long allocated = threads.getCurrentThreadAllocatedBytes() - allocatedBefore;
+            final long allocated = Allocations.ofThisThread() - allocatedBefore;
             for (int i = 0; i < 100 && !completion.isDone(); i++)
             {
                 agent.doWork();
