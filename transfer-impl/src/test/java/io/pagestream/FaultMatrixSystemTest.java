@@ -13,7 +13,7 @@ import io.pagestream.status.CounterType;
 import io.pagestream.synthetic.MemoryDigest;
 import io.pagestream.synthetic.SyntheticGuest;
 import io.pagestream.synthetic.Workload;
-import org.agrona.DirectBuffer;
+import io.pagestream.testing.SlowDeviceState;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -47,6 +47,11 @@ class FaultMatrixSystemTest
     private static final long LONG_CUT_MS = 2_000;
     private static final long RECOVERY_TIMEOUT_MS = 20_000;
     private static final long CAP_BYTES_PER_SEC = 40_000_000;
+    /**
+     * Tight enough that ITERATE follows the bulk pass, loose enough to be met: with nothing dirty the policy still
+     * predicts 20-25 ms here (the device state at the cap, the round trips), so a 20 ms target never converged.
+     */
+    private static final long ITERATE_DOWNTIME_TARGET_MS = 50;
 
     /** Where the cut starts. */
     enum Phase
@@ -104,12 +109,14 @@ class FaultMatrixSystemTest
             }
             else
             {
+                // In STOP_AND_COPY the device takes 600 ms to save, so a cut can start while the guest is paused.
+                final DeviceState real = harness.sourceGuest.deviceState();
+                final DeviceState device = phase == Phase.STOP_AND_COPY ? SlowDeviceState.slowToSave(real, 600) : real;
+                final long downtimeTargetMs = phase == Phase.ITERATE ? ITERATE_DOWNTIME_TARGET_MS : 300;
                 harness.sourceGuest.vcpus().start();
                 reports = harness.migrate(t -> t.peerTimeoutMs(PEER_TIMEOUT_MS),
                     common.andThen(s -> s.strategy(MigrationStrategy.PRECOPY).maxRounds(30)
-                        .downtimeTargetMs(phase == Phase.ITERATE ? 20 : 300)
-                        .deviceState(phase == Phase.STOP_AND_COPY ? slowToSave(harness.sourceGuest) :
-                        harness.sourceGuest.deviceState())), 100);
+                        .downtimeTargetMs(downtimeTargetMs).deviceState(device)), 100);
             }
             cutter.join(30_000);
             loss.dropAll = false;
@@ -191,34 +198,10 @@ class FaultMatrixSystemTest
             return PostCopySystemTest.busyGuest();
         }
         // 64 MiB, 60% data: about a second of bulk at the cap, then rounds that converge: of a hot set, or for
-        // ITERATE uniform writes against a 20 ms downtime target, about half a second of shrinking rounds.
+        // ITERATE uniform writes against a 50 ms downtime target, about half a second of shrinking rounds.
         return new SyntheticGuest.Config().sizeBytes(64L << 20)
             .workload(phase == Phase.ITERATE ? Workload.UNIFORM : Workload.HOTSET)
             .dirtyRatePagesPerSec(phase == Phase.ITERATE ? 3_000 : 5_000).fillFraction(0.6).seed(41);
-    }
-
-    /** The source's device takes 600 ms to save, so a cut can start while the guest is paused for stop-and-copy. */
-    private static DeviceState slowToSave(final SyntheticGuest guest)
-    {
-        final DeviceState real = guest.deviceState();
-        return new DeviceState()
-        {
-            public DirectBuffer save()
-            {
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(600));
-                return real.save();
-            }
-
-            public void restore(final DirectBuffer buffer, final int offset, final int length)
-            {
-                real.restore(buffer, offset, length);
-            }
-
-            public int sizeHintBytes()
-            {
-                return real.sizeHintBytes();
-            }
-        };
     }
 
     private static void cut(
