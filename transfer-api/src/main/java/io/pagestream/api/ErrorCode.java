@@ -74,7 +74,13 @@ public enum ErrorCode
      * source committed is unknown. The target holds the complete guest and never resumed it; ask the source (its
      * report is COMPLETED if it committed) and resolve with {@code MigrationTarget.resolveCommit} while it waits.
      */
-    COMMIT_UNKNOWN(28);
+    COMMIT_UNKNOWN(28),
+    /**
+     * A snapshot file cannot be used: not a snapshot, incomplete (no completion footer), metadata that fails its
+     * checksum, or a chain whose parent is missing or is not the file the child was taken after. The message names
+     * the file and what is wrong; nothing was restored.
+     */
+    SNAPSHOT_INVALID(29);
 
     private static final ErrorCode[] BY_VALUE;
 

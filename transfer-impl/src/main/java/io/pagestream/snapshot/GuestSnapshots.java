@@ -1,0 +1,490 @@
+package io.pagestream.snapshot;
+
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
+import io.pagestream.api.guest.DeviceState;
+import io.pagestream.api.guest.DirtyPageLog;
+import io.pagestream.api.guest.GuestMemory;
+import io.pagestream.api.guest.VcpuControl;
+import io.pagestream.api.policy.MigrationDecision;
+import io.pagestream.api.policy.MigrationPolicy;
+import io.pagestream.kernel.GuestPageScan;
+import io.pagestream.kernel.MemoryKernel;
+import io.pagestream.pages.PageBitmap;
+import io.pagestream.sending.RoundTracker;
+import org.agrona.DirectBuffer;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Live snapshots of a running guest into files, by the same pre-copy rounds and policy as a migration: a bulk pass
+ * writes every page that may hold data at its fixed offset (pages the guest never populated are defined as zero
+ * without being read), rounds rewrite the pages the dirty log reports in place, and when the policy stops the rounds
+ * the guest pauses for a last pass and its device state, then runs on: a snapshot, not a move. The metadata and
+ * the completion footer are written after the guest resumes, so they cost no downtime.
+ * <p>
+ * The dirty log keeps running between snapshots, so {@link #incremental(Path)} writes only the pages written since
+ * the previous snapshot's pause, as a file naming that one as its parent. {@link Snapshots} restores, maps and
+ * merges the files.
+ * <p>
+ * Threading: the methods run on the caller's thread, one at a time; the guest's vCPUs run meanwhile.
+ */
+public final class GuestSnapshots implements AutoCloseable
+{
+    /** Settings of a snapshot session. */
+    public static final class Context
+    {
+        private GuestMemory guestMemory;
+        private DirtyPageLog dirtyPageLog;
+        private VcpuControl vcpuControl;
+        private DeviceState deviceState;
+        private MigrationPolicy policy;
+        private long downtimeTargetMs = 300;
+        private int maxRounds = 30;
+        private long maxTimeMs = 60_000;
+        private UUID vmId;
+
+        /**
+         * @param memory the guest's memory (required).
+         * @return this.
+         */
+        public Context guestMemory(final GuestMemory memory)
+        {
+            guestMemory = memory;
+            return this;
+        }
+
+        /**
+         * @param log the guest's dirty log (required); it keeps tracking from the first snapshot to {@link #close()}.
+         * @return this.
+         */
+        public Context dirtyPageLog(final DirtyPageLog log)
+        {
+            dirtyPageLog = log;
+            return this;
+        }
+
+        /**
+         * @param control pauses the guest for each snapshot's last pass, and resumes it (required).
+         * @return this.
+         */
+        public Context vcpuControl(final VcpuControl control)
+        {
+            vcpuControl = control;
+            return this;
+        }
+
+        /**
+         * @param state saved while the guest is paused, or null for none.
+         * @return this.
+         */
+        public Context deviceState(final DeviceState state)
+        {
+            deviceState = state;
+            return this;
+        }
+
+        /**
+         * @param migrationPolicy decides after each round; default
+         *                        {@link MigrationPolicy#downtimeTarget} with the settings below. A post-copy decision
+         *                        is taken as stop-and-copy (a file has no post-copy).
+         * @return this.
+         */
+        public Context policy(final MigrationPolicy migrationPolicy)
+        {
+            policy = migrationPolicy;
+            return this;
+        }
+
+        /**
+         * @param targetMs the pause the default policy aims at (default 300).
+         * @return this.
+         */
+        public Context downtimeTargetMs(final long targetMs)
+        {
+            downtimeTargetMs = targetMs;
+            return this;
+        }
+
+        /**
+         * @param rounds rounds before the default policy gives up (default 30).
+         * @return this.
+         */
+        public Context maxRounds(final int rounds)
+        {
+            maxRounds = rounds;
+            return this;
+        }
+
+        /**
+         * @param timeMs time before the default policy gives up (default 60 s).
+         * @return this.
+         */
+        public Context maxTimeMs(final long timeMs)
+        {
+            maxTimeMs = timeMs;
+            return this;
+        }
+
+        /**
+         * @param id the guest's id, written in every file's header; null for none.
+         * @return this.
+         */
+        public Context vmId(final UUID id)
+        {
+            vmId = id;
+            return this;
+        }
+
+        void conclude()
+        {
+            require(guestMemory, "guestMemory");
+            require(dirtyPageLog, "dirtyPageLog");
+            require(vcpuControl, "vcpuControl");
+            if (downtimeTargetMs <= 0 || maxRounds < 1 || maxTimeMs <= 0)
+            {
+                throw new MigrationException(ErrorCode.INVALID_CONFIGURATION, "downtimeTargetMs, maxRounds and " +
+                    "maxTimeMs must be positive: " + downtimeTargetMs + ", " + maxRounds + ", " + maxTimeMs);
+            }
+            if (guestMemory.regionCount() > SnapshotFormat.MAX_REGIONS)
+            {
+                throw new MigrationException(ErrorCode.INVALID_CONFIGURATION, "a snapshot holds at most " +
+                    SnapshotFormat.MAX_REGIONS + " regions; guestMemory has " + guestMemory.regionCount());
+            }
+        }
+
+        private static void require(final Object value, final String name)
+        {
+            if (null == value)
+            {
+                throw new MigrationException(ErrorCode.INVALID_CONFIGURATION, name + " is required for snapshots");
+            }
+        }
+    }
+
+    private final Context ctx;
+    private final GuestMemory memory;
+    private final DirtyPageLog log;
+    private final int pageSize;
+    private final long pageCount;
+    private final long[] regionLengths;
+    private final GuestPageScan scan;
+    private final PageBitmap dirty;
+    private final long[] everDirty;
+    private boolean tracking;
+    private boolean closed;
+    private Path lastFile;
+    private UUID lastId;
+
+    private GuestSnapshots(final Context ctx)
+    {
+        this.ctx = ctx;
+        this.memory = ctx.guestMemory;
+        this.log = ctx.dirtyPageLog;
+        this.pageSize = memory.pageSize();
+        this.pageCount = memory.pageCount();
+        this.regionLengths = new long[memory.regionCount()];
+        for (int i = 0; i < regionLengths.length; i++)
+        {
+            regionLengths[i] = memory.regionLengthBytes(i);
+        }
+        this.scan = new GuestPageScan(MemoryKernel.create(), memory);
+        this.dirty = new PageBitmap(pageCount);
+        this.everDirty = new long[PageBitmap.wordCount(pageCount)];
+    }
+
+    /**
+     * @param ctx the settings, checked now.
+     * @return a session; nothing is tracked until the first snapshot.
+     * @throws MigrationException {@code INVALID_CONFIGURATION} naming a missing or bad setting.
+     */
+    public static GuestSnapshots open(final Context ctx)
+    {
+        Objects.requireNonNull(ctx, "ctx").conclude();
+        return new GuestSnapshots(ctx);
+    }
+
+    /**
+     * Take a full snapshot: every page, pages never populated as zero without reading them.
+     *
+     * @param file the file to write (replaced if it exists).
+     * @return what was done.
+     * @throws MigrationException {@code NOT_CONVERGED} if the policy gave up (no file is left), or
+     *                            {@code HYPERVISOR_CALLBACK_FAILED} if a callback threw; the guest runs on either way.
+     */
+    public SnapshotReport full(final Path file)
+    {
+        return take(file, true);
+    }
+
+    /**
+     * Take an incremental snapshot: only the pages written since the previous snapshot of this session paused, as a
+     * file naming that one as its parent (by id, and by path relative to this file's directory when both lie in
+     * the same directory tree).
+     *
+     * @param file the file to write.
+     * @return what was done.
+     * @throws IllegalStateException if this session has taken no snapshot yet.
+     */
+    public SnapshotReport incremental(final Path file)
+    {
+        if (null == lastFile)
+        {
+            throw new IllegalStateException("no snapshot to be incremental to: take a full one first");
+        }
+        return take(file, false);
+    }
+
+    /** @return the last file this session wrote, or null. */
+    public Path lastSnapshot()
+    {
+        return lastFile;
+    }
+
+    private SnapshotReport take(final Path file, final boolean full)
+    {
+        if (closed)
+        {
+            throw new IllegalStateException("closed");
+        }
+        final long startNs = System.nanoTime();
+        final UUID id = Snapshots.newId();
+        final SnapshotFormat.Header header = new SnapshotFormat.Header(pageSize, pageCount, regionLengths,
+            ctx.vmId, id, full ? null : lastId, full ? null : parentPath(file, lastFile), System.currentTimeMillis());
+        final MigrationPolicy policy = null != ctx.policy ? ctx.policy :
+            MigrationPolicy.downtimeTarget(ctx.downtimeTargetMs, ctx.maxRounds, ctx.maxTimeMs);
+        final VcpuControl vcpus = ctx.vcpuControl;
+        try (SnapshotWriter writer = new SnapshotWriter(file, header))
+        {
+            if (!tracking)
+            {
+                scan.scanAll();
+                call(log::startTracking, "dirtyPageLog.startTracking");
+                scan.addPresent();
+                tracking = true;
+            }
+            final RoundTracker tracker = new RoundTracker(startNs, pageSize);
+            if (null != ctx.deviceState)
+            {
+                tracker.deviceStateBytes(Math.max(0, ctx.deviceState.sizeHintBytes()));
+            }
+            int round = 0;
+            tracker.beginRound(0, System.nanoTime());
+            fetch();
+            if (full)
+            {
+                bulk(writer, tracker);
+            }
+            else
+            {
+                writeDirty(writer, tracker);
+            }
+            MigrationDecision decision = endRound(writer, tracker, policy);
+            boolean throttled = false;
+            try
+            {
+                while (decision.action() == MigrationDecision.Action.CONTINUE ||
+                    decision.action() == MigrationDecision.Action.THROTTLE)
+                {
+                    if (decision.action() == MigrationDecision.Action.THROTTLE)
+                    {
+                        final double fraction = decision.throttleFraction();
+                        call(() -> vcpus.throttle(fraction), "vcpuControl.throttle");
+                        tracker.throttleFraction(fraction);
+                        throttled = true;
+                    }
+                    tracker.beginRound(++round, System.nanoTime());
+                    writeDirty(writer, tracker);
+                    decision = endRound(writer, tracker, policy);
+                }
+                if (decision.action() == MigrationDecision.Action.ABORT)
+                {
+                    throw new MigrationException(ErrorCode.NOT_CONVERGED, "snapshot " + file + " abandoned after " +
+                        (round + 1) + " rounds: " + decision.reason());
+                }
+            }
+            finally
+            {
+                if (throttled && decision.action() != MigrationDecision.Action.STOP_AND_COPY &&
+                    decision.action() != MigrationDecision.Action.POSTCOPY)
+                {
+                    call(vcpus::resume, "vcpuControl.resume");
+                }
+            }
+            // The last pass: the guest paused, the pages written since the last fetch, the device state.
+            final long pausedAtMs = System.currentTimeMillis();
+            final long pauseNs = System.nanoTime();
+            call(vcpus::pause, "vcpuControl.pause");
+            final ByteBuffer device;
+            try
+            {
+                tracker.beginRound(++round, System.nanoTime());
+                fetch();
+                writeDirty(writer, tracker);
+                writer.flush();
+                device = saveDevice();
+            }
+            finally
+            {
+                call(vcpus::resume, "vcpuControl.resume");
+            }
+            final long downtimeNs = System.nanoTime() - pauseNs;
+            final long length = writer.finish(device, round + 1, pausedAtMs);
+            final long[] defined = writer.definedMap();
+            long pagesDefined = 0;
+            for (final long word : defined)
+            {
+                pagesDefined += Long.bitCount(word);
+            }
+            lastFile = file;
+            lastId = id;
+            final SnapshotInfo info = Snapshots.info(file);
+            return new SnapshotReport(file, id, header.parentId(), round + 1, pagesDefined, info.dataPages(),
+                writer.dataPagesWritten(), length, (System.nanoTime() - startNs) / 1_000_000,
+                downtimeNs / 1_000_000, pausedAtMs, decision.reason(), log.name());
+        }
+    }
+
+    private void bulk(final SnapshotWriter writer, final RoundTracker tracker)
+    {
+        // Everything goes now: what the log reported so far is covered by this pass.
+        dirty.clearAll();
+        final int words = PageBitmap.wordCount(pageCount);
+        for (int w = 0; w < words; w++)
+        {
+            final long first = (long)w << 6;
+            final int pages = (int)Math.min(64, pageCount - first);
+            final long mayHoldData = scan.word(w) | everDirty[w];
+            for (int bit = 0; bit < pages; bit++)
+            {
+                final long page = first + bit;
+                if ((mayHoldData & (1L << bit)) != 0)
+                {
+                    writer.page(page, memory.pageAddress(page));
+                    tracker.onDataPage(1, pageSize);
+                }
+                else
+                {
+                    writer.zeroPage(page);
+                }
+            }
+        }
+        writer.flush();
+    }
+
+    private void writeDirty(final SnapshotWriter writer, final RoundTracker tracker)
+    {
+        for (long page = dirty.takeNext(0); page >= 0; page = dirty.takeNext(page + 1))
+        {
+            writer.page(page, memory.pageAddress(page));
+            tracker.onDataPage(1, pageSize);
+        }
+        writer.flush();
+    }
+
+    private MigrationDecision endRound(
+        final SnapshotWriter writer, final RoundTracker tracker, final MigrationPolicy policy)
+    {
+        final long fetchStart = System.nanoTime();
+        final long newly = fetch();
+        final long now = System.nanoTime();
+        tracker.fetchCostNs(now - fetchStart);
+        tracker.endRound(now, newly, dirty.cardinality());
+        final MigrationDecision decision;
+        try
+        {
+            decision = policy.onRoundComplete(tracker);
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new MigrationException(ErrorCode.HYPERVISOR_CALLBACK_FAILED, "policy.onRoundComplete: " + ex, ex);
+        }
+        if (null == decision)
+        {
+            throw new MigrationException(ErrorCode.HYPERVISOR_CALLBACK_FAILED, "policy.onRoundComplete returned null");
+        }
+        return decision;
+    }
+
+    private long fetch()
+    {
+        final long before = dirty.cardinality();
+        try
+        {
+            log.fetchAndClear(dirty.words());
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new MigrationException(ErrorCode.HYPERVISOR_CALLBACK_FAILED, "dirtyPageLog.fetchAndClear: " + ex, ex);
+        }
+        final long[] words = dirty.words();
+        for (int w = 0; w < words.length; w++)
+        {
+            everDirty[w] |= words[w];
+        }
+        return dirty.cardinality() - before;
+    }
+
+    private ByteBuffer saveDevice()
+    {
+        if (null == ctx.deviceState)
+        {
+            return ByteBuffer.allocate(0);
+        }
+        final DirectBuffer saved;
+        try
+        {
+            saved = ctx.deviceState.save();
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new MigrationException(ErrorCode.DEVICE_STATE_FAILED, "deviceState.save: " + ex, ex);
+        }
+        final ByteBuffer copy = ByteBuffer.allocateDirect(saved.capacity());
+        saved.getBytes(0, copy, 0, saved.capacity());
+        return copy.clear();
+    }
+
+    private static String parentPath(final Path file, final Path parent)
+    {
+        final Path dir = file.toAbsolutePath().normalize().getParent();
+        final Path parentAbsolute = parent.toAbsolutePath().normalize();
+        if (null != dir && parentAbsolute.startsWith(dir))
+        {
+            return dir.relativize(parentAbsolute).toString();
+        }
+        return parentAbsolute.toString();
+    }
+
+    private static void call(final Runnable callback, final String name)
+    {
+        try
+        {
+            callback.run();
+        }
+        catch (final MigrationException ex)
+        {
+            throw ex;
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new MigrationException(ErrorCode.HYPERVISOR_CALLBACK_FAILED, name + ": " + ex, ex);
+        }
+    }
+
+    /** Stop the dirty log. Idempotent. */
+    public void close()
+    {
+        if (!closed)
+        {
+            closed = true;
+            if (tracking)
+            {
+                log.stopTracking();
+            }
+        }
+    }
+}
