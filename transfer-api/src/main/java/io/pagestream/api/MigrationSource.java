@@ -173,6 +173,7 @@ public interface MigrationSource extends AutoCloseable
         private long pageCacheBytes = sizeProperty(PAGE_CACHE_BYTES_PROP_NAME, 0);
         private PageCachePolicy pageCachePolicy = enumProperty(PAGE_CACHE_POLICY_PROP_NAME, PageCachePolicy.class, PAGE_CACHE_POLICY_DEFAULT);
         private int dataLanes = intProperty(DATA_LANES_PROP_NAME, DATA_LANES_DEFAULT);
+        private java.util.UUID cloneVmId;
 
         /**
          * A context with every setting at its system-property default; set the hypervisor's parts before
@@ -217,6 +218,8 @@ public interface MigrationSource extends AutoCloseable
             require(dataStreamId() + dataLanes - 1 >= dataStreamId(), "dataLanes", dataLanes,
                 "lane stream ids dataStreamId..dataStreamId+dataLanes-1 overflow");
             require(null != pageCachePolicy, "pageCachePolicy", null, "must be set");
+            require(null == cloneVmId || !cloneVmId.equals(vmId()), "cloneVmId", cloneVmId,
+                "must differ from vmId: a clone is another guest");
             require(pageCacheBytes >= 0 && pageCacheBytes <= (1L << 31) - (1L << 20), "pageCacheBytes",
                 pageCacheBytes, "must be from 0 (default) to 2 GiB - 1 MiB");
             if (0 == pageCacheBytes)
@@ -671,6 +674,28 @@ public interface MigrationSource extends AutoCloseable
         public PageCachePolicy pageCachePolicy()
         {
             return pageCachePolicy;
+        }
+
+        /**
+         * Clone instead of move: when the migration completes, the guest resumes here too (it was paused only for
+         * the switchover, or until post-copy delivered its last page) and the target receives it as a new guest.
+         * The HELLO names {@code id} instead of {@link #vmId()}, so a target expecting the clone's id accepts it.
+         * Both guests then run from the same memory at the switchover point: the hypervisor must give the clone its
+         * own identity (MAC addresses, disks) before it resumes it.
+         *
+         * @param id the clone's vmId, or null (the default) to move the guest.
+         * @return this.
+         */
+        public Context cloneVmId(final java.util.UUID id)
+        {
+            cloneVmId = id;
+            return this;
+        }
+
+        /** @return the clone's vmId, or null if this migration moves the guest. */
+        public java.util.UUID cloneVmId()
+        {
+            return cloneVmId;
         }
 
         /**

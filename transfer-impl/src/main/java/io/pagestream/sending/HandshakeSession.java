@@ -371,7 +371,7 @@ final class HandshakeSession
             (ctx.frameAuthentication() ? Capabilities.FRAME_MAC : 0) |
             (ctx.frameEncryption() ? Capabilities.FRAME_ENCRYPTION : 0);
         proxy.hello(ctx.guestMemory(), capabilities, nowNs, ctx.controlStreamId(), ctx.controlEndpoint(),
-            sourceNonce, ctx.vmId(), lanes.sessionIds(), dataBytes());
+            sourceNonce, null != ctx.cloneVmId() ? ctx.cloneVmId() : ctx.vmId(), lanes.sessionIds(), dataBytes());
         lastHelloNs = nowNs;
     }
 

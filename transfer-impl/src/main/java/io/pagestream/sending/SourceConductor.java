@@ -382,8 +382,15 @@ public final class SourceConductor implements Agent
         {
             figures.downtimeEnded(nowNs, guest.pauseNs(), "guest running on the target (stop-and-copy committed)");
         }
+        String reason = "completed";
+        if (null != ctx.cloneVmId())
+        {
+            // A clone: the guest runs on here as well, from the memory the target now holds.
+            guest.revert();
+            reason = "completed; cloned as " + ctx.cloneVmId() + ", the guest resumed here too";
+        }
         guest.stopTracking();
-        ending.end(report(MigrationResult.COMPLETED, "completed", null), null, null, nowNs);
+        ending.end(report(MigrationResult.COMPLETED, reason, null), null, null, nowNs);
     }
 
     /**

@@ -10,6 +10,7 @@ import io.pagestream.synthetic.MemoryDigest;
 import io.pagestream.synthetic.SyntheticDeviceState;
 import io.pagestream.synthetic.SyntheticGuest;
 import io.pagestream.synthetic.Workload;
+import io.pagestream.testing.FreezingVcpus;
 import org.agrona.UnsafeApi;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -84,7 +85,7 @@ class SnapshotSystemTest
                 final RestoreReport report = Snapshots.restore(full.file(), restored, device, true);
                 assertEquals(1, report.layers());
                 assertEquals(full.dataPages(), report.dataPages());
-                assertEquals(-1, MemoryDigest.firstDifference(vcpus.frozen, restored));
+                assertEquals(-1, MemoryDigest.firstDifference(vcpus.frozen(), restored));
                 assertEquals(guest.deviceState().checksum(), device.checksum());
             }
         }
@@ -402,80 +403,6 @@ class SnapshotSystemTest
         {
             Thread.currentThread().interrupt();
             throw new AssertionError(ex);
-        }
-    }
-
-    /**
-     * The guest's vCPU control, copying guest memory just before the guest resumes from a pause: memory as the
-     * snapshot must hold it.
-     */
-    static final class FreezingVcpus implements VcpuControl, AutoCloseable
-    {
-        private final SyntheticGuest guest;
-        private boolean paused;
-        GuestMemory frozen;
-
-        FreezingVcpus(final SyntheticGuest guest)
-        {
-            this.guest = guest;
-        }
-
-        public void pause()
-        {
-            guest.vcpus().pause();
-            paused = true;
-        }
-
-        public void resume()
-        {
-            if (paused)
-            {
-                if (null != frozen)
-                {
-                    frozen.close();
-                }
-                // Only the pages present: reading one never populated would commit it, and the guest must stay
-                // sparse for the snapshot to show it skips such pages.
-                final GuestMemory memory = guest.memory();
-                frozen = MappedGuestMemory.anonymous(KERNEL, memory.sizeBytes(), memory.pageSize(), false);
-                final int pageSize = memory.pageSize();
-                for (int r = 0; r < memory.regionCount(); r++)
-                {
-                    final long length = memory.regionLengthBytes(r);
-                    final long[] present = new long[(int)((length / pageSize + 63) >>> 6)];
-                    KERNEL.presentPages(memory.regionAddress(r), length, pageSize, present);
-                    for (long p = 0; p < length / pageSize; p++)
-                    {
-                        if ((present[(int)(p >>> 6)] & (1L << p)) != 0)
-                        {
-                            UnsafeApi.copyMemory(memory.regionAddress(r) + p * pageSize,
-                                frozen.regionAddress(r) + p * pageSize, pageSize);
-                        }
-                    }
-                }
-                paused = false;
-            }
-            guest.vcpus().resume();
-        }
-
-        public void throttle(final double fraction)
-        {
-            guest.vcpus().throttle(fraction);
-        }
-
-        GuestMemory takeFrozen()
-        {
-            final GuestMemory taken = frozen;
-            frozen = null;
-            return taken;
-        }
-
-        public void close()
-        {
-            if (null != frozen)
-            {
-                frozen.close();
-            }
         }
     }
 }
