@@ -150,6 +150,23 @@ public final class DemoMigration implements Callable<Integer>
         "(default: a free loopback port).")
     String controlEndpoint;
 
+    @Option(names = "--to-file", description = "Snapshot the running guest into this file instead of migrating " +
+        "it: live, by pre-copy rounds and a short pause, after which the guest runs on; then restore it in a " +
+        "second process (--from-file) and compare with the memory at the pause.")
+    Path toFile;
+
+    @Option(names = "--parent", description = "With --to-file: first snapshot the guest fully into this file, let " +
+        "it run on for a second, then write --to-file as an incremental snapshot of only the pages written since.")
+    Path parent;
+
+    @Option(names = "--from-file", description = "Restore this snapshot (and the parents it names) into fresh " +
+        "memory, every page checked against its checksum, then map it; print the digests.")
+    Path fromFile;
+
+    @Option(names = "--clone", description = "Clone instead of move: when the migration completes the guest runs " +
+        "on here too, and the target holds it under a new vmId; verified against the memory at the switchover.")
+    boolean clone;
+
     @Option(names = "--role", completionCandidates = DemoMigration.RoleValues.class, defaultValue = "source", description = "source (default) or target.")
     String role;
 
@@ -210,6 +227,8 @@ public final class DemoMigration implements Callable<Integer>
     long seed;
 
     private final PrintStream out = System.out;
+    /** With --clone: the source's vCPU control, digesting the memory at the switchover before the guest resumes. */
+    private DemoSnapshots.DigestingVcpus cloneVcpus;
 
     /**
      * @param args command line.
@@ -239,6 +258,18 @@ public final class DemoMigration implements Callable<Integer>
     public Integer call() throws Exception
     {
         validateOptions(); // every bad option is a usage error before any process or thread starts
+        if (null != fromFile)
+        {
+            return new DemoSnapshots(out).restore(fromFile);
+        }
+        if (null != toFile)
+        {
+            out.printf(Locale.ROOT, "PageStream demo: snapshot of a running %s guest, workload %s at %.0f pages/s, " +
+                "fill %.2f, downtime target %d ms, into %s%s%n", memory, workload, dirtyRate, fill, downtimeMs, toFile,
+                null == parent ? "" : " on top of a full snapshot into " + parent);
+            return new DemoSnapshots(out).snapshot(guestConfig(), toFile, parent, downtimeMs, maxRounds, maxTimeMs,
+                (args, lines) -> startChild(args, lines, "[restore] "));
+        }
         if (null == keyFile && !noAuth)
         {
             if ("target".equalsIgnoreCase(role) || null != targetEndpoint)
@@ -318,6 +349,29 @@ public final class DemoMigration implements Callable<Integer>
         catch (final IllegalArgumentException ex)
         {
             throw usage("--link-rate", linkRate, "a positive rate such as 1gbit or 400MB");
+        }
+        if (null != parent && null == toFile)
+        {
+            throw usage("--parent", parent.toString(), "--to-file too: the incremental snapshot to write on top");
+        }
+        if (null != parent && parent.toAbsolutePath().normalize().equals(toFile.toAbsolutePath().normalize()))
+        {
+            throw usage("--parent", parent.toString(), "another file than --to-file");
+        }
+        if ((null != toFile || null != fromFile) && (null != targetEndpoint || estimateOnly || estimateFirst ||
+            clone || "target".equalsIgnoreCase(role)))
+        {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--to-file and --from-file run no " +
+                "migration: not with --target, --role target, --clone or the estimates");
+        }
+        if (null != toFile && null != fromFile)
+        {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--to-file or --from-file, not both " +
+                "(--to-file restores its file in a second process by itself)");
+        }
+        if (clone && "target".equalsIgnoreCase(role))
+        {
+            throw usage("--clone", "true", "the source role (the source decides to clone)");
         }
         if (estimateOnly && null != targetEndpoint)
         {
@@ -555,7 +609,8 @@ public final class DemoMigration implements Callable<Integer>
             .driverDirectoryName(driverDir)
             .guestMemory(guest.memory())
             .dirtyPageLog(guest.dirtyLog())
-            .vcpuControl(guest.vcpus())
+            .vcpuControl(null != cloneVcpus ? cloneVcpus : guest.vcpus())
+            .cloneVmId(clone ? java.util.UUID.randomUUID() : null)
             .deviceState(guest.deviceState())
             .targetEndpoint(endpoint)
             .controlEndpoint(control)
@@ -617,6 +672,10 @@ public final class DemoMigration implements Callable<Integer>
                 out.println("target process " + targetProcess.pid() + " listening on " + endpoint);
             }
 
+            if (clone)
+            {
+                cloneVcpus = new DemoSnapshots.DigestingVcpus(guest);
+            }
             guest.vcpus().start();
             Thread.sleep(200); // let the guest reach its dirty rate before the migration starts
 
@@ -684,14 +743,26 @@ public final class DemoMigration implements Callable<Integer>
                 }
                 else
                 {
-                    // The guest stays paused on the source after switchover: its memory is frozen.
-                    final long digest = MemoryDigest.digest(guest.memory());
+                    // The guest stays paused on the source after switchover: its memory is frozen. A clone runs on,
+                    // so its memory was digested at the switchover, before it resumed.
+                    final long digest = null != cloneVcpus ? cloneVcpus.digest : MemoryDigest.digest(guest.memory());
                     final String deviceDigest = Long.toHexString(guest.deviceState().checksum());
                     final String line = awaitLine(targetProcess, targetLines, "DIGEST", 300);
                     final String[] parts = line.split(" ");
                     verified = parts.length == 5 && parts[1].equals(Long.toHexString(digest)) &&
                         parts[2].equals(deviceDigest) && parts[3].equals("0");
-                    verification = verified ? "target memory equals the source's final memory plus exactly the " +
+                    if (null != cloneVcpus)
+                    {
+                        final long written = guest.vcpus().pagesWritten();
+                        Thread.sleep(100);
+                        final boolean runs = !guest.vcpus().isPaused() && guest.vcpus().pagesWritten() > written;
+                        verified &= runs;
+                        out.println("clone             the source guest " + (runs ? "runs on" : "DOES NOT RUN") +
+                            "; its memory at the switchover digested in " + cloneVcpus.digestMs + " ms before it " +
+                            "resumed");
+                    }
+                    verification = verified ? "target memory equals the source's " +
+                        (null != cloneVcpus ? "memory at the switchover" : "final memory") + " plus exactly the " +
                         parts[4] + " words the guest wrote on the target; device state equal" :
                         "MISMATCH: source digest " + Long.toHexString(digest) + " / " + deviceDigest +
                         ", target says " + line + " (digest, device state, overwritten guest writes, writes)";
@@ -854,12 +925,6 @@ public final class DemoMigration implements Callable<Integer>
     private Process startTarget(final String endpoint, final LinkedBlockingQueue<String> lines) throws IOException
     {
         final List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        command.addAll(JVM_FLAGS);
-        command.add("-Xmx3g");
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(DemoMigration.class.getName());
         command.add("--role=target");
         command.add("--listen=" + endpoint);
         command.add("--memory=" + memory);
@@ -890,9 +955,36 @@ public final class DemoMigration implements Callable<Integer>
             command.add("--no-auth");
         }
         command.add("--security=" + security);
-        final Process process = new ProcessBuilder(command)
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
+        return startChild(command, lines, "[target] ");
+    }
+
+    /**
+     * Start this demo in a child process with the same JVM and flags.
+     *
+     * @param args   the demo's arguments.
+     * @param lines  where its output lines go, each also printed with the prefix.
+     * @param prefix for its printed lines.
+     * @return the process.
+     */
+    private Process startChild(final List<String> args, final LinkedBlockingQueue<String> lines, final String prefix)
+    {
+        final List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(JVM_FLAGS);
+        command.add("-Xmx3g");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(DemoMigration.class.getName());
+        command.addAll(args);
+        final Process process;
+        try
+        {
+            process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        }
+        catch (final IOException ex)
+        {
+            throw new java.io.UncheckedIOException("cannot start " + command, ex);
+        }
         final Thread reader = new Thread(() ->
         {
             try (BufferedReader reader1 = new BufferedReader(
@@ -902,7 +994,7 @@ public final class DemoMigration implements Callable<Integer>
                 while (null != (line = reader1.readLine()))
                 {
                     lines.add(line);
-                    out.println("[target] " + line);
+                    out.println(prefix + line);
                 }
             }
             catch (final IOException ignore)

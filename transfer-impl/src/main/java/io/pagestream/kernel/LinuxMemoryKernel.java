@@ -413,10 +413,13 @@ final class LinuxMemoryKernel implements MemoryKernel
     /** {@inheritDoc} */
     public long mapFile(final int fd, final long offsetBytes, final long lengthBytes, final boolean shared)
     {
-        final String call = (shared ? "mmap(MAP_SHARED) fd=" : "mmap(MAP_PRIVATE) fd=") + fd +
+        final String call = (shared ? "mmap(MAP_SHARED) fd=" : "mmap(MAP_PRIVATE|MAP_NORESERVE) fd=") + fd +
             " offsetBytes=" + offsetBytes;
         Checks.fileRange(call, offsetBytes, lengthBytes, pageSize);
-        return map(call, lengthBytes, shared ? Libc.MAP_SHARED : Libc.MAP_PRIVATE, fd, offsetBytes);
+        // A private mapping is charged in full against the commit limit unless MAP_NORESERVE: a 64 GiB snapshot
+        // mapped on a 24 GiB host would be refused though only the pages written are ever copied.
+        return map(call, lengthBytes, shared ? Libc.MAP_SHARED : Libc.MAP_PRIVATE | Libc.MAP_NORESERVE, fd,
+            offsetBytes);
     }
 
     /** {@inheritDoc} */

@@ -169,7 +169,7 @@ public interface MemoryKernel
      * @param offsetBytes offset in the file, a multiple of the page size.
      * @param lengthBytes length, a multiple of the page size; the file must be at least this long past the offset.
      * @param shared      MAP_SHARED (writes reach the file and every other mapping of it) or MAP_PRIVATE
-     *                    (copy-on-write).
+     *                    (copy-on-write, MAP_NORESERVE: charged only for the pages written, like guest RAM).
      * @return the address, to be released with {@link #unmap(long, long)}.
      */
     long mapFile(int fd, long offsetBytes, long lengthBytes, boolean shared);

@@ -319,6 +319,7 @@ public final class GuestSnapshots implements AutoCloseable
             final long pauseNs = System.nanoTime();
             call(vcpus::pause, "vcpuControl.pause");
             final ByteBuffer device;
+            long downtimeNs = 0;
             try
             {
                 tracker.beginRound(++round, System.nanoTime());
@@ -329,9 +330,10 @@ public final class GuestSnapshots implements AutoCloseable
             }
             finally
             {
+                // The pause this snapshot asked for ends when it asks the guest to resume.
+                downtimeNs = System.nanoTime() - pauseNs;
                 call(vcpus::resume, "vcpuControl.resume");
             }
-            final long downtimeNs = System.nanoTime() - pauseNs;
             final long length = writer.finish(device, round + 1, pausedAtMs);
             final long[] defined = writer.definedMap();
             long pagesDefined = 0;

@@ -16,7 +16,8 @@ import java.util.UUID;
  * @param pageWrites       data pages written, rewrites in later rounds included.
  * @param fileBytes        the file's length (its page area is sparse: holes stay holes).
  * @param totalTimeMs      from the start to the footer on storage.
- * @param downtimeMs       how long the guest was paused.
+ * @param downtimeMs       how long the snapshot held the guest paused: from asking the vCPUs to pause to asking
+ *                         them to resume.
  * @param pausedAtMs       wall-clock time of the pause: the file holds guest memory as it was then.
  * @param reason           the policy's reason for the final pass.
  * @param dirtyLog         the dirty log's name.
