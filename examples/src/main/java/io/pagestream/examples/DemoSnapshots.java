@@ -123,6 +123,19 @@ final class DemoSnapshots
      */
     int restore(final Path file)
     {
+        try
+        {
+            return restoreChecked(file);
+        }
+        catch (final io.pagestream.api.MigrationException ex)
+        {
+            out.println("restore refused: " + ex.errorCode() + ": " + ex.getMessage());
+            return 1;
+        }
+    }
+
+    private int restoreChecked(final Path file)
+    {
         final SnapshotInfo info = Snapshots.info(file);
         out.printf(Locale.ROOT, "snapshot %s: %s, %,d pages of %d bytes, %,d data pages, taken %d rounds, paused at " +
             "%tT%n", file, info.isFull() ? "full" : "incremental to " + info.parentId() + " (" + info.parentPath() + ")",

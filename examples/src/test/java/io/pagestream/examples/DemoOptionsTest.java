@@ -75,6 +75,12 @@ class DemoOptionsTest
     {
         assertTrue(run(2, "--mode=postcopy", "--no-postcopy", "--no-auth")[0].contains("contradict"));
         assertTrue(run(2, "--security=auth", "--no-auth")[0].contains("--security"));
+        assertTrue(run(2, "--parent=a.snap", "--no-auth")[0].contains("--to-file too"));
+        assertTrue(run(2, "--to-file=a.snap", "--parent=a.snap", "--no-auth")[0].contains("another file"));
+        assertTrue(run(2, "--to-file=a.snap", "--clone", "--no-auth")[0].contains("run no migration"));
+        assertTrue(run(2, "--from-file=a.snap", "--target=127.0.0.1:9", "--no-auth")[0].contains("run no migration"));
+        assertTrue(run(2, "--to-file=a.snap", "--from-file=b.snap", "--no-auth")[0].contains("not both"));
+        assertTrue(run(2, "--clone", "--role=target", "--no-auth")[0].contains("--clone"));
     }
 
     @Test
