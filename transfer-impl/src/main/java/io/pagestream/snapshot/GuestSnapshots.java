@@ -174,6 +174,11 @@ public final class GuestSnapshots implements AutoCloseable
     private final GuestPageScan scan;
     private final PageBitmap dirty;
     private final long[] everDirty;
+    /**
+     * Pages fetched from the log since the last snapshot that completed: what the next incremental snapshot must
+     * hold even if a snapshot in between failed after fetching them.
+     */
+    private final long[] sinceLastSnapshot;
     private boolean tracking;
     private boolean closed;
     private Path lastFile;
@@ -194,6 +199,7 @@ public final class GuestSnapshots implements AutoCloseable
         this.scan = new GuestPageScan(MemoryKernel.create(), memory);
         this.dirty = new PageBitmap(pageCount);
         this.everDirty = new long[PageBitmap.wordCount(pageCount)];
+        this.sinceLastSnapshot = new long[PageBitmap.wordCount(pageCount)];
     }
 
     /**
@@ -274,6 +280,11 @@ public final class GuestSnapshots implements AutoCloseable
             int round = 0;
             tracker.beginRound(0, System.nanoTime());
             fetch();
+            final long[] words = dirty.words();
+            for (int w = 0; w < words.length; w++)
+            {
+                words[w] |= sinceLastSnapshot[w]; // what a snapshot that failed since had fetched
+            }
             if (full)
             {
                 bulk(writer, tracker);
@@ -335,6 +346,7 @@ public final class GuestSnapshots implements AutoCloseable
                 call(vcpus::resume, "vcpuControl.resume");
             }
             final long length = writer.finish(device, round + 1, pausedAtMs);
+            java.util.Arrays.fill(sinceLastSnapshot, 0); // the cut was the pause: later writes are the next one's
             final long[] defined = writer.definedMap();
             long pagesDefined = 0;
             for (final long word : defined)
@@ -426,6 +438,7 @@ public final class GuestSnapshots implements AutoCloseable
         for (int w = 0; w < words.length; w++)
         {
             everDirty[w] |= words[w];
+            sinceLastSnapshot[w] |= words[w];
         }
         return dirty.cardinality() - before;
     }

@@ -284,6 +284,60 @@ class SnapshotSystemTest
         }
     }
 
+    @Test
+    void shouldKeepWhatAFailedIncrementalFetchedForTheNextOne()
+    {
+        final long pages = 256;
+        try (GuestMemory memory = MappedGuestMemory.anonymous(KERNEL, pages * 4096, 4096, false))
+        {
+            final io.pagestream.synthetic.SoftwareDirtyLog log = new io.pagestream.synthetic.SoftwareDirtyLog(pages);
+            final boolean[] giveUp = new boolean[1];
+            final io.pagestream.api.policy.MigrationPolicy lenient =
+                io.pagestream.api.policy.MigrationPolicy.downtimeTarget(300, 30, 60_000);
+            try (GuestSnapshots snapshots = GuestSnapshots.open(new GuestSnapshots.Context().guestMemory(memory)
+                .dirtyPageLog(log).vcpuControl(new NoVcpus()).policy(figures -> giveUp[0] ?
+                    io.pagestream.api.policy.MigrationDecision.abort("told to") : lenient.onRoundComplete(figures))))
+            {
+                snapshots.full(dir.resolve("full.snap"));
+                write(memory, log, 7);
+                giveUp[0] = true;
+                assertThrows(MigrationException.class, () -> snapshots.incremental(dir.resolve("failed.snap")));
+                giveUp[0] = false;
+                write(memory, log, 9);
+                final SnapshotReport inc = snapshots.incremental(dir.resolve("inc.snap"));
+                assertEquals(2, inc.pagesDefined(), inc.toString());
+                try (SnapshotLayer layer = SnapshotLayer.open(inc.file()))
+                {
+                    assertTrue(layer.holdsData(7) && layer.holdsData(9), "page 7, fetched by the failed one, too");
+                }
+                assertEquals("full.snap", Snapshots.info(inc.file()).parentPath());
+            }
+        }
+    }
+
+    private static void write(final GuestMemory memory, final io.pagestream.synthetic.SoftwareDirtyLog log,
+        final long page)
+    {
+        UnsafeApi.putLong(memory.pageAddress(page) + 64, 0xC0FFEE + page);
+        log.markDirty(page);
+    }
+
+    /** No vCPUs: the test writes memory itself. */
+    private static final class NoVcpus implements VcpuControl
+    {
+        public void pause()
+        {
+        }
+
+        public void resume()
+        {
+        }
+
+        public void throttle(final double fraction)
+        {
+        }
+    }
+
     private static void assertRefused(final Path file, final ErrorCode code, final String text)
     {
         try (GuestMemory memory = MappedGuestMemory.anonymous(KERNEL, 16L << 20, 4096, false))
