@@ -30,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Live snapshots of a running synthetic guest (real vCPU threads writing, the kernel's dirty log where it has one)
@@ -281,6 +282,44 @@ class SnapshotSystemTest
             assertFalse(guest.vcpus().isPaused());
             assertNull(snapshots.lastSnapshot());
             assertThrows(IllegalStateException.class, () -> snapshots.incremental(dir.resolve("inc.snap")));
+        }
+    }
+
+    @Test
+    void shouldSnapshotAndRestoreAGuestOfTwoMebibytePages()
+    {
+        final long size = 64L << 20;
+        final long wanted = 3 * size / MappedGuestMemory.HUGE_PAGE_BYTES; // the guest, its copy, the restore
+        final long totalBefore = Math.max(0, io.pagestream.kernel.HugePages.total());
+        assumeTrue(io.pagestream.kernel.HugePages.ensureFree(wanted),
+            "could not reserve " + wanted + " 2 MiB huge pages (needs root)");
+        final long added = Math.max(0, io.pagestream.kernel.HugePages.total() - totalBefore);
+        try (SyntheticGuest guest = SyntheticGuest.create(new SyntheticGuest.Config().sizeBytes(size)
+            .pageSize(MappedGuestMemory.HUGE_PAGE_BYTES).workload(Workload.HOTSET).fillFraction(0.6)
+            .dirtyRatePagesPerSec(200));
+            FreezingVcpus vcpus = new FreezingVcpus(guest);
+            GuestSnapshots snapshots = GuestSnapshots.open(context(guest, vcpus)))
+        {
+            guest.vcpus().start();
+            sleep(100);
+            final SnapshotReport full = snapshots.full(dir.resolve("huge.snap"));
+            final SnapshotInfo info = Snapshots.info(full.file());
+            assertEquals(MappedGuestMemory.HUGE_PAGE_BYTES, info.pageSize());
+            assertEquals(32, info.pageCount());
+            try (GuestMemory restored = MappedGuestMemory.anonymous(KERNEL, size, MappedGuestMemory.HUGE_PAGE_BYTES,
+                false))
+            {
+                Snapshots.restore(full.file(), restored, null, true);
+                assertEquals(-1, MemoryDigest.firstDifference(vcpus.frozen(), restored));
+            }
+            try (MappedSnapshot mapped = Snapshots.map(full.file()))
+            {
+                assertEquals(-1, MemoryDigest.firstDifference(vcpus.frozen(), mapped));
+            }
+        }
+        finally
+        {
+            io.pagestream.kernel.HugePages.release(added);
         }
     }
 
