@@ -224,7 +224,7 @@ public final class SnapshotBenchmark
         try (MappedSnapshot memory = Snapshots.map(file))
         {
             final double ms = (System.nanoTime() - startNs) / 1e6;
-            if (memory.pageCount() == 0)
+            if (memory.memory().pageCount() == 0)
             {
                 throw new IllegalStateException("empty");
             }

@@ -159,7 +159,7 @@ final class DemoSnapshots
             final long usableUs = (System.nanoTime() - startNs) / 1000;
             final SyntheticDeviceState device = SyntheticDeviceState.target();
             mapped.restoreDeviceState(device);
-            final long digest = MemoryDigest.digest(mapped);
+            final long digest = MemoryDigest.digest(mapped.memory());
             final String line = Long.toHexString(digest) + " " + Long.toHexString(device.checksum());
             out.printf(Locale.ROOT, "mapped            usable in %,d us (pages load from the file as touched)%n",
                 usableUs);

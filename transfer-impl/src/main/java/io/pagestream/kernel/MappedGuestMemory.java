@@ -32,20 +32,37 @@ public final class MappedGuestMemory implements GuestMemory
     private MappedGuestMemory(
         final MemoryKernel kernel, final long address, final long sizeBytes, final int pageSize, final String description)
     {
+        this(kernel, address, sizeBytes, pageSize, description, defaultRegions(sizeBytes, pageSize));
+    }
+
+    private MappedGuestMemory(
+        final MemoryKernel kernel, final long address, final long sizeBytes, final int pageSize,
+        final String description, final long[] lengths)
+    {
         this.kernel = kernel;
         this.address = address;
         this.sizeBytes = sizeBytes;
         this.description = description;
+        final long[] addresses = new long[lengths.length];
+        long at = address;
+        for (int i = 0; i < lengths.length; i++)
+        {
+            addresses[i] = at;
+            at += lengths[i];
+        }
+        this.regions = (NativeGuestMemory)GuestMemory.wrap(pageSize, addresses, lengths);
+    }
+
+    private static long[] defaultRegions(final long sizeBytes, final int pageSize)
+    {
         final long regionBytes = Math.max(NativeGuestMemory.MAX_REGION_BYTES, pageSize);
         final int count = (int)((sizeBytes + regionBytes - 1) / regionBytes);
-        final long[] addresses = new long[count];
         final long[] lengths = new long[count];
         for (int i = 0; i < count; i++)
         {
-            addresses[i] = address + i * regionBytes;
             lengths[i] = Math.min(regionBytes, sizeBytes - i * regionBytes);
         }
-        this.regions = (NativeGuestMemory)GuestMemory.wrap(pageSize, addresses, lengths);
+        return lengths;
     }
 
     /**
@@ -109,6 +126,42 @@ public final class MappedGuestMemory implements GuestMemory
         final long address = kernel.mapFile(file, 0, sizeBytes, shared);
         return new MappedGuestMemory(kernel, address, sizeBytes, pageSizeBytes,
             (shared ? "shared" : "private") + " file " + file);
+    }
+
+    /**
+     * Part of a file mapped as guest memory of given regions, e.g. the page area of a snapshot.
+     *
+     * @param kernel        the memory kernel.
+     * @param file          the file.
+     * @param offsetBytes   where the guest's first page lies in the file, a multiple of the page size.
+     * @param regionLengths the guest's regions in bytes, in order, each a positive multiple of the page size.
+     * @param pageSizeBytes the guest page size.
+     * @param shared        MAP_SHARED or MAP_PRIVATE (copy on write, the file never written).
+     * @return the memory.
+     */
+    public static MappedGuestMemory file(
+        final MemoryKernel kernel, final Path file, final long offsetBytes, final long[] regionLengths,
+        final int pageSizeBytes, final boolean shared)
+    {
+        long sizeBytes = 0;
+        for (final long length : regionLengths)
+        {
+            if (length <= 0 || length % pageSizeBytes != 0)
+            {
+                throw new IllegalArgumentException("region lengths must be positive multiples of the page size " +
+                    pageSizeBytes + ": " + length);
+            }
+            sizeBytes += length;
+        }
+        if (pageSizeBytes < kernel.systemPageSize() || pageSizeBytes % kernel.systemPageSize() != 0 ||
+            regionLengths.length == 0)
+        {
+            throw new IllegalArgumentException("pageSizeBytes must be a multiple of the system page size " +
+                kernel.systemPageSize() + " and there must be a region: " + pageSizeBytes);
+        }
+        final long address = kernel.mapFile(file, offsetBytes, sizeBytes, shared);
+        return new MappedGuestMemory(kernel, address, sizeBytes, pageSizeBytes,
+            (shared ? "shared" : "private") + " file " + file + " from offset " + offsetBytes, regionLengths.clone());
     }
 
     private static boolean checkShape(final MemoryKernel kernel, final long sizeBytes, final int pageSizeBytes)

@@ -6,44 +6,37 @@ import io.pagestream.api.guest.DeviceState;
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.codec.Checksums;
 import io.pagestream.codec.ZeroPages;
+import io.pagestream.kernel.MappedGuestMemory;
 import io.pagestream.kernel.MemoryKernel;
+import org.agrona.concurrent.UnsafeBuffer;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * A snapshot mapped as guest memory ({@link Snapshots#map}): a private, copy-on-write mapping of the root file's page
  * area, with the pages of later files in the chain copied in. Pages load from the file as they are first touched;
- * writes stay in this process. The regions are the snapshot's own, so page indices are the source's.
+ * writes stay in this process. {@link #memory()} has the snapshot's own regions, so page indices are the source's.
  * <p>
- * Threading: as {@link GuestMemory}; {@link #verifyPages()} reads and must not race with writers.
+ * Threading: the memory as any {@link GuestMemory}; {@link #verifyPages()} reads and must not race with writers.
  */
-public final class MappedSnapshot implements GuestMemory
+public final class MappedSnapshot implements AutoCloseable
 {
-    private final MemoryKernel kernel;
-    private final long address;
-    private final long sizeBytes;
-    private final GuestMemory regions;
+    private final MappedGuestMemory memory;
     private final SnapshotInfo info;
     private final byte[] deviceState;
     private final List<Path> chain;
-    private final long[][] definedBy;
     private final long mapNs;
-    private boolean closed;
 
     private MappedSnapshot(
-        final MemoryKernel kernel, final long address, final long sizeBytes, final GuestMemory regions,
-        final SnapshotInfo info, final byte[] deviceState, final List<Path> chain, final long[][] definedBy,
+        final MappedGuestMemory memory, final SnapshotInfo info, final byte[] deviceState, final List<Path> chain,
         final long mapNs)
     {
-        this.kernel = kernel;
-        this.address = address;
-        this.sizeBytes = sizeBytes;
-        this.regions = regions;
+        this.memory = memory;
         this.info = info;
         this.deviceState = deviceState;
         this.chain = chain;
-        this.definedBy = definedBy;
         this.mapNs = mapNs;
     }
 
@@ -56,35 +49,23 @@ public final class MappedSnapshot implements GuestMemory
             final SnapshotLayer root = layers.get(0);
             final SnapshotLayer newest = layers.get(layers.size() - 1);
             final SnapshotFormat.Header h = root.header;
-            final long size = h.pageCount() * h.pageSize();
-            final long address = kernel.mapFile(root.file, h.dataOffset(), size, false);
+            final MappedGuestMemory memory =
+                MappedGuestMemory.file(kernel, root.file, h.dataOffset(), h.regionLengths(), h.pageSize(), false);
             try
             {
-                final long[] lengths = h.regionLengths();
-                final long[] addresses = new long[lengths.length];
-                long at = address;
-                for (int i = 0; i < lengths.length; i++)
-                {
-                    addresses[i] = at;
-                    at += lengths[i];
-                }
-                final GuestMemory regions = GuestMemory.wrap(h.pageSize(), addresses, lengths);
-                final long[] done = new long[root.defined.length];
                 final LayerWalker walker = new LayerWalker(h.pageSize());
-                walker.walk(layers, 1, new Snapshots.MemorySink(kernel, regions, false), done);
-                final long[][] definedBy = new long[layers.size()][];
-                final java.util.ArrayList<Path> files = new java.util.ArrayList<>();
-                for (int i = 0; i < layers.size(); i++)
+                walker.walk(layers, 1, new Snapshots.MemorySink(kernel, memory, false), new long[root.defined.length]);
+                final List<Path> files = new ArrayList<>();
+                for (final SnapshotLayer layer : layers)
                 {
-                    definedBy[i] = layers.get(i).defined;
-                    files.add(layers.get(i).file);
+                    files.add(layer.file);
                 }
-                return new MappedSnapshot(kernel, address, size, regions, Snapshots.info(newest),
-                    newest.deviceState, List.copyOf(files), definedBy, System.nanoTime() - startNs);
+                return new MappedSnapshot(memory, Snapshots.info(newest), newest.deviceState, List.copyOf(files),
+                    System.nanoTime() - startNs);
             }
             catch (final RuntimeException ex)
             {
-                kernel.unmap(address, size);
+                memory.close();
                 throw ex;
             }
         }
@@ -92,6 +73,12 @@ public final class MappedSnapshot implements GuestMemory
         {
             SnapshotLayer.closeAll(layers);
         }
+    }
+
+    /** @return the guest memory: the snapshot's regions, mapped. */
+    public GuestMemory memory()
+    {
+        return memory;
     }
 
     /** @return the newest file of the chain, as checked when mapped. */
@@ -116,7 +103,7 @@ public final class MappedSnapshot implements GuestMemory
     {
         if (deviceState.length > 0)
         {
-            device.restore(new org.agrona.concurrent.UnsafeBuffer(deviceState), 0, deviceState.length);
+            device.restore(new UnsafeBuffer(deviceState), 0, deviceState.length);
         }
         return deviceState.length;
     }
@@ -130,15 +117,15 @@ public final class MappedSnapshot implements GuestMemory
      */
     public long verifyPages()
     {
-        final List<SnapshotLayer> layers = new java.util.ArrayList<>();
+        final List<SnapshotLayer> layers = new ArrayList<>();
         try
         {
             for (final Path file : chain)
             {
                 layers.add(SnapshotLayer.open(file));
             }
-            final int pageSize = regions.pageSize();
-            final long[] done = new long[definedBy[0].length];
+            final int pageSize = memory.pageSize();
+            final long[] done = new long[layers.get(0).defined.length];
             long checked = 0;
             for (int i = layers.size() - 1; i >= 0; i--)
             {
@@ -157,7 +144,7 @@ public final class MappedSnapshot implements GuestMemory
                         {
                             continue;
                         }
-                        final long at = regions.pageAddress(page);
+                        final long at = memory.pageAddress(page);
                         if (data ? Checksums.crc32c(at, pageSize) != layer.checksums[crc] :
                             !ZeroPages.isZero(at, pageSize))
                         {
@@ -178,48 +165,9 @@ public final class MappedSnapshot implements GuestMemory
         }
     }
 
-    public int pageSize()
-    {
-        return regions.pageSize();
-    }
-
-    public long pageCount()
-    {
-        return regions.pageCount();
-    }
-
-    public long sizeBytes()
-    {
-        return sizeBytes;
-    }
-
-    public int regionCount()
-    {
-        return regions.regionCount();
-    }
-
-    public long regionAddress(final int regionIndex)
-    {
-        return regions.regionAddress(regionIndex);
-    }
-
-    public long regionLengthBytes(final int regionIndex)
-    {
-        return regions.regionLengthBytes(regionIndex);
-    }
-
-    public long pageAddress(final long pageIndex)
-    {
-        return regions.pageAddress(pageIndex);
-    }
-
     /** Unmap. Idempotent. */
     public void close()
     {
-        if (!closed)
-        {
-            closed = true;
-            kernel.unmap(address, sizeBytes);
-        }
+        memory.close();
     }
 }

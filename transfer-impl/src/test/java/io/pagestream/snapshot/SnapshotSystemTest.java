@@ -157,7 +157,7 @@ class SnapshotSystemTest
                 // Mapped: the base mapped privately, the incremental's pages copied in.
                 try (MappedSnapshot mapped = Snapshots.map(inc.file()))
                 {
-                    assertEquals(-1, MemoryDigest.firstDifference(atInc, mapped));
+                    assertEquals(-1, MemoryDigest.firstDifference(atInc, mapped.memory()));
                     assertEquals(pages, mapped.verifyPages());
                 }
                 // Merged: one full file, the incremental's id, the same memory.
@@ -194,7 +194,7 @@ class SnapshotSystemTest
                     {
                         final long usableNs = System.nanoTime() - startNs;
                         best = Math.min(best, usableNs);
-                        assertEquals(-1, MemoryDigest.firstDifference(frozen, mapped));
+                        assertEquals(-1, MemoryDigest.firstDifference(frozen, mapped.memory()));
                     }
                 }
                 System.out.printf("1 GiB snapshot (%d data pages, %d rounds, downtime %d ms with this test's copy " +
@@ -314,7 +314,7 @@ class SnapshotSystemTest
             }
             try (MappedSnapshot mapped = Snapshots.map(full.file()))
             {
-                assertEquals(-1, MemoryDigest.firstDifference(vcpus.frozen(), mapped));
+                assertEquals(-1, MemoryDigest.firstDifference(vcpus.frozen(), mapped.memory()));
             }
         }
         finally
@@ -334,7 +334,7 @@ class SnapshotSystemTest
             final io.pagestream.api.policy.MigrationPolicy lenient =
                 io.pagestream.api.policy.MigrationPolicy.downtimeTarget(300, 30, 60_000);
             try (GuestSnapshots snapshots = GuestSnapshots.open(new GuestSnapshots.Context().guestMemory(memory)
-                .dirtyPageLog(log).vcpuControl(new NoVcpus()).policy(figures -> giveUp[0] ?
+                .dirtyPageLog(log).vcpuControl(new SnapshotProperties.IdleVcpus()).policy(figures -> giveUp[0] ?
                     io.pagestream.api.policy.MigrationDecision.abort("told to") : lenient.onRoundComplete(figures))))
             {
                 snapshots.full(dir.resolve("full.snap"));
@@ -359,22 +359,6 @@ class SnapshotSystemTest
     {
         UnsafeApi.putLong(memory.pageAddress(page) + 64, 0xC0FFEE + page);
         log.markDirty(page);
-    }
-
-    /** No vCPUs: the test writes memory itself. */
-    private static final class NoVcpus implements VcpuControl
-    {
-        public void pause()
-        {
-        }
-
-        public void resume()
-        {
-        }
-
-        public void throttle(final double fraction)
-        {
-        }
     }
 
     private static void assertRefused(final Path file, final ErrorCode code, final String text)
