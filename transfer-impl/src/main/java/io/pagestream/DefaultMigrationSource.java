@@ -80,13 +80,26 @@ final class DefaultMigrationSource implements MigrationSource
             source.controlSubscription = aeron.addSubscription(
                 Channels.control(ctx.controlEndpoint()), ctx.controlStreamId());
             ctx.controlEndpoint(Channels.boundEndpoint(ctx.controlEndpoint(), source.controlSubscription)); // port 0
-            final String dataChannel = Channels.dataPublication(ctx.targetEndpoint(), ctx.mtuLength(),
-                ctx.termLength(), ctx.socketBufferLength());
+            final boolean fanOut = !ctx.followerEndpoints().isEmpty();
+            final String dataChannel = fanOut ?
+                Channels.multiDestinationDataPublication(ctx.mtuLength(), ctx.termLength(), ctx.socketBufferLength()) :
+                Channels.dataPublication(ctx.targetEndpoint(), ctx.mtuLength(), ctx.termLength(),
+                ctx.socketBufferLength());
             source.lanes = new FrameSink[ctx.dataLanes()];
             for (int i = 0; i < source.lanes.length; i++)
             {
-                source.lanes[i] = new FramePublisher(aeron.addExclusivePublication(dataChannel, ctx.dataStreamId() + i),
+                final io.aeron.ExclusivePublication publication =
+                    aeron.addExclusivePublication(dataChannel, ctx.dataStreamId() + i);
+                source.lanes[i] = new FramePublisher(publication,
                     source.counters.get(CounterType.BACK_PRESSURE), source.counters.get(CounterType.ADMIN_ACTIONS));
+                if (fanOut)
+                {
+                    publication.addDestination(Channels.destination(ctx.targetEndpoint()));
+                    for (final String follower : ctx.followerEndpoints())
+                    {
+                        publication.addDestination(Channels.destination(follower));
+                    }
+                }
             }
             source.agent = new SourceConductor(ctx, source.links, source.lanes,
                 source.controlSubscription, source.counters, source.completion);

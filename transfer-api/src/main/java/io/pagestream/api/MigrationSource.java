@@ -173,7 +173,10 @@ public interface MigrationSource extends AutoCloseable
         private long pageCacheBytes = sizeProperty(PAGE_CACHE_BYTES_PROP_NAME, 0);
         private PageCachePolicy pageCachePolicy = enumProperty(PAGE_CACHE_POLICY_PROP_NAME, PageCachePolicy.class, PAGE_CACHE_POLICY_DEFAULT);
         private int dataLanes = intProperty(DATA_LANES_PROP_NAME, DATA_LANES_DEFAULT);
+        /** Followers one migration may fan out to. */
+        public static final int MAX_FOLLOWERS = 16;
         private java.util.UUID cloneVmId;
+        private java.util.List<String> followerEndpoints = java.util.List.of();
 
         /**
          * A context with every setting at its system-property default; set the hypervisor's parts before
@@ -220,6 +223,17 @@ public interface MigrationSource extends AutoCloseable
             require(null != pageCachePolicy, "pageCachePolicy", null, "must be set");
             require(null == cloneVmId || !cloneVmId.equals(vmId()), "cloneVmId", cloneVmId,
                 "must differ from vmId: a clone is another guest");
+            for (final String follower : followerEndpoints)
+            {
+                requireEndpoint("followerEndpoints", follower);
+                require(!follower.equals(targetEndpoint), "followerEndpoints", follower,
+                    "must not name the target endpoint");
+            }
+            require(followerEndpoints.size() <= MAX_FOLLOWERS, "followerEndpoints", followerEndpoints.size(),
+                "must name at most " + MAX_FOLLOWERS + " followers");
+            require(followerEndpoints.isEmpty() || !(frameAuthentication() || frameEncryption()),
+                "followerEndpoints", followerEndpoints, "cannot be used with frame authentication or encryption: " +
+                "the frame keys are agreed with the target alone, so followers could not check a frame");
             require(pageCacheBytes >= 0 && pageCacheBytes <= (1L << 31) - (1L << 20), "pageCacheBytes",
                 pageCacheBytes, "must be from 0 (default) to 2 GiB - 1 MiB");
             if (0 == pageCacheBytes)
@@ -696,6 +710,34 @@ public interface MigrationSource extends AutoCloseable
         public java.util.UUID cloneVmId()
         {
             return cloneVmId;
+        }
+
+        /**
+         * Fan-out: also send the migration to these followers, over the same data streams. Every data lane becomes
+         * one Aeron multi-destination publication (manual control mode) with the target and each follower as a
+         * destination, under minimum flow control: the slowest live receiver paces the stream, and one that stops
+         * sending status messages for 2 s is dropped from the group, so a follower that fails or is closed never
+         * stalls or fails the others. The source waits, within {@code connectTimeoutMs}, until every lane has every
+         * receiver before its first frame. The target ({@link #targetEndpoint}) runs the protocol and gets the
+         * hand-over; a follower ({@code MigrationTarget.Context.follower(true)}) applies and checks every page on its
+         * own and ends, when the target commits a stop-and-copy, holding the guest as of the switchover; in
+         * post-copy it is released. Followers cannot check the source's key or frame tags: use them on a trusted
+         * network, without frame authentication or encryption.
+         *
+         * @param endpoints {@code host:port} of each follower's listen endpoint; none (the default) for a plain
+         *                  migration.
+         * @return this.
+         */
+        public Context followerEndpoints(final String... endpoints)
+        {
+            followerEndpoints = java.util.List.of(endpoints);
+            return this;
+        }
+
+        /** @return the followers' endpoints, empty for a plain migration. */
+        public java.util.List<String> followerEndpoints()
+        {
+            return followerEndpoints;
         }
 
         /**

@@ -159,6 +159,7 @@ public interface MigrationTarget extends AutoCloseable
         private boolean kernelFaultPath = booleanProperty(KERNEL_FAULT_PATH_PROP_NAME, false);
         private boolean admissionCheck = booleanProperty(ADMISSION_CHECK_PROP_NAME, true);
         private String urgentEndpoint = System.getProperty(URGENT_ENDPOINT_PROP_NAME);
+        private boolean follower;
 
         /**
          * A context with every setting at its system-property default; set the hypervisor's parts before
@@ -196,7 +197,34 @@ public interface MigrationTarget extends AutoCloseable
                 "and a pageInstaller exclude each other: PageStream owns the userfaultfd, or the VMM does");
             require(!(kernelFaultPath || null != pageInstaller) || postcopyEnabled, "postcopyEnabled", false,
                 "must be true with " + (kernelFaultPath ? "kernelFaultPath" : "a pageInstaller"));
+            require(!follower || (null == secretKey() && !postcopyEnabled && !frameAuthentication() &&
+                !frameEncryption()), "follower", true, "needs no secret key, no frame protection and post-copy " +
+                "off: a follower answers nothing, so it can check no proof of the source's, and it takes no " +
+                "post-copy (allowUnauthenticated(true), on a trusted network)");
             return this;
+        }
+
+        /**
+         * A follower of a fan-out ({@code MigrationSource.Context.followerEndpoints}): it listens like a target,
+         * applies and checks every page and the device state on its own, but sends nothing back (the source's
+         * target runs the protocol for all). When the target commits a stop-and-copy the follower completes holding
+         * the guest as it was at the switchover ({@code readyToRun} gives {@code COMPLETE}: the VMM may run it as a
+         * clone, under its own identity, or release it); if the hand-over goes to post-copy it is released
+         * ({@code CANCELLED}). A follower cannot check the source's key or frame tags, and takes no post-copy.
+         *
+         * @param isFollower true for a follower; false (the default) for a target.
+         * @return this.
+         */
+        public Context follower(final boolean isFollower)
+        {
+            follower = isFollower;
+            return this;
+        }
+
+        /** @return true if this is a follower of a fan-out. */
+        public boolean follower()
+        {
+            return follower;
         }
 
         /**

@@ -25,6 +25,7 @@ final class SourceFrames implements DataListener
     private final SwitchoverReceiver switchover;
     private final RecoveryResponder recovery;
     private final AtomicCounter foreignCounter;
+    private final boolean follower;
 
     SourceFrames(
         final TargetConductor conductor,
@@ -33,7 +34,8 @@ final class SourceFrames implements DataListener
         final GuestImage image,
         final SwitchoverReceiver switchover,
         final RecoveryResponder recovery,
-        final AtomicCounter foreignCounter)
+        final AtomicCounter foreignCounter,
+        final boolean follower)
     {
         this.conductor = conductor;
         this.lifecycle = lifecycle;
@@ -42,6 +44,7 @@ final class SourceFrames implements DataListener
         this.switchover = switchover;
         this.recovery = recovery;
         this.foreignCounter = foreignCounter;
+        this.follower = follower;
     }
 
     /** {@inheritDoc} */
@@ -69,6 +72,10 @@ final class SourceFrames implements DataListener
     /** {@inheritDoc} */
     public boolean mayRead(final int lane)
     {
+        if (follower && conductor.state() == TargetState.HANDSHAKE)
+        {
+            return false; // the source is already sending: leave what follows the hello until the handshake is done
+        }
         return image.mayPoll(lane);
     }
 
@@ -127,6 +134,10 @@ final class SourceFrames implements DataListener
     /** {@inheritDoc} */
     public void onAuth(final AuthFlyweight auth)
     {
+        if (follower)
+        {
+            return; // the source's answer to the target's challenge, seen by a follower of a fan-out
+        }
         if (conductor.state() == TargetState.RECOVERY)
         {
             if (!acceptor.onAuth(auth))

@@ -42,9 +42,24 @@ final class SourceProxy implements AutoCloseable, io.pagestream.status.PeerNotic
     private RequestChannel requests;
     private long lastStatusNs = Long.MIN_VALUE / 2;
 
+    private final boolean silent;
+
+    /**
+     * @param links to open the streams.
+     */
     SourceProxy(final Links links)
     {
+        this(links, false);
+    }
+
+    /**
+     * @param links  to open the streams.
+     * @param silent true for a follower of a fan-out: nothing is opened and nothing is sent (every send "succeeds").
+     */
+    SourceProxy(final Links links, final boolean silent)
+    {
         this.links = links;
+        this.silent = silent;
     }
 
     /**
@@ -58,6 +73,10 @@ final class SourceProxy implements AutoCloseable, io.pagestream.status.PeerNotic
     {
         disconnect();
         migrationId = sessionId;
+        if (silent)
+        {
+            return;
+        }
         final String channel = Channels.control(controlEndpoint);
         controlRegistration = links.addExclusivePublication(channel, controlStreamId);
         requestRegistration = links.addPublication(channel, controlStreamId);
@@ -78,6 +97,10 @@ final class SourceProxy implements AutoCloseable, io.pagestream.status.PeerNotic
      */
     boolean pollConnected()
     {
+        if (silent)
+        {
+            return true;
+        }
         if (null == control && controlRegistration != NO_REGISTRATION)
         {
             control = links.exclusivePublication(controlRegistration, null, null);
@@ -122,7 +145,7 @@ final class SourceProxy implements AutoCloseable, io.pagestream.status.PeerNotic
     {
         if (null == control)
         {
-            return FrameSink.RETRY;
+            return silent ? FrameSink.SENT : FrameSink.RETRY;
         }
         helloAck.wrap(control.scratch(), 0);
         helloAck.writeHeader(FrameType.HELLO_ACK, HelloAckFlyweight.LENGTH, migrationId);
@@ -167,7 +190,7 @@ final class SourceProxy implements AutoCloseable, io.pagestream.status.PeerNotic
     {
         if (null == control)
         {
-            return FrameSink.RETRY;
+            return silent ? FrameSink.SENT : FrameSink.RETRY;
         }
         status.wrap(control.scratch(), 0);
         status.writeHeader(FrameType.STATUS, StatusFlyweight.LENGTH, migrationId);
@@ -197,7 +220,7 @@ final class SourceProxy implements AutoCloseable, io.pagestream.status.PeerNotic
     {
         if (null == control)
         {
-            return FrameSink.RETRY;
+            return silent ? FrameSink.SENT : FrameSink.RETRY;
         }
         complete.wrap(control.scratch(), 0);
         complete.writeHeader(FrameType.COMPLETE, CompleteFlyweight.LENGTH, migrationId);

@@ -40,6 +40,17 @@ final class SwitchoverReceiver
     private boolean postcopy;
     private int switchRound = -1;
 
+    /**
+     * A follower of a fan-out: it sends no COMPLETE (a stop-and-copy waits for COMMIT at once), and a post-copy
+     * hand-over releases it.
+     */
+    void asFollower()
+    {
+        follower = true;
+    }
+
+    private boolean follower;
+
     SwitchoverReceiver(final DeviceState deviceState, final int maxDeviceStateBytes, final boolean postcopyEnabled,
         final long pageCount)
     {
@@ -163,6 +174,11 @@ final class SwitchoverReceiver
                 switchover.totalPageFrames() + " in SWITCHOVER frame, " + image.totalPageFrames() + " arrived");
         }
         final boolean toPostcopy = switchover.mode() == SwitchoverFlyweight.MODE_POSTCOPY;
+        if (toPostcopy && follower)
+        {
+            throw new MigrationException(ErrorCode.CANCELLED, "follower released: the hand-over went to the " +
+                "target in post-copy, whose pages a follower does not receive; the guest was not resumed here");
+        }
         if (toPostcopy)
         {
             checkPostcopy(switchover, image);
@@ -189,7 +205,7 @@ final class SwitchoverReceiver
         }
         else
         {
-            state = State.SEND_COMPLETE;
+            state = follower ? State.AWAIT_COMMIT : State.SEND_COMPLETE;
         }
         return toPostcopy;
     }

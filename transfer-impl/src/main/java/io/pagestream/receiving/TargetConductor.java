@@ -291,6 +291,11 @@ public final class TargetConductor implements Agent
         if (!postcopy)
         {
             state(TargetState.COMPLETING);
+            if (ctx.follower())
+            {
+                completeSentNs = nowNs; // a follower sends no COMPLETE: it waits for the target's COMMIT from here
+                lastCompleteNs = nowNs;
+            }
             return;
         }
         figures.postcopyStarted(nowNs);
@@ -304,7 +309,9 @@ public final class TargetConductor implements Agent
 
     void onCommitted(final String reason)
     {
-        ending.end(figures.report(nowNs, MigrationResult.COMPLETED, reason, null), null, null, nowNs);
+        ending.end(figures.report(nowNs, MigrationResult.COMPLETED, ctx.follower() ? reason + " (as a follower: " +
+            "the guest as of the switchover, handed over to the target; run it only as a clone)" : reason, null),
+            null, null, nowNs);
     }
 
     void onSourceFailed(final ErrorCode code, final String reason)

@@ -53,7 +53,7 @@ final class TargetParts implements HelloAcceptor.Keys
         final long startNs)
     {
         this.ctx = ctx;
-        proxy = new SourceProxy(links);
+        proxy = new SourceProxy(links, ctx.follower());
         image = new GuestImage(ctx.guestMemory(), ctx.memoryZeroed(),
             counters.get(CounterType.PAGE_FRAMES_RECEIVED), counters.get(CounterType.ZERO_PAGES_RECEIVED),
             counters.get(CounterType.DUPLICATE_PAGES_SKIPPED));
@@ -70,10 +70,14 @@ final class TargetParts implements HelloAcceptor.Keys
         acceptor = new HelloAcceptor(ctx, proxy, this);
         switchover = new SwitchoverReceiver(ctx.deviceState(), ctx.maxDeviceStateBytes(), ctx.postcopyEnabled(),
             ctx.guestMemory().pageCount());
+        if (ctx.follower())
+        {
+            switchover.asFollower();
+        }
         recovery = new RecoveryResponder(acceptor, proxy, faults, image, ctx.recoveryTimeoutMs(),
             ctx.guestMemory().pageCount());
         final SourceFrames frames = new SourceFrames(conductor, lifecycle, acceptor, image, switchover, recovery,
-            counters.get(CounterType.FOREIGN_FRAMES_DROPPED));
+            counters.get(CounterType.FOREIGN_FRAMES_DROPPED), ctx.follower());
         lanes = new ReceivingLanes(ctx, links, counters, frames, image, dataSubscription, urgentSubscription);
         figures = new TargetFigures(ctx, counters, image, switchover, startNs);
         figures.migrationId(acceptor::migrationId);

@@ -25,6 +25,8 @@ final class DataLanes implements AutoCloseable
     private final DataLane[] lanes;
     private final Links links;
     private final String channel;
+    private int followers;
+    private String targetEndpoint;
     private final int firstStreamId;
     private final AtomicCounter backPressure;
     private final AtomicCounter adminActions;
@@ -98,9 +100,15 @@ final class DataLanes implements AutoCloseable
                 PageSender.Pacing.WAIT_FOR_CAP, cache, chooser, ctx.nanoClock());
             lanes[i] = new DataLane(i, sinks.length, ctx.migrationId(), memory, sinks[i], sender, limiter, tracker);
         }
-        final DataLanes dataLanes = new DataLanes(lanes, links, io.pagestream.transport.Channels.dataPublication(
+        final boolean fanOut = !ctx.followerEndpoints().isEmpty();
+        final DataLanes dataLanes = new DataLanes(lanes, links, fanOut ?
+            io.pagestream.transport.Channels.multiDestinationDataPublication(
+            ctx.mtuLength(), ctx.termLength(), ctx.socketBufferLength()) :
+            io.pagestream.transport.Channels.dataPublication(
             ctx.targetEndpoint(), ctx.mtuLength(), ctx.termLength(), ctx.socketBufferLength()), ctx.dataStreamId(),
             backPressure, adminActions);
+        dataLanes.followers = ctx.followerEndpoints().size();
+        dataLanes.targetEndpoint = ctx.targetEndpoint();
         dataLanes.kernel = MemoryKernel.create();
         dataLanes.scan = ctx.skipUnpopulated() ? new GuestPageScan(dataLanes.kernel, memory) : null;
         return dataLanes;
@@ -203,6 +211,44 @@ final class DataLanes implements AutoCloseable
             }
         }
         return true;
+    }
+
+    /**
+     * @return true once every lane's flow control counts the target and every follower: a receiver that joins a
+     * stream late starts where the stream is then, so a fan-out sends its first frame only after all have joined.
+     * Always true without followers.
+     */
+    boolean everyReceiverJoined()
+    {
+        if (0 == followers)
+        {
+            return true;
+        }
+        for (final DataLane lane : lanes)
+        {
+            if (links.flowControlReceivers(lane.sink()) < 1 + followers)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return the fewest receivers any lane's flow control counts now, for messages. */
+    int fewestReceivers()
+    {
+        int fewest = Integer.MAX_VALUE;
+        for (final DataLane lane : lanes)
+        {
+            fewest = Math.min(fewest, links.flowControlReceivers(lane.sink()));
+        }
+        return fewest;
+    }
+
+    /** @return followers the lanes fan out to besides the target. */
+    int followers()
+    {
+        return followers;
     }
 
     /** @return the first lane not connected, or -1. */
@@ -361,6 +407,11 @@ final class DataLanes implements AutoCloseable
                 else
                 {
                     registrations[i] = NO_REGISTRATION;
+                    if (followers > 0)
+                    {
+                        // A reopened fan-out lane serves the target alone: post-copy released the followers.
+                        links.addDestination(sink, targetEndpoint);
+                    }
                     lanes[i].retarget(sink);
                 }
             }

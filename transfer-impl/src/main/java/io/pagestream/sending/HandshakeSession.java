@@ -150,7 +150,7 @@ final class HandshakeSession
         switch (state)
         {
             case AWAIT_CONNECTED:
-                if (proxy.controlSink().isConnected())
+                if (proxy.controlSink().isConnected() && (resume || lanes.everyReceiverJoined()))
                 {
                     sendHello(nowNs);
                     state(State.AWAIT_HELLO_ACK);
@@ -158,6 +158,13 @@ final class HandshakeSession
                 }
                 if (!resume && nowNs - startNs > timeoutNs)
                 {
+                    if (proxy.controlSink().isConnected())
+                    {
+                        throw new LocalFailure(ErrorCode.TARGET_UNREACHABLE, "the target and " + lanes.followers() +
+                            " followers did not all join within connectTimeoutMs=" + ctx.connectTimeoutMs() + ": " +
+                            lanes.fewestReceivers() + " of " + (1 + lanes.followers()) + " receivers on a lane " +
+                            "(followers " + ctx.followerEndpoints() + ")");
+                    }
                     throw new LocalFailure(ErrorCode.TARGET_UNREACHABLE, "no target connected at " +
                         ctx.targetEndpoint() + " stream " + ctx.dataStreamId() + " within connectTimeoutMs=" +
                         ctx.connectTimeoutMs());

@@ -144,4 +144,43 @@ public final class AeronLinks implements Links
         publications.clear();
         subscriptions.clear();
     }
+
+    /** {@inheritDoc} */
+    public int flowControlReceivers(final FrameSink sink)
+    {
+        if (!(sink instanceof FramePublisher))
+        {
+            return -1;
+        }
+        final ExclusivePublication publication = ((FramePublisher)sink).publication();
+        final org.agrona.concurrent.status.CountersReader counters = aeron.countersReader();
+        final int sessionId = publication.sessionId();
+        final int streamId = publication.streamId();
+        for (int id = 0, max = counters.maxCounterId(); id < max; id++)
+        {
+            if (counters.getCounterState(id) == org.agrona.concurrent.status.CountersReader.RECORD_ALLOCATED &&
+                counters.getCounterTypeId(id) == io.aeron.AeronCounters.FLOW_CONTROL_RECEIVERS_COUNTER_TYPE_ID)
+            {
+                final org.agrona.DirectBuffer meta = counters.metaDataBuffer();
+                final int key = org.agrona.concurrent.status.CountersReader.metaDataOffset(id) +
+                    org.agrona.concurrent.status.CountersReader.KEY_OFFSET;
+                if (meta.getInt(key + SESSION_ID_KEY_OFFSET) == sessionId &&
+                    meta.getInt(key + STREAM_ID_KEY_OFFSET) == streamId)
+                {
+                    return (int)counters.getCounterValue(id);
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** {@inheritDoc} */
+    public void addDestination(final FrameSink sink, final String endpoint)
+    {
+        ((FramePublisher)sink).publication().asyncAddDestination(Channels.destination(endpoint));
+    }
+
+    /** A stream counter's key: registration id (8 bytes), session id, stream id, then the channel. */
+    private static final int SESSION_ID_KEY_OFFSET = 8;
+    private static final int STREAM_ID_KEY_OFFSET = 12;
 }

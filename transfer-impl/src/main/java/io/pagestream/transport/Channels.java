@@ -100,6 +100,41 @@ public final class Channels
     }
 
     /**
+     * The data publication of a fan-out: manual multi-destination (each destination added with
+     * {@link #destination(String)}), under minimum flow control, so the slowest receiver that is alive paces the
+     * stream; one silent for {@link #FOLLOWER_TIMEOUT} leaves the group and no longer holds it back.
+     *
+     * @param mtuLength          Aeron MTU in bytes.
+     * @param termLength         term length in bytes.
+     * @param socketBufferLength UDP send buffer in bytes.
+     * @return the channel.
+     */
+    public static String multiDestinationDataPublication(
+        final int mtuLength, final int termLength, final int socketBufferLength)
+    {
+        return new ChannelUriStringBuilder()
+            .media("udp")
+            .controlMode(io.aeron.CommonContext.MDC_CONTROL_MODE_MANUAL)
+            .flowControl("min,t:" + FOLLOWER_TIMEOUT)
+            .mtu(mtuLength)
+            .termLength(termLength)
+            .socketSndbufLength(socketBufferLength)
+            .build();
+    }
+
+    /** How long a receiver of a fan-out may be silent before the stream goes on without it. */
+    public static final String FOLLOWER_TIMEOUT = "2s";
+
+    /**
+     * @param endpoint {@code host:port} of a receiver.
+     * @return the destination URI to add to a multi-destination publication.
+     */
+    public static String destination(final String endpoint)
+    {
+        return new ChannelUriStringBuilder().media("udp").endpoint(endpoint).build();
+    }
+
+    /**
      * @param listenEndpoint       {@code host:port} to bind.
      * @param socketBufferLength   UDP receive buffer in bytes.
      * @param receiverWindowLength receiver window in bytes.

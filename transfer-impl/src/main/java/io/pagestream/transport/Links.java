@@ -52,4 +52,25 @@ public interface Links
      * @return the subscription once made, else null.
      */
     Subscription subscription(long registrationId);
+
+    /**
+     * @param sink a stream from {@link #exclusivePublication}.
+     * @return how many receivers its flow control counts now (a multi-destination stream under minimum flow
+     * control), or -1 if this link cannot tell.
+     */
+    default int flowControlReceivers(final FrameSink sink)
+    {
+        return -1;
+    }
+
+    /**
+     * Add a destination to a multi-destination stream, without waiting for the driver.
+     *
+     * @param sink     a stream from {@link #exclusivePublication} on a manual multi-destination channel.
+     * @param endpoint {@code host:port} of the receiver.
+     */
+    default void addDestination(final FrameSink sink, final String endpoint)
+    {
+        throw new UnsupportedOperationException("these links have no multi-destination streams");
+    }
 }
