@@ -167,6 +167,24 @@ public final class DemoMigration implements Callable<Integer>
         "on here too, and the target holds it under a new vmId; verified against the memory at the switchover.")
     boolean clone;
 
+    @Option(names = "--targets", defaultValue = "1", description = "Fan-out: migrate to this many target " +
+        "processes at once over one multi-destination stream; the first takes the hand-over, the others follow " +
+        "(each verified). Not with --target.")
+    int targets;
+
+    @Option(names = "--follower-loss", defaultValue = "0", description = "With --targets 2 or more: the last " +
+        "follower's media driver drops this fraction of the data frames it receives (seeded by --seed); Aeron " +
+        "repairs the loss for it alone.")
+    double followerLoss;
+
+    @Option(names = "--follower", description = "Target role: follow a fan-out (see --targets) instead of " +
+        "taking the hand-over: no key, no post-copy, nothing sent back.")
+    boolean follower;
+
+    @Option(names = "--loss", defaultValue = "0", description = "Target role: this process's media driver drops " +
+        "this fraction of the data frames it receives (Aeron's debug endpoints, seeded by --seed).")
+    double loss;
+
     @Option(names = "--role", completionCandidates = DemoMigration.RoleValues.class, defaultValue = "source", description = "source (default) or target.")
     String role;
 
@@ -229,6 +247,10 @@ public final class DemoMigration implements Callable<Integer>
     private final PrintStream out = System.out;
     /** With --clone: the source's vCPU control, digesting the memory at the switchover before the guest resumes. */
     private DemoSnapshots.DigestingVcpus cloneVcpus;
+    /** With --targets: the follower processes, their output and where they listen. */
+    private final List<Process> followerProcesses = new ArrayList<>();
+    private final List<LinkedBlockingQueue<String>> followerLines = new ArrayList<>();
+    private final List<String> followerEndpoints = new ArrayList<>();
 
     /**
      * @param args command line.
@@ -272,7 +294,7 @@ public final class DemoMigration implements Callable<Integer>
         }
         if (null == keyFile && !noAuth)
         {
-            if ("target".equalsIgnoreCase(role) || null != targetEndpoint)
+            if (("target".equalsIgnoreCase(role) && !follower) || null != targetEndpoint)
             {
                 throw new CommandLine.ParameterException(new CommandLine(this), "the two sides need a shared " +
                     "secret: --key-file FILE (at least 16 bytes) on both, or --no-auth on a trusted network");
@@ -349,6 +371,17 @@ public final class DemoMigration implements Callable<Integer>
         catch (final IllegalArgumentException ex)
         {
             throw usage("--link-rate", linkRate, "a positive rate such as 1gbit or 400MB");
+        }
+        range("--targets", targets, 1, 1 + io.pagestream.api.MigrationSource.Context.MAX_FOLLOWERS);
+        range("--follower-loss", followerLoss, 0, 0.5);
+        range("--loss", loss, 0, 0.5);
+        if (targets > 1 && null != targetEndpoint)
+        {
+            throw usage("--targets", String.valueOf(targets), "1 with --target (the demo starts the targets itself)");
+        }
+        if (followerLoss > 0 && targets < 2)
+        {
+            throw usage("--follower-loss", String.valueOf(followerLoss), "--targets 2 or more");
         }
         if (null != parent && null == toFile)
         {
@@ -514,23 +547,26 @@ public final class DemoMigration implements Callable<Integer>
     private int runTarget() throws Exception
     {
         PageStream.warmUp(); // before READY: as a VMM started for an incoming migration would
-        final boolean kernelFaults = kernelFaultPath();
-        try (SyntheticGuest guest = SyntheticGuest.createTarget(guestConfig());
+        final boolean kernelFaults = !follower && kernelFaultPath();
+        try (LossyMediaDriver lossy = loss > 0 ? new LossyMediaDriver(loss, seed) : null;
+            SyntheticGuest guest = SyntheticGuest.createTarget(guestConfig());
             MigrationTarget target = PageStream.launchTarget(new MigrationTarget.Context()
                 .reportFile(reportJson) // the library's own JSON report (MigrationReport.toJson), written at the end
-                .driverDirectoryName(driverDir)
+                .driverDirectoryName(null == lossy ? driverDir : null)
+                .aeronDirectoryName(null == lossy ? null : lossy.directory)
                 .kernelFaultPath(kernelFaults)
                 .guestMemory(guest.memory())
                 .deviceState(guest.deviceState())
                 .listenEndpoint(listen)
                 .urgentEndpoint(urgent)
-                .secretKey(readKey())
-                .allowUnauthenticated(noAuth)
+                .secretKey(follower ? null : readKey())
+                .allowUnauthenticated(noAuth || follower)
                 .frameAuthentication(frameMacs())
                 .frameEncryption(frameSeals())
                 .peerTimeoutMs(peerTimeoutMs)
                 .recoveryTimeoutMs(recoveryTimeoutMs)
-                .postcopyEnabled(true)
+                .postcopyEnabled(!follower)
+                .follower(follower)
                 .handshakeTimeoutMs(120_000)))
         {
             // The guest resumes here when PageStream says it may: at once in post-copy, with its vCPUs faulting
@@ -611,6 +647,7 @@ public final class DemoMigration implements Callable<Integer>
             .dirtyPageLog(guest.dirtyLog())
             .vcpuControl(null != cloneVcpus ? cloneVcpus : guest.vcpus())
             .cloneVmId(clone ? java.util.UUID.randomUUID() : null)
+            .followerEndpoints(followerEndpoints.toArray(new String[0]))
             .deviceState(guest.deviceState())
             .targetEndpoint(endpoint)
             .controlEndpoint(control)
@@ -658,6 +695,12 @@ public final class DemoMigration implements Callable<Integer>
         if (null == endpoint && !estimateOnly)
         {
             targetProcess = startTarget("127.0.0.1:0", targetLines); // it prints the ports the kernel chose
+            for (int i = 1; i < targets; i++)
+            {
+                final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+                followerLines.add(lines);
+                followerProcesses.add(startTarget("127.0.0.1:0", lines, i, i == targets - 1 ? followerLoss : 0));
+            }
         }
         // Warm the engine up while the target process starts (it warms up its own meanwhile), as a VMM would when
         // it starts, long before a migration: the launch then finds it done. Before the guest exists, so the peak
@@ -670,6 +713,16 @@ public final class DemoMigration implements Callable<Integer>
             {
                 endpoint = awaitLine(targetProcess, targetLines, "READY", 60).substring("READY ".length());
                 out.println("target process " + targetProcess.pid() + " listening on " + endpoint);
+                for (int i = 0; i < followerProcesses.size(); i++)
+                {
+                    final Process process = followerProcesses.get(i);
+                    followerEndpoints.add(awaitLine(process, followerLines.get(i), "READY", 60)
+                        .substring("READY ".length()));
+                    out.println("follower " + (i + 1) + " process " + process.pid() + " listening on " +
+                        followerEndpoints.get(i) + (i == followerProcesses.size() - 1 && followerLoss > 0 ?
+                        String.format(Locale.ROOT, " (its driver drops %.0f%% of data frames)", followerLoss * 100) :
+                        ""));
+                }
             }
 
             if (clone)
@@ -772,6 +825,44 @@ public final class DemoMigration implements Callable<Integer>
             {
                 awaitLine(targetProcess, targetLines, "RESULT", 30);
             }
+            int followersVerified = 0;
+            final String sourceDigest = followerProcesses.isEmpty() ? "" : Long.toHexString(null != cloneVcpus ?
+                cloneVcpus.digest : MemoryDigest.digest(guest.memory()));
+            for (int i = 0; i < followerProcesses.size(); i++)
+            {
+                final String name = "follower " + (i + 1);
+                String line;
+                try
+                {
+                    line = report.result() == MigrationResult.COMPLETED ?
+                        awaitLine(followerProcesses.get(i), followerLines.get(i), "DIGEST", 300) : null;
+                }
+                catch (final IllegalStateException ex)
+                {
+                    line = null;
+                    out.println(name + "        LOST: " + ex.getMessage());
+                }
+                if (null != line)
+                {
+                    final String[] parts = line.split(" ");
+                    final boolean ok = parts.length == 5 && parts[1].equals(sourceDigest) &&
+                        parts[2].equals(Long.toHexString(guest.deviceState().checksum())) && parts[3].equals("0");
+                    followersVerified += ok ? 1 : 0;
+                    out.println(name + "        " + (ok ? "verified: its memory equals the source's final memory " +
+                        "plus exactly the " + parts[4] + " words its guest wrote; device state equal" :
+                        "MISMATCH: it says " + line));
+                }
+            }
+            if (!followerProcesses.isEmpty())
+            {
+                out.printf(Locale.ROOT, "followers         %d of %d verified%n", followersVerified,
+                    followerProcesses.size());
+                verified &= followersVerified == followerProcesses.size();
+                if (followersVerified < followerProcesses.size())
+                {
+                    verification += "; NOT every follower verified";
+                }
+            }
 
             final String targetFaultPath = null == targetProcess ? "" :
                 awaitLine(targetProcess, targetLines, "FAULTPATH", 300).substring("FAULTPATH ".length());
@@ -821,6 +912,13 @@ public final class DemoMigration implements Callable<Integer>
                 if (!targetProcess.waitFor(30, TimeUnit.SECONDS))
                 {
                     targetProcess.destroyForcibly();
+                }
+            }
+            for (final Process process : followerProcesses)
+            {
+                if (!process.waitFor(30, TimeUnit.SECONDS))
+                {
+                    process.destroyForcibly();
                 }
             }
             HugePages.release(hugePagesAdded);
@@ -924,8 +1022,28 @@ public final class DemoMigration implements Callable<Integer>
 
     private Process startTarget(final String endpoint, final LinkedBlockingQueue<String> lines) throws IOException
     {
+        return startTarget(endpoint, lines, 0, 0);
+    }
+
+    /**
+     * @param endpoint    where it listens.
+     * @param lines       its output.
+     * @param followerNo  0 for the target, else the follower's number (from 1).
+     * @param lossRate    the fraction of data frames its driver drops, 0 for none.
+     */
+    private Process startTarget(final String endpoint, final LinkedBlockingQueue<String> lines, final int followerNo,
+        final double lossRate) throws IOException
+    {
         final List<String> command = new ArrayList<>();
         command.add("--role=target");
+        if (followerNo > 0)
+        {
+            command.add("--follower");
+        }
+        if (lossRate > 0)
+        {
+            command.add("--loss=" + lossRate);
+        }
         command.add("--listen=" + endpoint);
         command.add("--memory=" + memory);
         command.add("--page-size=" + pageSize);
@@ -946,7 +1064,7 @@ public final class DemoMigration implements Callable<Integer>
         command.add("--workload=" + workload);
         command.add("--dirty-rate=" + dirtyRate);
         command.add("--vcpus=" + vcpus);
-        if (null != keyFile)
+        if (null != keyFile && followerNo == 0)
         {
             command.add("--key-file=" + keyFile.toAbsolutePath());
         }
@@ -955,7 +1073,7 @@ public final class DemoMigration implements Callable<Integer>
             command.add("--no-auth");
         }
         command.add("--security=" + security);
-        return startChild(command, lines, "[target] ");
+        return startChild(command, lines, followerNo == 0 ? "[target] " : "[follower " + followerNo + "] ");
     }
 
     /**

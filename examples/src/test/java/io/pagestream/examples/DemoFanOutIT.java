@@ -1,0 +1,81 @@
+package io.pagestream.examples;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The demo's fan-out on the packaged jar: one guest to three target processes at once, one of them losing 5% of its
+ * data frames, all verified; and a follower process killed mid-bulk, after which the target and the other follower
+ * still complete and verify.
+ */
+class DemoFanOutIT
+{
+    private static final Pattern FOLLOWER_PID = Pattern.compile("^follower 2 process (\\d+) listening");
+
+    @Test
+    @Timeout(300)
+    void shouldMigrateToThreeTargetsWithLossOnOneAndVerifyEach() throws Exception
+    {
+        final Process demo = new ProcessBuilder(DemoJar.command("--memory=256m", "--targets=3",
+            "--follower-loss=0.05")).redirectErrorStream(true).start();
+        final String out = new String(demo.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        System.out.println(out);
+        assertTrue(demo.waitFor(240, TimeUnit.SECONDS));
+        assertEquals(0, demo.exitValue(), out);
+        assertTrue(out.contains("follower 1        verified") && out.contains("follower 2        verified"), out);
+        assertTrue(out.contains("followers         2 of 2 verified"), out);
+        assertTrue(out.contains("verified          true"), out);
+        assertTrue(out.contains("(its driver drops 5% of data frames)"), out);
+    }
+
+    @Test
+    @Timeout(300)
+    void shouldCompleteForTheTargetAndTheOtherFollowerWhenOneIsKilledMidBulk() throws Exception
+    {
+        final Process demo = new ProcessBuilder(DemoJar.command("--memory=256m", "--targets=3",
+            "--bandwidth=30MB", "--mode=precopy")).redirectErrorStream(true).start();
+        final StringBuilder out = new StringBuilder();
+        long killed = -1;
+        try (BufferedReader reader = new BufferedReader(
+            new InputStreamReader(demo.getInputStream(), StandardCharsets.UTF_8)))
+        {
+            long followerPid = -1;
+            String line;
+            while (null != (line = reader.readLine()))
+            {
+                out.append(line).append('\n');
+                final Matcher m = FOLLOWER_PID.matcher(line);
+                if (m.find())
+                {
+                    followerPid = Long.parseLong(m.group(1));
+                }
+                // A progress line of the bulk pass: the migration is under way; kill follower 2 now.
+                if (killed < 0 && followerPid > 0 && line.startsWith("  ") && line.contains("BULK"))
+                {
+                    ProcessHandle.of(followerPid).ifPresent(ProcessHandle::destroyForcibly);
+                    killed = followerPid;
+                }
+            }
+        }
+        System.out.println(out);
+        assertTrue(demo.waitFor(240, TimeUnit.SECONDS));
+        assertTrue(killed > 0, "a follower was killed mid-bulk: " + out);
+        final String text = out.toString();
+        assertTrue(text.contains("result            COMPLETED"), text);
+        assertTrue(text.contains("target memory equals the source's final memory"), text);
+        assertTrue(text.contains("follower 1        verified"), text);
+        assertTrue(text.contains("follower 2        LOST"), text);
+        assertTrue(text.contains("followers         1 of 2 verified"), text);
+        assertEquals(1, demo.exitValue(), "not every target verified, and the exit code says so");
+    }
+}
