@@ -57,6 +57,9 @@ class DemoOptionsTest
         "--key-file=/nonexistent/key|--key-file|readable file",
         "--dirty-rate=-1|--dirty-rate|from 0 to",
         "--max-rounds=x|--max-rounds|x",
+        "--targets=0|--targets|from 1 to 17",
+        "--follower-loss=0.1|--follower-loss|--targets 2 or more",
+        "--loss=0.9|--loss|from 0 to 0.5",
     })
     void shouldRefuseABadOptionInOneLineWithExitTwo(final String arg, final String option, final String expected)
     {
@@ -81,6 +84,7 @@ class DemoOptionsTest
         assertTrue(run(2, "--from-file=a.snap", "--target=127.0.0.1:9", "--no-auth")[0].contains("run no migration"));
         assertTrue(run(2, "--to-file=a.snap", "--from-file=b.snap", "--no-auth")[0].contains("not both"));
         assertTrue(run(2, "--clone", "--role=target", "--no-auth")[0].contains("--clone"));
+        assertTrue(run(2, "--targets=3", "--target=127.0.0.1:9", "--no-auth")[0].contains("--targets"));
     }
 
     @Test
