@@ -92,11 +92,27 @@ final class TargetFrames implements ControlAdapter.Listener
     {
         if (conductor.state() != SourceState.RECOVERY)
         {
+            if (conductor.state() == SourceState.POSTCOPY && recovery.recoveries() > 0)
+            {
+                // A chunk of an earlier resume's map, which the target's former control stream still held and Aeron
+                // delivered once the link healed (the control subscription takes every image of the migration).
+                // The map of the resume that completed is newer and rules: dropped and counted, not fatal.
+                staleMissingMapChunks++;
+                return;
+            }
             throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
                 "MISSING_MAP from the target in state " + conductor.state() + ", outside a post-copy recovery");
         }
         recovery.onMissingMapChunk(buffer, offset, length);
     }
+
+    /** @return MISSING_MAP chunks of earlier resumes dropped after a recovery completed. */
+    long staleMissingMapChunks()
+    {
+        return staleMissingMapChunks;
+    }
+
+    private long staleMissingMapChunks;
 
     /** {@inheritDoc} */
     public void onComplete(final CompleteFlyweight complete)
