@@ -41,7 +41,6 @@ final class SourceProxy implements AutoCloseable, io.pagestream.status.PeerNotic
     private FrameSink control;
     private RequestChannel requests;
     private long lastStatusNs = Long.MIN_VALUE / 2;
-
     private final boolean silent;
 
     /**

@@ -39,16 +39,6 @@ final class SwitchoverReceiver
     private State state = State.RECEIVING;
     private boolean postcopy;
     private int switchRound = -1;
-
-    /**
-     * A follower of a fan-out: it sends no COMPLETE (a stop-and-copy waits for COMMIT at once), and a post-copy
-     * hand-over releases it.
-     */
-    void asFollower()
-    {
-        follower = true;
-    }
-
     private boolean follower;
 
     SwitchoverReceiver(final DeviceState deviceState, final int maxDeviceStateBytes, final boolean postcopyEnabled,
@@ -208,6 +198,15 @@ final class SwitchoverReceiver
             state = follower ? State.AWAIT_COMMIT : State.SEND_COMPLETE;
         }
         return toPostcopy;
+    }
+
+    /**
+     * A follower of a fan-out: it sends no COMPLETE (a stop-and-copy waits for COMMIT at once), and a post-copy
+     * hand-over releases it.
+     */
+    void asFollower()
+    {
+        follower = true;
     }
 
     private void checkPostcopy(final SwitchoverFlyweight switchover, final GuestImage image)
