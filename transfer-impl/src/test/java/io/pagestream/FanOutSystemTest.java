@@ -96,6 +96,39 @@ class FanOutSystemTest
     }
 
     @Test
+    void shouldPromoteAFollowerWhenTheTargetIsLostMidBulk() throws Exception
+    {
+        try (MigrationHarness h = new MigrationHarness(CONFIG);
+            Follower promoted = new Follower(null);
+            Follower other = new Follower(null))
+        {
+            h.sourceGuest.vcpus().start();
+            h.startTarget(t -> { });
+            final MigrationSource source = h.startSource(s -> s.followerEndpoints(promoted.endpoint, other.endpoint)
+                .strategy(MigrationStrategy.AUTO).maxBandwidthBytesPerSec(15_000_000).peerTimeoutMs(1_500));
+            final long pages = h.sourceGuest.memory().pageCount();
+            while (source.progress().pagesTransferred() < pages / 4 && !source.completion().isDone())
+            {
+                Thread.sleep(5);
+            }
+            h.target.close(); // the target is gone: its process, its driver, everything
+            final MigrationReport sourceReport = source.completion().get(100, TimeUnit.SECONDS);
+            assertEquals(MigrationResult.COMPLETED, sourceReport.result(), sourceReport.toString());
+            assertTrue(sourceReport.reason().contains("a follower took over") &&
+                sourceReport.reason().contains(promoted.endpoint), sourceReport.reason());
+            final MigrationReport promotedReport = promoted.target.completion().get(60, TimeUnit.SECONDS);
+            assertEquals(MigrationResult.COMPLETED, promotedReport.result(), promotedReport.toString());
+            assertTrue(promotedReport.reason().contains("a follower promoted to target"), promotedReport.reason());
+            final MigrationReport otherReport = other.target.completion().get(60, TimeUnit.SECONDS);
+            assertEquals(MigrationResult.COMPLETED, otherReport.result(), otherReport.toString());
+            assertTrue(otherReport.reason().contains("as a follower"), otherReport.reason());
+            assertEquals(-1, MemoryDigest.firstDifference(h.sourceGuest.memory(), promoted.guest.memory()));
+            assertEquals(-1, MemoryDigest.firstDifference(h.sourceGuest.memory(), other.guest.memory()));
+            assertEquals(h.sourceGuest.deviceState().checksum(), promoted.guest.deviceState().checksum());
+        }
+    }
+
+    @Test
     void shouldReleaseFollowersWhenTheHandOverGoesToPostcopy() throws Exception
     {
         try (MigrationHarness h = new MigrationHarness(CONFIG);

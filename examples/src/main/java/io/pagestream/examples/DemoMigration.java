@@ -784,6 +784,7 @@ public final class DemoMigration implements Callable<Integer>
 
             boolean verified = false;
             String verification = "not attempted: migration did not complete";
+            String targetLost = null;
             if (report.result() == MigrationResult.COMPLETED)
             {
                 if (null == targetProcess)
@@ -800,7 +801,17 @@ public final class DemoMigration implements Callable<Integer>
                     // so its memory was digested at the switchover, before it resumed.
                     final long digest = null != cloneVcpus ? cloneVcpus.digest : MemoryDigest.digest(guest.memory());
                     final String deviceDigest = Long.toHexString(guest.deviceState().checksum());
-                    final String line = awaitLine(targetProcess, targetLines, "DIGEST", 300);
+                    String digestLine;
+                    try
+                    {
+                        digestLine = awaitLine(targetProcess, targetLines, "DIGEST", 300);
+                    }
+                    catch (final IllegalStateException ex)
+                    {
+                        digestLine = null;
+                        targetLost = ex.getMessage(); // killed, say: in a fan-out a follower took its place
+                    }
+                    final String line = null == digestLine ? "LOST" : digestLine;
                     final String[] parts = line.split(" ");
                     verified = parts.length == 5 && parts[1].equals(Long.toHexString(digest)) &&
                         parts[2].equals(deviceDigest) && parts[3].equals("0");
@@ -814,7 +825,8 @@ public final class DemoMigration implements Callable<Integer>
                             "; its memory at the switchover digested in " + cloneVcpus.digestMs + " ms before it " +
                             "resumed");
                     }
-                    verification = verified ? "target memory equals the source's " +
+                    verification = null != targetLost ? "target LOST before its report: " + targetLost :
+                        verified ? "target memory equals the source's " +
                         (null != cloneVcpus ? "memory at the switchover" : "final memory") + " plus exactly the " +
                         parts[4] + " words the guest wrote on the target; device state equal" :
                         "MISMATCH: source digest " + Long.toHexString(digest) + " / " + deviceDigest +
@@ -864,9 +876,9 @@ public final class DemoMigration implements Callable<Integer>
                 }
             }
 
-            final String targetFaultPath = null == targetProcess ? "" :
+            final String targetFaultPath = null == targetProcess || null != targetLost ? "" :
                 awaitLine(targetProcess, targetLines, "FAULTPATH", 300).substring("FAULTPATH ".length());
-            final TargetMemory targetMemory = null == targetProcess ? null :
+            final TargetMemory targetMemory = null == targetProcess || null != targetLost ? null :
                 TargetMemory.parse(awaitLine(targetProcess, targetLines, "MEMORY", 300));
             final long sourcePeak = ProcessMemory.peakResidentBytes();
             final long populatedAfter = ProcessMemory.populatedPages(guest.memory());

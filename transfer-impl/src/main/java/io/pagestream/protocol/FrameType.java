@@ -44,6 +44,11 @@ public final class FrameType
      * Sent only to a target that offered {@link Capabilities#DATA_MAP}.
      */
     public static final int DATA_MAP = 16;
+    /**
+     * Source to every receiver of a fan-out, on lane 0 ({@link PromoteFlyweight}): the target was lost before the
+     * switchover and the follower at the named endpoint takes its place.
+     */
+    public static final int PROMOTE = 17;
 
     private FrameType()
     {
@@ -73,6 +78,7 @@ public final class FrameType
             case AUTH: return "AUTH";
             case COMMIT: return "COMMIT";
             case DATA_MAP: return "DATA_MAP";
+            case PROMOTE: return "PROMOTE";
             default: return "UNKNOWN(" + type + ")";
         }
     }

@@ -45,6 +45,7 @@ final class DataLaneAdapter implements ControlledFragmentHandler
     private final SwitchoverFlyweight switchover = new SwitchoverFlyweight();
     private final CommitFlyweight commit = new CommitFlyweight();
     private final ErrorFlyweight error = new ErrorFlyweight();
+    private final io.pagestream.protocol.PromoteFlyweight promote = new io.pagestream.protocol.PromoteFlyweight();
     private final Links links;
     private Subscription subscription;
     private long registration = NO_REGISTRATION;
@@ -372,6 +373,11 @@ final class DataLaneAdapter implements ControlledFragmentHandler
                 error.wrapForRead(buffer, offset);
                 error.validate(length);
                 listener.onSourceError(ErrorCode.get(error.errorCode()), error.describe());
+                break;
+            case FrameType.PROMOTE:
+                promote.wrapForRead(buffer, offset);
+                promote.validate(length);
+                listener.onPromote(promote.endpoint());
                 break;
             default:
                 throw new MigrationException(ErrorCode.UNKNOWN_FRAME_TYPE,

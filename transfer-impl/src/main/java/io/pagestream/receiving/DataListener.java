@@ -103,4 +103,11 @@ interface DataListener
 
     /** @param ex a frame of the pinned session that could not be accepted. */
     void onFrameFailure(MigrationException ex);
+
+    /**
+     * A fan-out's target was lost: the follower at this endpoint takes its place.
+     *
+     * @param endpoint {@code host:port} of the follower promoted.
+     */
+    void onPromote(String endpoint);
 }

@@ -25,7 +25,7 @@ final class SourceFrames implements DataListener
     private final SwitchoverReceiver switchover;
     private final RecoveryResponder recovery;
     private final AtomicCounter foreignCounter;
-    private final boolean follower;
+    private boolean follower;
 
     SourceFrames(
         final TargetConductor conductor,
@@ -199,5 +199,24 @@ final class SourceFrames implements DataListener
     public void onFrameFailure(final MigrationException ex)
     {
         conductor.onFailure(ex);
+    }
+
+    /** {@inheritDoc} */
+    public void onPromote(final String endpoint)
+    {
+        if (!follower)
+        {
+            // The source lost this target (a partition, a stall) and gave the guest to a follower: this copy is
+            // released, never resumed, so that exactly one target completes; nothing is sent back (an ERROR would
+            // read as the new target's).
+            conductor.fail(ErrorCode.CANCELLED, "released: the source lost this target before the switchover " +
+                "and promoted the follower at " + endpoint + "; the guest was not resumed here", false);
+            return;
+        }
+        if (conductor.isListeningAt(endpoint))
+        {
+            follower = false;
+            conductor.promote(endpoint);
+        }
     }
 }

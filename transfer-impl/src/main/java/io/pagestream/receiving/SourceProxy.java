@@ -41,7 +41,9 @@ final class SourceProxy implements AutoCloseable, io.pagestream.status.PeerNotic
     private FrameSink control;
     private RequestChannel requests;
     private long lastStatusNs = Long.MIN_VALUE / 2;
-    private final boolean silent;
+    private boolean silent;
+    private String controlEndpoint;
+    private int controlStreamId;
 
     /**
      * @param links to open the streams.
@@ -72,6 +74,8 @@ final class SourceProxy implements AutoCloseable, io.pagestream.status.PeerNotic
     {
         disconnect();
         migrationId = sessionId;
+        this.controlEndpoint = controlEndpoint;
+        this.controlStreamId = controlStreamId;
         if (silent)
         {
             return;
@@ -79,6 +83,16 @@ final class SourceProxy implements AutoCloseable, io.pagestream.status.PeerNotic
         final String channel = Channels.control(controlEndpoint);
         controlRegistration = links.addExclusivePublication(channel, controlStreamId);
         requestRegistration = links.addPublication(channel, controlStreamId);
+    }
+
+    /**
+     * A follower promoted to target: stop being silent and open the streams to the source its hello named;
+     * {@link #pollConnected()} completes.
+     */
+    void promote()
+    {
+        silent = false;
+        connect(migrationId, controlEndpoint, controlStreamId);
     }
 
     /** Close both streams (a lost link in post-copy: a resumed source gets new ones). */

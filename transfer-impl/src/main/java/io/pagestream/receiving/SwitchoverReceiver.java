@@ -209,6 +209,12 @@ final class SwitchoverReceiver
         follower = true;
     }
 
+    /** A follower promoted to target before the switchover: it will send COMPLETE and may take post-copy. */
+    void promote()
+    {
+        follower = false;
+    }
+
     private void checkPostcopy(final SwitchoverFlyweight switchover, final GuestImage image)
     {
         if (!postcopyEnabled)

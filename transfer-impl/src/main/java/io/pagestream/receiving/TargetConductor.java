@@ -55,6 +55,11 @@ public final class TargetConductor implements Agent
     private volatile int commitResolution; // 0 none, 1 the source committed, 2 it did not
     private volatile boolean awaitingCommit; // published by the agent for resolveCommit on other threads
     private long completeSentNs;
+    /** True while this is a follower of a fan-out (cleared if the source promotes it to target). */
+    private boolean follower;
+    /** True from a promotion until the control stream to the source is up. */
+    private boolean promoting;
+    private String promotedFrom;
     private long lastCompleteNs;
     private TargetState state = TargetState.AWAIT_HELLO;
     private long nowNs;
@@ -77,6 +82,7 @@ public final class TargetConductor implements Agent
         final CompletableFuture<MigrationReport> completion)
     {
         this.ctx = ctx;
+        this.follower = ctx.follower();
         this.clock = ctx.nanoClock();
         this.startNs = clock.nanoTime();
         this.nowNs = startNs;
@@ -156,6 +162,11 @@ public final class TargetConductor implements Agent
             work += poll();
             work += watchdog.check(state, cancelRequested, nowNs - startNs, nowNs - lastFrameNs);
             work += drive();
+            if (promoting && proxy.pollConnected())
+            {
+                promoting = false;
+                work++;
+            }
             if (state == TargetState.RECEIVING || state == TargetState.POSTCOPY)
             {
                 proxy.heartbeat(switchover.isPostcopy(), image.pagesReceived(), nowNs);
@@ -291,7 +302,7 @@ public final class TargetConductor implements Agent
         if (!postcopy)
         {
             state(TargetState.COMPLETING);
-            if (ctx.follower())
+            if (follower)
             {
                 completeSentNs = nowNs; // a follower sends no COMPLETE: it waits for the target's COMMIT from here
                 lastCompleteNs = nowNs;
@@ -307,11 +318,36 @@ public final class TargetConductor implements Agent
         readyToRun.complete(MigrationPhase.POSTCOPY);
     }
 
+    /**
+     * @param endpoint {@code host:port} a PROMOTE names.
+     * @return true if it is where this target listens.
+     */
+    boolean isListeningAt(final String endpoint)
+    {
+        return endpoint.equals(ctx.listenEndpoint());
+    }
+
+    /**
+     * The source lost its target before the switchover and made this follower the target: from here it answers
+     * (STATUS, COMPLETE) on a control stream of its own and completes as the target does.
+     *
+     * @param endpoint where this target listens, as the PROMOTE named it.
+     */
+    void promote(final String endpoint)
+    {
+        follower = false;
+        promoting = true;
+        promotedFrom = endpoint;
+        switchover.promote();
+        proxy.promote();
+    }
+
     void onCommitted(final String reason)
     {
-        ending.end(figures.report(nowNs, MigrationResult.COMPLETED, ctx.follower() ? reason + " (as a follower: " +
-            "the guest as of the switchover, handed over to the target; run it only as a clone)" : reason, null),
-            null, null, nowNs);
+        final String said = follower ? reason + " (as a follower: the guest as of the switchover, handed over to " +
+            "the target; run it only as a clone)" : null != promotedFrom ? reason + " (a follower promoted to " +
+            "target at " + promotedFrom + " after the source lost its target)" : reason;
+        ending.end(figures.report(nowNs, MigrationResult.COMPLETED, said, null), null, null, nowNs);
     }
 
     void onSourceFailed(final ErrorCode code, final String reason)

@@ -157,6 +157,14 @@ final class PrecopySession
         switchoverHeld = held;
     }
 
+    /** The target was replaced by a promoted follower, which has no urgent lane here: no post-copy from now on. */
+    void forbidPostcopy()
+    {
+        postcopyNegotiated = false;
+        postcopyAvailable = false;
+        tracker.postcopyAvailable(false);
+    }
+
     /** @param id the migration's id, for the JFR events. */
     void migrationId(final long id)
     {

@@ -180,6 +180,7 @@ public final class SourceConductor implements Agent
             if (state == SourceState.PRECOPY || state == SourceState.SWITCHOVER || state == SourceState.POSTCOPY)
             {
                 proxy.heartbeat(nowNs);
+                work += sendPendingPromotion();
             }
         }
         catch (final MigrationException ex)
@@ -331,6 +332,43 @@ public final class SourceConductor implements Agent
         lastPeerFrameNs = nowNs;
     }
 
+    /**
+     * Fan-out, pre-copy, the guest running here: the target fell silent, so the next follower takes its place. It
+     * has every frame the target had (the same streams), and answers from now on; it gets peerTimeoutMs to do so.
+     * A promoted follower has no urgent lane here, so post-copy is off from now on.
+     */
+    private void promote(final String why)
+    {
+        final String next = ctx.followerEndpoints().get(promotions);
+        promotions++;
+        promotedTargets = (promotedTargets.isEmpty() ? "" : promotedTargets + ", ") + next + " (" + why + ")";
+        pendingPromotion = next;
+        lastPeerFrameNs = nowNs;
+        precopy.forbidPostcopy();
+        sendPendingPromotion();
+    }
+
+    /** @return true in a fan-out's pre-copy, the guest running here, while a follower is left to promote. */
+    private boolean canPromote()
+    {
+        return state == SourceState.PRECOPY && !guest.isPaused() && !postcopyCommitted &&
+            promotions < ctx.followerEndpoints().size();
+    }
+
+    private int sendPendingPromotion()
+    {
+        if (null != pendingPromotion && proxy.promote(pendingPromotion) == io.pagestream.transport.FrameSink.SENT)
+        {
+            pendingPromotion = null;
+            return 1;
+        }
+        return 0;
+    }
+
+    private int promotions;
+    private String pendingPromotion;
+    private String promotedTargets = "";
+
     boolean isPostcopyCommitted()
     {
         return postcopyCommitted;
@@ -342,6 +380,11 @@ public final class SourceConductor implements Agent
      */
     void onTargetFailed(final ErrorCode code, final String reason)
     {
+        if (canPromote())
+        {
+            promote("the target failed: " + code + ": " + reason); // it drops out; a follower takes its place
+            return;
+        }
         if (postcopyCommitted && !figures.isTargetRunning() && code != ErrorCode.GUEST_LOST)
         {
             postcopyCommitted = false; // the target refused the post-copy switchover before running the guest
@@ -382,7 +425,8 @@ public final class SourceConductor implements Agent
         {
             figures.downtimeEnded(nowNs, guest.pauseNs(), "guest running on the target (stop-and-copy committed)");
         }
-        String reason = "completed";
+        String reason = promotedTargets.isEmpty() ? "completed" : "completed; a follower took over from a lost " +
+            "target: " + promotedTargets;
         if (null != ctx.cloneVmId())
         {
             // A clone: the guest runs on here as well, from the memory the target now holds.
@@ -402,6 +446,11 @@ public final class SourceConductor implements Agent
     {
         if (state == SourceState.DONE || state == SourceState.FAILING)
         {
+            return;
+        }
+        if (code == ErrorCode.PEER_LOST && canPromote())
+        {
+            promote(reason);
             return;
         }
         endRecoveryEvent(false);

@@ -41,6 +41,7 @@ final class TargetProxy implements io.pagestream.status.PeerNotice.Sender
     private final DeviceStateFlyweight deviceState = new DeviceStateFlyweight();
     private final SwitchoverFlyweight switchover = new SwitchoverFlyweight();
     private final CommitFlyweight commit = new CommitFlyweight();
+    private final io.pagestream.protocol.PromoteFlyweight promote = new io.pagestream.protocol.PromoteFlyweight();
     private final ErrorFlyweight error = new ErrorFlyweight();
     private final ZeroRunFlyweight zeroRun = new ZeroRunFlyweight();
     private final RoundEndFlyweight roundEnd = new RoundEndFlyweight();
@@ -249,6 +250,20 @@ final class TargetProxy implements io.pagestream.status.PeerNotice.Sender
      * @param downtimeNs the pause so far.
      * @return the outcome.
      */
+    /**
+     * PROMOTE: the target was lost before the switchover; the follower at this endpoint takes its place.
+     *
+     * @param endpoint {@code host:port} of the follower.
+     * @return the outcome.
+     */
+    int promote(final String endpoint)
+    {
+        promote.wrap(control.scratch(), 0);
+        final int length = promote.endpoint(endpoint);
+        promote.writeHeader(FrameType.PROMOTE, length, migrationId);
+        return control.offer(length);
+    }
+
     int commit(final long downtimeNs)
     {
         commit.wrap(control.scratch(), 0);
