@@ -74,15 +74,8 @@ class FanOutSystemTest
             Follower kept = new Follower(null);
             Follower killed = new Follower(null))
         {
-            h.sourceGuest.vcpus().start();
-            h.startTarget(t -> { });
-            final MigrationSource source = h.startSource(s -> s.followerEndpoints(kept.endpoint, killed.endpoint)
-                .strategy(MigrationStrategy.PRECOPY).maxBandwidthBytesPerSec(15_000_000));
-            final long pages = h.sourceGuest.memory().pageCount();
-            while (source.progress().pagesTransferred() < pages / 4 && !source.completion().isDone())
-            {
-                Thread.sleep(5);
-            }
+            final MigrationSource source = startAndAwaitAQuarter(h, s -> s.followerEndpoints(kept.endpoint,
+                killed.endpoint).strategy(MigrationStrategy.PRECOPY));
             killed.close();
             final MigrationReport sourceReport = source.completion().get(100, TimeUnit.SECONDS);
             final MigrationReport targetReport = h.target.completion().get(100, TimeUnit.SECONDS);
@@ -102,15 +95,8 @@ class FanOutSystemTest
             Follower promoted = new Follower(null);
             Follower other = new Follower(null))
         {
-            h.sourceGuest.vcpus().start();
-            h.startTarget(t -> { });
-            final MigrationSource source = h.startSource(s -> s.followerEndpoints(promoted.endpoint, other.endpoint)
-                .strategy(MigrationStrategy.AUTO).maxBandwidthBytesPerSec(15_000_000).peerTimeoutMs(1_500));
-            final long pages = h.sourceGuest.memory().pageCount();
-            while (source.progress().pagesTransferred() < pages / 4 && !source.completion().isDone())
-            {
-                Thread.sleep(5);
-            }
+            final MigrationSource source = startAndAwaitAQuarter(h, s -> s.followerEndpoints(promoted.endpoint,
+                other.endpoint).strategy(MigrationStrategy.AUTO).peerTimeoutMs(1_500));
             h.target.close(); // the target is gone: its process, its driver, everything
             final MigrationReport sourceReport = source.completion().get(100, TimeUnit.SECONDS);
             assertEquals(MigrationResult.COMPLETED, sourceReport.result(), sourceReport.toString());
@@ -166,6 +152,25 @@ class FanOutSystemTest
                 () -> h.sourceContext().followerEndpoints(h.targetEndpoint).conclude());
             assertTrue(same.getMessage().contains("must not name the target endpoint"), same.getMessage());
         }
+    }
+
+    /**
+     * Start the running guest, the target and a source capped at 15 MB/s, and return once a quarter of the guest
+     * has gone out: mid-bulk.
+     */
+    private static MigrationSource startAndAwaitAQuarter(
+        final MigrationHarness h, final java.util.function.Consumer<MigrationSource.Context> customise)
+        throws InterruptedException
+    {
+        h.sourceGuest.vcpus().start();
+        h.startTarget(t -> { });
+        final MigrationSource source = h.startSource(s -> customise.accept(s.maxBandwidthBytesPerSec(15_000_000)));
+        final long pages = h.sourceGuest.memory().pageCount();
+        while (source.progress().pagesTransferred() < pages / 4 && !source.completion().isDone())
+        {
+            Thread.sleep(5);
+        }
+        return source;
     }
 
     /** A follower with its own guest and media driver (or the given external one). */
