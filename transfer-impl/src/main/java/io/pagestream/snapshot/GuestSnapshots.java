@@ -233,13 +233,19 @@ public final class GuestSnapshots implements AutoCloseable
      *
      * @param file the file to write.
      * @return what was done.
-     * @throws IllegalStateException if this session has taken no snapshot yet.
+     * @throws IllegalStateException    if this session has taken no snapshot yet.
+     * @throws IllegalArgumentException if {@code file} is the parent's file.
      */
     public SnapshotReport incremental(final Path file)
     {
         if (null == lastFile)
         {
             throw new IllegalStateException("no snapshot to be incremental to: take a full one first");
+        }
+        if (file.toAbsolutePath().normalize().equals(lastFile.toAbsolutePath().normalize()))
+        {
+            throw new IllegalArgumentException("an incremental snapshot cannot replace its parent " + lastFile +
+                ": write it to another file");
         }
         return take(file, false);
     }

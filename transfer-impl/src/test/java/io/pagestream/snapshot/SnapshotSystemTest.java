@@ -215,6 +215,7 @@ class SnapshotSystemTest
         {
             guest.vcpus().start();
             final SnapshotReport full = snapshots.full(dir.resolve("a.snap"));
+            assertThrows(IllegalArgumentException.class, () -> snapshots.incremental(dir.resolve("./a.snap")));
             final SnapshotReport inc = snapshots.incremental(dir.resolve("b.snap"));
             vcpus.takeFrozen().close();
             final long size = Files.size(full.file());
