@@ -351,19 +351,13 @@ public final class GuestSnapshots implements AutoCloseable
                 downtimeNs = System.nanoTime() - pauseNs;
                 call(vcpus::resume, "vcpuControl.resume");
             }
-            final long length = writer.finish(device, round + 1, pausedAtMs);
+            final SnapshotFormat.Footer footer = writer.finish(device, round + 1, pausedAtMs);
             java.util.Arrays.fill(sinceLastSnapshot, 0); // the cut was the pause: later writes are the next one's
-            final long[] defined = writer.definedMap();
-            long pagesDefined = 0;
-            for (final long word : defined)
-            {
-                pagesDefined += Long.bitCount(word);
-            }
             lastFile = file;
             lastId = id;
-            final SnapshotInfo info = Snapshots.info(file);
-            return new SnapshotReport(file, id, header.parentId(), round + 1, pagesDefined, info.dataPages(),
-                writer.dataPagesWritten(), length, (System.nanoTime() - startNs) / 1_000_000,
+            return new SnapshotReport(file, id, header.parentId(), round + 1, footer.definedPages(),
+                footer.dataPages(), writer.dataPagesWritten(), footer.fileLength(),
+                (System.nanoTime() - startNs) / 1_000_000,
                 downtimeNs / 1_000_000, pausedAtMs, decision.reason(), log.name());
         }
     }

@@ -109,6 +109,11 @@ final class SnapshotFormat
         long metaOffset, long definedPages, long dataPages, long deviceStateOffset, int deviceStateLength,
         int rounds, long pausedAtMs, UUID snapshotId, int metadataCrc)
     {
+        /** @return the length of the file this footer ends. */
+        long fileLength()
+        {
+            return deviceStateOffset + deviceStateLength + FOOTER_BYTES;
+        }
     }
 
     static ByteBuffer encodeHeader(final Header h)

@@ -42,8 +42,6 @@ final class SnapshotWriter implements AutoCloseable
     private long pendingFirst = -1;
     private int pending;
     private long dataPagesWritten;
-    private long bytesWritten;
-    private long zeroPagesSeen;
     private boolean finished;
 
     SnapshotWriter(final Path file, final SnapshotFormat.Header header)
@@ -134,7 +132,6 @@ final class SnapshotWriter implements AutoCloseable
             data[w] &= ~bit;
         }
         defined[w] |= bit;
-        zeroPagesSeen++;
     }
 
     /** Write the pages staged so far. */
@@ -156,9 +153,9 @@ final class SnapshotWriter implements AutoCloseable
      * @param deviceState the device state, position to limit.
      * @param rounds      rounds run.
      * @param pausedAtMs  wall-clock time of the final pause.
-     * @return the file's length.
+     * @return the footer written: the file's counts and places.
      */
-    long finish(final ByteBuffer deviceState, final int rounds, final long pausedAtMs)
+    SnapshotFormat.Footer finish(final ByteBuffer deviceState, final int rounds, final long pausedAtMs)
     {
         flush();
         final int words = defined.length;
@@ -215,31 +212,13 @@ final class SnapshotWriter implements AutoCloseable
             throw new UncheckedIOException("cannot finish snapshot " + file, ex);
         }
         finished = true;
-        return footerAt + SnapshotFormat.FOOTER_BYTES;
+        return footer;
     }
 
     /** @return data pages written so far, rewrites included. */
     long dataPagesWritten()
     {
         return dataPagesWritten + pending;
-    }
-
-    /** @return page bytes written so far. */
-    long bytesWritten()
-    {
-        return bytesWritten;
-    }
-
-    /** @return pages defined as zero so far, again included. */
-    long zeroPagesSeen()
-    {
-        return zeroPagesSeen;
-    }
-
-    /** @return the pages this file defines (live). */
-    long[] definedMap()
-    {
-        return defined;
     }
 
     private void write(final ByteBuffer b, final long position)
@@ -251,7 +230,6 @@ final class SnapshotWriter implements AutoCloseable
             {
                 final int n = channel.write(b, at);
                 at += n;
-                bytesWritten += n;
             }
         }
         catch (final IOException ex)

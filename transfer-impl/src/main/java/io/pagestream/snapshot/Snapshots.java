@@ -50,8 +50,7 @@ public final class Snapshots
         final SnapshotFormat.Footer f = layer.footer;
         return new SnapshotInfo(layer.file, h.snapshotId(), h.parentId(), h.parentPath(), h.vmId(), h.pageSize(),
             h.pageCount(), h.regionLengths().clone(), f.definedPages(), f.dataPages(), f.deviceStateLength(),
-            f.rounds(), h.creationTimeMs(), f.pausedAtMs(), f.deviceStateOffset() + f.deviceStateLength() +
-            SnapshotFormat.FOOTER_BYTES);
+            f.rounds(), h.creationTimeMs(), f.pausedAtMs(), f.fileLength());
     }
 
     /**
