@@ -71,53 +71,75 @@ final class LayerWalker
         }
     }
 
-    private void walkLayer(final SnapshotLayer layer, final Sink sink, final long[] done)
+    /** One page of a layer, given by {@link #forEachFreshPage}. */
+    interface PageVisitor
     {
-        int crcIndex = 0;
-        long runFirst = -1;
-        int runPages = 0;
-        int runFirstCrc = 0;
+        /**
+         * @param pageIndex     the page.
+         * @param checksumIndex its index in the layer's checksums if the layer holds its bytes, else -1 (zero).
+         */
+        void page(long pageIndex, int checksumIndex);
+    }
+
+    /**
+     * Give every page a layer defines and {@code done} does not hold yet, in page order, then add the layer's pages
+     * to {@code done}.
+     *
+     * @param layer   the layer.
+     * @param done    pages given by newer layers; bits are only set.
+     * @param visitor gets each page.
+     */
+    static void forEachFreshPage(final SnapshotLayer layer, final long[] done, final PageVisitor visitor)
+    {
+        int checksumIndex = 0;
         for (int w = 0; w < layer.defined.length; w++)
         {
             final long fresh = layer.defined[w] & ~done[w];
-            long dataBits = layer.data[w];
-            long zeroBits = fresh & ~dataBits;
-            while (zeroBits != 0)
+            for (long bits = layer.defined[w]; bits != 0; bits &= bits - 1)
             {
-                final int bit = Long.numberOfTrailingZeros(zeroBits);
-                zeroBits &= zeroBits - 1;
-                sink.zero(((long)w << 6) + bit);
-                zeroPages++;
-            }
-            while (dataBits != 0)
-            {
-                final int bit = Long.numberOfTrailingZeros(dataBits);
-                dataBits &= dataBits - 1;
-                final int crc = crcIndex++;
-                if ((fresh & (1L << bit)) == 0)
+                final int bit = Long.numberOfTrailingZeros(bits);
+                final int checksum = (layer.data[w] & (1L << bit)) != 0 ? checksumIndex++ : -1;
+                if ((fresh & (1L << bit)) != 0)
                 {
-                    continue;
+                    visitor.page(((long)w << 6) + bit, checksum);
                 }
-                final long page = ((long)w << 6) + bit;
-                if (runPages > 0 && (runFirst + runPages != page || runPages == stagingPages))
-                {
-                    readRun(layer, runFirst, runPages, runFirstCrc, sink);
-                    runPages = 0;
-                }
-                if (runPages == 0)
-                {
-                    runFirst = page;
-                    runFirstCrc = crc;
-                }
-                runPages++;
             }
             done[w] |= layer.defined[w];
         }
+    }
+
+    private void walkLayer(final SnapshotLayer layer, final Sink sink, final long[] done)
+    {
+        runPages = 0;
+        forEachFreshPage(layer, done, (page, checksum) ->
+        {
+            if (checksum < 0)
+            {
+                sink.zero(page);
+                zeroPages++;
+                return;
+            }
+            if (runPages > 0 && (runFirst + runPages != page || runPages == stagingPages))
+            {
+                readRun(layer, runFirst, runPages, runFirstCrc, sink);
+                runPages = 0;
+            }
+            if (runPages == 0)
+            {
+                runFirst = page;
+                runFirstCrc = checksum;
+            }
+            runPages++;
+        });
         if (runPages > 0)
         {
             readRun(layer, runFirst, runPages, runFirstCrc, sink);
         }
     }
+
+    private long runFirst;
+    private int runPages;
+    private int runFirstCrc;
 
     private void readRun(
         final SnapshotLayer layer, final long firstPage, final int pages, final int firstCrc, final Sink sink)

@@ -126,36 +126,25 @@ public final class MappedSnapshot implements AutoCloseable
             }
             final int pageSize = memory.pageSize();
             final long[] done = new long[layers.get(0).defined.length];
-            long checked = 0;
             for (int i = layers.size() - 1; i >= 0; i--)
             {
                 final SnapshotLayer layer = layers.get(i);
-                int crcIndex = 0;
-                for (int w = 0; w < done.length; w++)
+                LayerWalker.forEachFreshPage(layer, done, (page, checksum) ->
                 {
-                    final long fresh = layer.defined[w] & ~done[w];
-                    for (long bits = layer.defined[w]; bits != 0; bits &= bits - 1)
+                    final long at = memory.pageAddress(page);
+                    if (checksum >= 0 ? Checksums.crc32c(at, pageSize) != layer.checksums[checksum] :
+                        !ZeroPages.isZero(at, pageSize))
                     {
-                        final int bit = Long.numberOfTrailingZeros(bits);
-                        final long page = ((long)w << 6) + bit;
-                        final boolean data = layer.holdsData(page);
-                        final int crc = data ? crcIndex++ : -1;
-                        if ((fresh & (1L << bit)) == 0)
-                        {
-                            continue;
-                        }
-                        final long at = memory.pageAddress(page);
-                        if (data ? Checksums.crc32c(at, pageSize) != layer.checksums[crc] :
-                            !ZeroPages.isZero(at, pageSize))
-                        {
-                            throw new MigrationException(ErrorCode.CHECKSUM_MISMATCH, "snapshot " + layer.file +
-                                ": page " + page + " (file offset " + layer.pageOffset(page) + ") does not hold " +
-                                (data ? "the bytes its checksum describes" : "zeros, as the page map says"));
-                        }
-                        checked++;
+                        throw new MigrationException(ErrorCode.CHECKSUM_MISMATCH, "snapshot " + layer.file +
+                            ": page " + page + " (file offset " + layer.pageOffset(page) + ") does not hold " +
+                            (checksum >= 0 ? "the bytes its checksum describes" : "zeros, as the page map says"));
                     }
-                    done[w] |= layer.defined[w];
-                }
+                });
+            }
+            long checked = 0;
+            for (final long word : done)
+            {
+                checked += Long.bitCount(word);
             }
             return checked;
         }
