@@ -25,7 +25,6 @@ final class SourceFrames implements DataListener
     private final SwitchoverReceiver switchover;
     private final RecoveryResponder recovery;
     private final AtomicCounter foreignCounter;
-    private boolean follower;
 
     SourceFrames(
         final TargetConductor conductor,
@@ -34,8 +33,7 @@ final class SourceFrames implements DataListener
         final GuestImage image,
         final SwitchoverReceiver switchover,
         final RecoveryResponder recovery,
-        final AtomicCounter foreignCounter,
-        final boolean follower)
+        final AtomicCounter foreignCounter)
     {
         this.conductor = conductor;
         this.lifecycle = lifecycle;
@@ -44,7 +42,6 @@ final class SourceFrames implements DataListener
         this.switchover = switchover;
         this.recovery = recovery;
         this.foreignCounter = foreignCounter;
-        this.follower = follower;
     }
 
     /** {@inheritDoc} */
@@ -72,7 +69,7 @@ final class SourceFrames implements DataListener
     /** {@inheritDoc} */
     public boolean mayRead(final int lane)
     {
-        if (follower && conductor.state() == TargetState.HANDSHAKE)
+        if (conductor.isFollower() && conductor.state() == TargetState.HANDSHAKE)
         {
             return false; // the source is already sending: leave what follows the hello until the handshake is done
         }
@@ -134,7 +131,7 @@ final class SourceFrames implements DataListener
     /** {@inheritDoc} */
     public void onAuth(final AuthFlyweight auth)
     {
-        if (follower)
+        if (conductor.isFollower())
         {
             return; // the source's answer to the target's challenge, seen by a follower of a fan-out
         }
@@ -204,7 +201,7 @@ final class SourceFrames implements DataListener
     /** {@inheritDoc} */
     public void onPromote(final String endpoint)
     {
-        if (!follower)
+        if (!conductor.isFollower())
         {
             // The source lost this target (a partition, a stall) and gave the guest to a follower: this copy is
             // released, never resumed, so that exactly one target completes; nothing is sent back (an ERROR would
@@ -215,7 +212,6 @@ final class SourceFrames implements DataListener
         }
         if (conductor.isListeningAt(endpoint))
         {
-            follower = false;
             conductor.promote(endpoint);
         }
     }

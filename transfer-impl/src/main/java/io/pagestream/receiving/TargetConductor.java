@@ -318,6 +318,12 @@ public final class TargetConductor implements Agent
         readyToRun.complete(MigrationPhase.POSTCOPY);
     }
 
+    /** @return true while this is a follower of a fan-out, not promoted. */
+    boolean isFollower()
+    {
+        return follower;
+    }
+
     /**
      * @param endpoint {@code host:port} a PROMOTE names.
      * @return true if it is where this target listens.

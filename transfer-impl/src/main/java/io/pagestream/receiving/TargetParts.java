@@ -77,7 +77,7 @@ final class TargetParts implements HelloAcceptor.Keys
         recovery = new RecoveryResponder(acceptor, proxy, faults, image, ctx.recoveryTimeoutMs(),
             ctx.guestMemory().pageCount());
         final SourceFrames frames = new SourceFrames(conductor, lifecycle, acceptor, image, switchover, recovery,
-            counters.get(CounterType.FOREIGN_FRAMES_DROPPED), ctx.follower());
+            counters.get(CounterType.FOREIGN_FRAMES_DROPPED));
         lanes = new ReceivingLanes(ctx, links, counters, frames, image, dataSubscription, urgentSubscription);
         figures = new TargetFigures(ctx, counters, image, switchover, startNs);
         figures.migrationId(acceptor::migrationId);
