@@ -1,7 +1,6 @@
 package io.pagestream.examples;
 
 import io.pagestream.api.guest.GuestMemory;
-import io.pagestream.api.guest.VcpuControl;
 import io.pagestream.kernel.MappedGuestMemory;
 import io.pagestream.kernel.MemoryKernel;
 import io.pagestream.kernel.ProcessMemory;
@@ -12,6 +11,7 @@ import io.pagestream.snapshot.SnapshotInfo;
 import io.pagestream.snapshot.SnapshotReport;
 import io.pagestream.snapshot.Snapshots;
 import io.pagestream.synthetic.MemoryDigest;
+import io.pagestream.synthetic.ResumeHookVcpus;
 import io.pagestream.synthetic.SyntheticDeviceState;
 import io.pagestream.synthetic.SyntheticGuest;
 
@@ -54,9 +54,9 @@ final class DemoSnapshots
         final int maxRounds, final long maxTimeMs,
         final BiFunction<List<String>, LinkedBlockingQueue<String>, Process> startChild) throws Exception
     {
-        try (SyntheticGuest guest = SyntheticGuest.create(config);
-            DigestingVcpus vcpus = new DigestingVcpus(guest))
+        try (SyntheticGuest guest = SyntheticGuest.create(config))
         {
+            final DigestingVcpus vcpus = new DigestingVcpus(guest);
             guest.vcpus().start();
             Thread.sleep(200); // let the guest reach its dirty rate
             final GuestSnapshots.Context ctx = new GuestSnapshots.Context().guestMemory(guest.memory())
@@ -171,44 +171,23 @@ final class DemoSnapshots
      * The guest's vCPU control, digesting guest memory when it resumes from a pause (while still paused). The dirty
      * log still runs then, so only the pages present are read ({@link MemoryDigest#digestPresent}).
      */
-    static final class DigestingVcpus implements VcpuControl, AutoCloseable
+    static final class DigestingVcpus extends ResumeHookVcpus
     {
         private final SyntheticGuest guest;
-        private volatile boolean paused;
         volatile long digest;
         volatile long digestMs;
 
         DigestingVcpus(final SyntheticGuest guest)
         {
+            super(guest.vcpus());
             this.guest = guest;
         }
 
-        public void pause()
+        protected void beforeResume()
         {
-            guest.vcpus().pause();
-            paused = true;
-        }
-
-        public void resume()
-        {
-            if (paused)
-            {
-                final long startNs = System.nanoTime();
-                digest = MemoryDigest.digestPresent(guest.memory());
-                digestMs = (System.nanoTime() - startNs) / 1_000_000;
-                paused = false;
-            }
-            guest.vcpus().resume();
-        }
-
-        public void throttle(final double fraction)
-        {
-            guest.vcpus().throttle(fraction);
-        }
-
-        public void close()
-        {
-            // nothing held
+            final long startNs = System.nanoTime();
+            digest = MemoryDigest.digestPresent(guest.memory());
+            digestMs = (System.nanoTime() - startNs) / 1_000_000;
         }
     }
 }

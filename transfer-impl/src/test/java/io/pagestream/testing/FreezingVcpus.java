@@ -1,9 +1,9 @@
 package io.pagestream.testing;
 
 import io.pagestream.api.guest.GuestMemory;
-import io.pagestream.api.guest.VcpuControl;
 import io.pagestream.kernel.MappedGuestMemory;
 import io.pagestream.kernel.MemoryKernel;
+import io.pagestream.synthetic.ResumeHookVcpus;
 import io.pagestream.synthetic.SyntheticGuest;
 import org.agrona.UnsafeApi;
 
@@ -11,11 +11,10 @@ import org.agrona.UnsafeApi;
  * A synthetic guest's vCPU control that copies guest memory just before the guest resumes from a pause: memory as a
  * snapshot, or a clone's target, must hold it.
  */
-public final class FreezingVcpus implements VcpuControl, AutoCloseable
+public final class FreezingVcpus extends ResumeHookVcpus implements AutoCloseable
 {
     private static final MemoryKernel KERNEL = MemoryKernel.create();
     private final SyntheticGuest guest;
-    private volatile boolean paused;
     private volatile GuestMemory frozen;
 
     /**
@@ -23,53 +22,36 @@ public final class FreezingVcpus implements VcpuControl, AutoCloseable
      */
     public FreezingVcpus(final SyntheticGuest guest)
     {
+        super(guest.vcpus());
         this.guest = guest;
     }
 
-    /** {@inheritDoc} */
-    public void pause()
+    /** Copy guest memory, the guest paused. */
+    protected void beforeResume()
     {
-        guest.vcpus().pause();
-        paused = true;
-    }
-
-    /** {@inheritDoc} */
-    public void resume()
-    {
-        if (paused)
+        if (null != frozen)
         {
-            if (null != frozen)
+            frozen.close();
+        }
+        // Only the pages present: reading one never populated would commit it, and the guest must stay
+        // sparse for the snapshot to show it skips such pages.
+        final GuestMemory memory = guest.memory();
+        frozen = MappedGuestMemory.anonymous(KERNEL, memory.sizeBytes(), memory.pageSize(), false);
+        final int pageSize = memory.pageSize();
+        for (int r = 0; r < memory.regionCount(); r++)
+        {
+            final long length = memory.regionLengthBytes(r);
+            final long[] present = new long[(int)((length / pageSize + 63) >>> 6)];
+            KERNEL.presentPages(memory.regionAddress(r), length, pageSize, present);
+            for (long p = 0; p < length / pageSize; p++)
             {
-                frozen.close();
-            }
-            // Only the pages present: reading one never populated would commit it, and the guest must stay
-            // sparse for the snapshot to show it skips such pages.
-            final GuestMemory memory = guest.memory();
-            frozen = MappedGuestMemory.anonymous(KERNEL, memory.sizeBytes(), memory.pageSize(), false);
-            final int pageSize = memory.pageSize();
-            for (int r = 0; r < memory.regionCount(); r++)
-            {
-                final long length = memory.regionLengthBytes(r);
-                final long[] present = new long[(int)((length / pageSize + 63) >>> 6)];
-                KERNEL.presentPages(memory.regionAddress(r), length, pageSize, present);
-                for (long p = 0; p < length / pageSize; p++)
+                if ((present[(int)(p >>> 6)] & (1L << p)) != 0)
                 {
-                    if ((present[(int)(p >>> 6)] & (1L << p)) != 0)
-                    {
-                        UnsafeApi.copyMemory(memory.regionAddress(r) + p * pageSize,
-                            frozen.regionAddress(r) + p * pageSize, pageSize);
-                    }
+                    UnsafeApi.copyMemory(memory.regionAddress(r) + p * pageSize,
+                        frozen.regionAddress(r) + p * pageSize, pageSize);
                 }
             }
-            paused = false;
         }
-        guest.vcpus().resume();
-    }
-
-    /** {@inheritDoc} */
-    public void throttle(final double fraction)
-    {
-        guest.vcpus().throttle(fraction);
     }
 
     /** @return the copy made at the last resume, kept by this object, or null. */
