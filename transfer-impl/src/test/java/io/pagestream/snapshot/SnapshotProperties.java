@@ -111,7 +111,7 @@ class SnapshotProperties
             // One flipped byte in one file of the chain.
             final Path victim = files.get(flipAt % (tip + 1));
             final long offset = (flipAt / 7) % Files.size(victim);
-            flip(victim, offset);
+            flip(victim, offset, 0x01);
             try (MappedGuestMemory fresh = MappedGuestMemory.anonymous(KERNEL, (long)pages * PAGE, PAGE, false))
             {
                 try
@@ -194,14 +194,22 @@ class SnapshotProperties
         return bytes;
     }
 
-    private static void flip(final Path file, final long offset) throws IOException
+    /**
+     * Flip bits of one byte of a file in place.
+     *
+     * @param file   the file.
+     * @param offset of the byte.
+     * @param mask   the bits to flip.
+     * @throws IOException if the file cannot be written.
+     */
+    static void flip(final Path file, final long offset, final int mask) throws IOException
     {
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"))
         {
             raf.seek(offset);
             final int b = raf.read();
             raf.seek(offset);
-            raf.write(b ^ 0x01);
+            raf.write(b ^ mask);
         }
     }
 

@@ -233,15 +233,16 @@ class SnapshotSystemTest
             final SnapshotInfo info = Snapshots.info(full.file());
             final long page = firstDataPageOf(full.file());
             final Path flipped = copy(full.file(), "flipped.snap");
-            flip(flipped, SnapshotFormat.dataOffset(info.pageSize()) + page * info.pageSize() + 123);
+            SnapshotProperties.flip(flipped, SnapshotFormat.dataOffset(info.pageSize()) + page * info.pageSize() + 123,
+                0x40);
             assertRefused(flipped, ErrorCode.CHECKSUM_MISMATCH, "page " + page + " (file offset");
 
             final Path badMeta = copy(full.file(), "meta.snap");
-            flip(badMeta, size - SnapshotFormat.FOOTER_BYTES - 3);
+            SnapshotProperties.flip(badMeta, size - SnapshotFormat.FOOTER_BYTES - 3, 0x40);
             assertRefused(badMeta, ErrorCode.SNAPSHOT_INVALID, "fail their checksum");
 
             final Path badHeader = copy(full.file(), "header.snap");
-            flip(badHeader, 17);
+            SnapshotProperties.flip(badHeader, 17, 0x40);
             assertRefused(badHeader, ErrorCode.SNAPSHOT_INVALID, "header fails its checksum");
 
             // A chain whose parent is gone, or replaced by another snapshot.
@@ -457,17 +458,6 @@ class SnapshotSystemTest
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"))
         {
             raf.setLength(length);
-        }
-    }
-
-    private static void flip(final Path file, final long offset) throws IOException
-    {
-        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"))
-        {
-            raf.seek(offset);
-            final int b = raf.read();
-            raf.seek(offset);
-            raf.write(b ^ 0x40);
         }
     }
 
