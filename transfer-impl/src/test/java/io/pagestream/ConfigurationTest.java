@@ -115,6 +115,25 @@ class ConfigurationTest
     }
 
     @Test
+    void shouldTakeLaneThreadsOnlyWhereThePageStreamMayStartThreads()
+    {
+        try (SyntheticGuest guest = SyntheticGuest.create(new SyntheticGuest.Config().sizeBytes(4L << 20)))
+        {
+            final MigrationSource.Context fromProperty = withProperties(Map.of(
+                MigrationSource.Context.LANE_THREADS_PROP_NAME, "true",
+                MigrationSource.Context.DATA_LANES_PROP_NAME, "3"), () -> source(guest)).conclude();
+            assertTrue(fromProperty.laneThreads());
+            assertEquals(3, fromProperty.dataLanes());
+
+            final MigrationException ex = assertThrows(MigrationException.class, () -> source(guest).dataLanes(3)
+                .laneThreads(true).threadingMode(io.pagestream.api.ThreadingMode.INVOKER).conclude());
+            assertEquals(ErrorCode.INVALID_CONFIGURATION, ex.errorCode());
+            assertTrue(ex.getMessage().contains("laneThreads") && ex.getMessage().contains("DEDICATED"),
+                ex.getMessage());
+        }
+    }
+
+    @Test
     @Timeout(60)
     void shouldReportAnEndpointInUseAsATransportFailure() throws Exception
     {

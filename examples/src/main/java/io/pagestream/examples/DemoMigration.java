@@ -137,6 +137,10 @@ public final class DemoMigration implements Callable<Integer>
         "partitioned between, 2 MiB stripes each, 1 to 16 (default ${DEFAULT-VALUE}).")
     int lanes;
 
+    @Option(names = "--lane-threads", description = "Give every data lane after the first a sending thread of its " +
+        "own for the pre-copy rounds (worth it where each lane and the media driver can have a core).")
+    boolean laneThreads;
+
     @Option(names = "--report-json", description = "Write the final report as JSON to this file (source: the " +
         "demo's, with the verification; target role: the library's own). The target the demo starts writes its " +
         "report beside it, as NAME.target.json.")
@@ -338,6 +342,11 @@ public final class DemoMigration implements Callable<Integer>
         range("--max-time-ms", maxTimeMs, 1, Long.MAX_VALUE);
         range("--vcpus", vcpus, 1, 256);
         range("--lanes", lanes, 1, io.pagestream.api.MigrationSource.Context.MAX_DATA_LANES);
+        if (laneThreads && lanes < 2)
+        {
+            throw usage("--lane-threads", "with --lanes " + lanes, "--lanes 2 or more (lane 0 stays on the agent's " +
+                "thread)");
+        }
         range("--peer-timeout-ms", peerTimeoutMs, 1, 3_600_000);
         range("--recovery-timeout-ms", recoveryTimeoutMs, 1, 86_400_000);
         if (mtu < 4096 || mtu > 65504 || (mtu & 31) != 0)
@@ -653,6 +662,7 @@ public final class DemoMigration implements Callable<Integer>
             .controlEndpoint(control)
             .mtuLength(mtu)
             .dataLanes(lanes)
+            .laneThreads(laneThreads)
             .downtimeTargetMs(downtimeMs)
             .maxRounds(maxRounds)
             .maxTimeMs(maxTimeMs)
@@ -1205,8 +1215,9 @@ public final class DemoMigration implements Callable<Integer>
         out.printf(Locale.ROOT, "verified          %s (%s)%n", verified, verification);
         out.printf(Locale.ROOT, "mode              %s%s%n", r.mode().name().toLowerCase(Locale.ROOT),
             r.switchRound() >= 0 ? " (switched over after round " + r.switchRound() + ")" : "");
-        out.printf(Locale.ROOT, "guest memory      %,d bytes, %,d-byte pages, %d data lane%s%n", r.guestBytes(),
-            r.pageSize(), r.lanes(), r.lanes() == 1 ? "" : "s");
+        out.printf(Locale.ROOT, "guest memory      %,d bytes, %,d-byte pages, %d data lane%s%s%n", r.guestBytes(),
+            r.pageSize(), r.lanes(), r.lanes() == 1 ? "" : "s",
+            r.laneThreads() > 0 ? " (" + r.laneThreads() + " on threads of their own)" : "");
         out.printf(Locale.ROOT, "total time        %,d ms (after %,d ms of launch: driver, allocations, %,d ms of " +
             "codec warm-up)%n", r.totalTimeMs(), launchMs, warmupMs);
         out.printf(Locale.ROOT, "downtime          %,d ms (target %,d ms)%n", r.downtimeMs(), r.downtimeTargetMs());
@@ -1257,6 +1268,7 @@ public final class DemoMigration implements Callable<Integer>
             "  \"guestBytes\": " + r.guestBytes() + ",\n" +
             "  \"pageSize\": " + r.pageSize() + ",\n" +
             "  \"lanes\": " + r.lanes() + ",\n" +
+            "  \"laneThreads\": " + r.laneThreads() + ",\n" +
             "  \"sourcePeakRssBytes\": " + sourcePeakRssBytes + ",\n" +
             "  \"targetPeakRssBytes\": " + targetPeakRssBytes + ",\n" +
             "  \"unreadZeroPages\": " + r.unreadZeroPages() + ",\n" +

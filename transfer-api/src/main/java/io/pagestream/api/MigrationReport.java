@@ -41,6 +41,7 @@ public final class MigrationReport
     private final double maxThrottle;
     private final int recoveries;
     private final int lanes;
+    private final int laneThreads;
     private final String lastDecision;
     private final long unreadZeroPages;
     private final long pagesCommittedAhead;
@@ -85,6 +86,7 @@ public final class MigrationReport
         maxThrottle = b.maxThrottle;
         recoveries = b.recoveries;
         lanes = b.lanes;
+        laneThreads = b.laneThreads;
         lastDecision = b.lastDecision;
         unreadZeroPages = b.unreadZeroPages;
         pagesCommittedAhead = b.pagesCommittedAhead;
@@ -284,6 +286,15 @@ public final class MigrationReport
     }
 
     /**
+     * @return data lanes that sent pre-copy rounds on threads of their own (0 unless the source asked for lane
+     *         threads; 0 on the target).
+     */
+    public int laneThreads()
+    {
+        return laneThreads;
+    }
+
+    /**
      * @return the policy's last decision with the figures behind it (source side), e.g. why it switched to
      * post-copy or gave up; empty if no round ended.
      */
@@ -394,6 +405,7 @@ public final class MigrationReport
         field(b, "guestBytes", guestBytes);
         field(b, "pageSize", pageSize);
         field(b, "lanes", lanes);
+        field(b, "laneThreads", laneThreads);
         field(b, "totalTimeMs", totalTimeMs);
         field(b, "downtimeMs", downtimeMs);
         field(b, "downtimeTargetMs", downtimeTargetMs);
@@ -502,6 +514,7 @@ public final class MigrationReport
                 ", faultP99Us=" + faultP99Us + ", faultMaxUs=" + faultMaxUs + ", recoveries=" + recoveries : "") +
             (maxThrottle > 0 ? ", maxThrottle=" + maxThrottle : "") +
             (lanes > 1 ? ", lanes=" + lanes : "") +
+            (laneThreads > 0 ? ", laneThreads=" + laneThreads : "") +
             (unreadZeroPages > 0 ? ", unreadZeroPages=" + unreadZeroPages : "") +
             (pagesCommittedAhead > 0 ? ", pagesCommittedAhead=" + pagesCommittedAhead : "") +
             (memoryPaths.isEmpty() ? "" : ", memoryPaths='" + memoryPaths + '\'') +
@@ -549,6 +562,7 @@ public final class MigrationReport
         private double maxThrottle;
         private int recoveries;
         private int lanes = 1;
+        private int laneThreads;
         private String lastDecision = "";
         private long unreadZeroPages;
         private long pagesCommittedAhead;
@@ -805,6 +819,16 @@ public final class MigrationReport
         public Builder lanes(final int v)
         {
             lanes = v;
+            return this;
+        }
+
+        /**
+         * @param v data lanes that sent on threads of their own.
+         * @return this.
+         */
+        public Builder laneThreads(final int v)
+        {
+            laneThreads = v;
             return this;
         }
 

@@ -146,6 +146,8 @@ public interface MigrationSource extends AutoCloseable
         public static final int DATA_LANES_DEFAULT = 1;
         /** Most data lanes a migration may use. */
         public static final int MAX_DATA_LANES = 16;
+        /** True to give every data lane after the first a sending thread of its own in pre-copy rounds. */
+        public static final String LANE_THREADS_PROP_NAME = "pagestream.data.lane.threads";
 
         private GuestMemory guestMemory;
         private DirtyPageLog dirtyPageLog;
@@ -173,6 +175,7 @@ public interface MigrationSource extends AutoCloseable
         private long pageCacheBytes = sizeProperty(PAGE_CACHE_BYTES_PROP_NAME, 0);
         private PageCachePolicy pageCachePolicy = enumProperty(PAGE_CACHE_POLICY_PROP_NAME, PageCachePolicy.class, PAGE_CACHE_POLICY_DEFAULT);
         private int dataLanes = intProperty(DATA_LANES_PROP_NAME, DATA_LANES_DEFAULT);
+        private boolean laneThreads = booleanProperty(LANE_THREADS_PROP_NAME, false);
         /** Followers one migration may fan out to. */
         public static final int MAX_FOLLOWERS = 16;
         private java.util.UUID cloneVmId;
@@ -220,6 +223,8 @@ public interface MigrationSource extends AutoCloseable
                 "must be from 1 to " + MAX_DATA_LANES);
             require(dataStreamId() + dataLanes - 1 >= dataStreamId(), "dataLanes", dataLanes,
                 "lane stream ids dataStreamId..dataStreamId+dataLanes-1 overflow");
+            require(!laneThreads || threadingMode() == ThreadingMode.DEDICATED, "laneThreads", laneThreads,
+                "needs threadingMode DEDICATED: with INVOKER PageStream starts no thread of its own");
             require(null != pageCachePolicy, "pageCachePolicy", null, "must be set");
             require(null == cloneVmId || !cloneVmId.equals(vmId()), "cloneVmId", cloneVmId,
                 "must differ from vmId: a clone is another guest");
@@ -270,7 +275,7 @@ public interface MigrationSource extends AutoCloseable
          * @param lanes data lanes (1 to {@value #MAX_DATA_LANES}): publications the pages are partitioned between
          *              in 2 MiB stripes, each its own Aeron stream ({@code dataStreamId + lane}) with its own sender
          *              state, so a lane's loss or back-pressure never holds the others up. Control frames travel on
-         *              lane 0. All lanes run on the source's agent thread.
+         *              lane 0. All lanes run on the source's agent thread unless {@link #laneThreads(boolean)}.
          * @return this.
          */
         public Context dataLanes(final int lanes)
@@ -285,6 +290,34 @@ public interface MigrationSource extends AutoCloseable
         public int dataLanes()
         {
             return dataLanes;
+        }
+
+        /**
+         * The embedder's choice of threads for the data lanes. Off (the default), every lane sends on the source's
+         * agent thread, in turn within each duty cycle: right where cores are few, since a second sending thread then
+         * only competes with the first and with the media driver. On, every lane after the first gets a sending
+         * thread of its own ({@code pagestream-lane-N}) for the pre-copy rounds (the bulk pass, later rounds and the
+         * stop-and-copy round), where encoding and copying pages is the work: worth it where each lane can have a
+         * core (and the driver its own). Lane 0 carries the control frames and stays on the agent's thread, as does
+         * every lane in post-copy, where faults steer the push. Each threaded lane then keeps its own share of the
+         * page cache ({@code pageCacheBytes / dataLanes}) and its own encoding choice; the bandwidth cap stays one
+         * cap for all. Needs {@link ThreadingMode#DEDICATED}.
+         *
+         * @param threads true for a sending thread per lane after the first.
+         * @return this.
+         */
+        public Context laneThreads(final boolean threads)
+        {
+            laneThreads = threads;
+            return this;
+        }
+
+        /**
+         * @return true if every data lane after the first sends pre-copy rounds on its own thread.
+         */
+        public boolean laneThreads()
+        {
+            return laneThreads;
         }
 
         /**

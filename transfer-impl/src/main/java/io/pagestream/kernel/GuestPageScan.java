@@ -167,7 +167,7 @@ public final class GuestPageScan
      * @param firstPage first page of the range.
      * @param count     pages in the range.
      */
-    public void readAhead(final long firstPage, final long count)
+    public synchronized void readAhead(final long firstPage, final long count)
     {
         if (null == unmappedData || !readAheadEnabled)
         {

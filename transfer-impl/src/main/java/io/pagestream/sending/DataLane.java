@@ -23,7 +23,8 @@ import io.pagestream.transport.FrameSink;
  * then {@link #doWork}, which wraps round once to the pages before the cursor, until {@link #isPushed()}; a fault
  * moves the cursor to just after the faulted page ({@link #prepage}).
  * <p>
- * Threading: the source conductor's thread. No allocation.
+ * Threading: the source conductor's thread, or for a pre-copy round the lane's own thread ({@link LaneThreads}),
+ * never both at once. No allocation.
  */
 final class DataLane
 {
@@ -38,7 +39,7 @@ final class DataLane
     private final int pageSize;
     private final LanePartition partition;
     private final BandwidthLimiter limiter;
-    private final RoundTracker tracker;
+    private final RoundCounts tracker;
     private final PageSender sender;
     private final LaneStats stats = new LaneStats();
     private final ZeroRunFlyweight zeroRunFlyweight = new ZeroRunFlyweight();
@@ -67,7 +68,7 @@ final class DataLane
         final FrameSink sink,
         final PageSender sender,
         final BandwidthLimiter limiter,
-        final RoundTracker tracker)
+        final RoundCounts tracker)
     {
         this.index = index;
         this.migrationId = migrationId;

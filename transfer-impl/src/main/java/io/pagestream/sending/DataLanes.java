@@ -16,7 +16,8 @@ import org.agrona.concurrent.status.AtomicCounter;
  * loss simply sends nothing this cycle while the others go on. Lane 0 also carries the control frames. After a
  * post-copy link loss the lanes reopen on new Aeron sessions without blocking a duty cycle.
  * <p>
- * Threading: the source conductor's thread.
+ * Threading: the source conductor's thread; with lane threads, every lane after the first is handed to its own
+ * thread for each pre-copy round and back when its ROUND_END is out ({@link LaneThreads}).
  */
 final class DataLanes implements AutoCloseable
 {
@@ -36,6 +37,8 @@ final class DataLanes implements AutoCloseable
     private long retiredBytes;
     private MemoryKernel kernel;
     private GuestPageScan scan;
+    private RoundTracker tracker;
+    private LaneThreads threads;
 
     /**
      * @param lanes         the lanes, index i on stream {@code firstStreamId + i}.
@@ -65,8 +68,9 @@ final class DataLanes implements AutoCloseable
     }
 
     /**
-     * Build the lanes over their streams: one bandwidth cap, one cache of sent versions and one encoding chooser
-     * shared by all (they run on one thread and share one link), a sender and a partition each.
+     * Build the lanes over their streams: one bandwidth cap for all (they share one link); one cache of sent
+     * versions and one encoding chooser shared by all when they run on one thread, each lane its own share and its
+     * own chooser when lanes run on threads of their own; a sender and a partition each.
      *
      * @param ctx       the source's concluded context.
      * @param sinks     lane i's stream at index i.
@@ -91,14 +95,25 @@ final class DataLanes implements AutoCloseable
         final io.pagestream.api.guest.GuestMemory memory = ctx.guestMemory();
         final boolean deltaAllowed = ctx.compression() == io.pagestream.api.Compression.AUTO ||
             ctx.compression() == io.pagestream.api.Compression.DELTA;
-        final PageCache cache = deltaAllowed ?
-            new PageCache(ctx.pageCacheBytes(), memory.pageSize(), memory.pageCount(), ctx.pageCachePolicy()) : null;
+        final boolean threaded = ctx.laneThreads() && sinks.length > 1;
+        final long cacheBytes = threaded ? ctx.pageCacheBytes() / sinks.length : ctx.pageCacheBytes();
         final DataLane[] lanes = new DataLane[sinks.length];
+        final LaneTally[] tallies = new LaneTally[sinks.length];
+        PageCache cache = null;
         for (int i = 0; i < sinks.length; i++)
         {
+            if (deltaAllowed && (null == cache || threaded))
+            {
+                // Lanes on one thread share one cache; a lane on its own thread keeps its own share of it.
+                cache = new PageCache(cacheBytes, memory.pageSize(), memory.pageCount(), ctx.pageCachePolicy());
+            }
+            final EncodingChooser laneChooser = threaded && i > 0 ? new EncodingChooser(ctx.compression(),
+                memory.pageSize(), ctx.maxBandwidthBytesPerSec(), ctx.nanoClock().nanoTime()) : chooser;
             final PageSender sender = new PageSender(sinks[i], memory, ctx.migrationId(), limiter,
-                PageSender.Pacing.WAIT_FOR_CAP, cache, chooser, ctx.nanoClock());
-            lanes[i] = new DataLane(i, sinks.length, ctx.migrationId(), memory, sinks[i], sender, limiter, tracker);
+                PageSender.Pacing.WAIT_FOR_CAP, cache, laneChooser, ctx.nanoClock());
+            tallies[i] = threaded && i > 0 ? new LaneTally() : null;
+            lanes[i] = new DataLane(i, sinks.length, ctx.migrationId(), memory, sinks[i], sender, limiter,
+                null != tallies[i] ? tallies[i] : tracker);
         }
         final boolean fanOut = !ctx.followerEndpoints().isEmpty();
         final DataLanes dataLanes = new DataLanes(lanes, links, fanOut ?
@@ -111,6 +126,12 @@ final class DataLanes implements AutoCloseable
         dataLanes.targetEndpoint = ctx.targetEndpoint();
         dataLanes.kernel = MemoryKernel.create();
         dataLanes.scan = ctx.skipUnpopulated() ? new GuestPageScan(dataLanes.kernel, memory) : null;
+        dataLanes.tracker = tracker;
+        if (threaded)
+        {
+            dataLanes.threads = new LaneThreads(lanes, tallies, ctx.nanoClock(), ctx.errorHandler());
+            dataLanes.threads.start();
+        }
         return dataLanes;
     }
 
@@ -172,16 +193,80 @@ final class DataLanes implements AutoCloseable
         return lanes[index];
     }
 
-    /** @return the encoding chooser the lanes share. */
-    EncodingChooser chooser()
+    /** @return threads of their own the lanes send on, 0 if all are on the agent's thread. */
+    int laneThreads()
     {
-        return lanes[0].sender().chooser();
+        return null == threads ? 0 : threads.count();
     }
 
-    /** @return the cache of sent versions the lanes share, or null. */
-    PageCache cache()
+    /**
+     * A round begins: every lane's encoding choice looks back over the last one ({@link EncodingChooser}).
+     *
+     * @param nowNs current time.
+     */
+    void onRoundBoundary(final long nowNs)
     {
-        return lanes[0].sender().cache();
+        EncodingChooser last = null;
+        for (final DataLane lane : lanes)
+        {
+            final EncodingChooser chooser = lane.sender().chooser();
+            if (chooser != last)
+            {
+                chooser.onRoundBoundary(nowNs);
+                last = chooser;
+            }
+        }
+    }
+
+    /**
+     * @param bytesPerSec the bandwidth cap now in force, which every lane's encoding choice weighs.
+     */
+    void cap(final long bytesPerSec)
+    {
+        for (final DataLane lane : lanes)
+        {
+            lane.sender().chooser().cap(bytesPerSec);
+        }
+    }
+
+    /** @return true if the lanes keep sent versions for delta encoding. */
+    boolean hasCache()
+    {
+        return null != lanes[0].sender().cache();
+    }
+
+    /** @return hits in the lanes' caches of sent versions (one shared, or one per threaded lane). */
+    long cacheHits()
+    {
+        long hits = 0;
+        PageCache last = null;
+        for (final DataLane lane : lanes)
+        {
+            final PageCache cache = lane.sender().cache();
+            if (null != cache && cache != last)
+            {
+                hits += cache.hits();
+                last = cache;
+            }
+        }
+        return hits;
+    }
+
+    /** @return misses in the lanes' caches of sent versions. */
+    long cacheMisses()
+    {
+        long misses = 0;
+        PageCache last = null;
+        for (final DataLane lane : lanes)
+        {
+            final PageCache cache = lane.sender().cache();
+            if (null != cache && cache != last)
+            {
+                misses += cache.misses();
+                last = cache;
+            }
+        }
+        return misses;
     }
 
     /** @return lane 0's stream, which carries the control frames. */
@@ -269,14 +354,22 @@ final class DataLanes implements AutoCloseable
         for (final DataLane lane : lanes)
         {
             lane.beginRound(toSend, round);
+            if (null != threads && lane.index() > 0)
+            {
+                threads.handOver(lane.index());
+            }
         }
     }
 
     boolean isRoundSent()
     {
+        if (null != threads)
+        {
+            threads.fold(tracker);
+        }
         for (final DataLane lane : lanes)
         {
-            if (!lane.isRoundSent())
+            if ((null != threads && threads.isHandedOver(lane.index())) || !lane.isRoundSent())
             {
                 return false;
             }
@@ -321,11 +414,19 @@ final class DataLanes implements AutoCloseable
      */
     int doWork(final long nowNs, final int maxPages)
     {
+        if (null != threads)
+        {
+            threads.fold(tracker);
+            threads.throwFailure();
+        }
         final int share = Math.max(8, maxPages / lanes.length);
         int work = 0;
         for (final DataLane lane : lanes)
         {
-            work += lane.doWork(nowNs, share);
+            if (null == threads || !threads.isHandedOver(lane.index()))
+            {
+                work += lane.doWork(nowNs, share);
+            }
         }
         return work;
     }
@@ -452,9 +553,10 @@ final class DataLanes implements AutoCloseable
         return waits;
     }
 
-    /** Close every lane's stream. */
+    /** Stop the lanes' threads, if any, then close every lane's stream. */
     public void close()
     {
+        CloseHelper.quietClose(threads);
         for (final DataLane lane : lanes)
         {
             CloseHelper.quietClose(lane.sink());

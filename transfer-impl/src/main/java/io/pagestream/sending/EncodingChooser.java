@@ -53,7 +53,8 @@ public final class EncodingChooser
 
     private final Compression mode;
     private final int pageSize;
-    private long capBytesPerSec;
+    /** Volatile: a manager changes it on the agent thread while a lane on its own thread reads it. */
+    private volatile long capBytesPerSec;
     private final java.util.function.DoubleSupplier cpuLoad;
     private double lastCpuLoad = Double.NaN;
     private double lz4PagesPerSec = 1e5;

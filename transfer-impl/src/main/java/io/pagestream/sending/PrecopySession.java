@@ -310,7 +310,7 @@ final class PrecopySession
 
     private void beginRound(final State next, final long nowNs)
     {
-        lanes.chooser().onRoundBoundary(nowNs);
+        lanes.onRoundBoundary(nowNs);
         roundPagesPlanned = toSend.cardinality();
         tracker.beginRound(round, nowNs);
         lanes.beginRound(toSend, round);

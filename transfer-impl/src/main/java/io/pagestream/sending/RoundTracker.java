@@ -7,7 +7,7 @@ import io.pagestream.api.policy.RoundFigures;
  * rate, and the downtime prediction handed to the policy. Implements {@link RoundFigures} as the view the policy
  * reads. Threading: single writer (the source agent); the per-page methods only add to fields.
  */
-public final class RoundTracker implements RoundFigures
+public final class RoundTracker implements RoundFigures, RoundCounts
 {
     /** A round must send at least this much to update the bandwidth estimate. */
     static final long MIN_BYTES_FOR_BANDWIDTH = 1024 * 1024;
@@ -104,6 +104,25 @@ public final class RoundTracker implements RoundFigures
     {
         roundPages += pages;
         roundBytes += bytes;
+    }
+
+    /**
+     * What a lane on a thread of its own sent since its counts were last folded in ({@link LaneTally}).
+     *
+     * @param dataPages      data pages.
+     * @param frames         their frames.
+     * @param dataBytes      their frame bytes.
+     * @param zeroPages      pages sent in zero runs.
+     * @param zeroRunBytes   the zero runs' frame bytes.
+     */
+    void onLaneCounts(
+        final long dataPages, final long frames, final long dataBytes, final long zeroPages, final long zeroRunBytes)
+    {
+        roundPageFrames += frames;
+        roundPages += dataPages + zeroPages;
+        roundBytes += dataBytes + zeroRunBytes;
+        totalDataPages += dataPages;
+        totalDataBytes += dataBytes;
     }
 
     /**

@@ -179,7 +179,7 @@ final class SourceControl implements MigrationControl
             limiter.rate(settings.maxBandwidthBytesPerSec(), frameLength);
             postcopy.caps(settings.postcopyBandwidthBytesPerSec(), settings.maxBandwidthBytesPerSec());
         }
-        lanes.chooser().cap(settings.maxBandwidthBytesPerSec());
+        lanes.cap(settings.maxBandwidthBytesPerSec());
         tracker.managedDowntimeTargetMs(managedDowntimeTargetMs);
         precopy.manage(settings.postcopyAllowed(), requested && settings.postcopyRequested(),
             settings.switchoverHeld());

@@ -261,11 +261,10 @@ final class SourceFigures
             return;
         }
         lastProgressNs = nowNs;
-        final PageCache cache = lanes.cache();
-        if (null != cache)
+        if (lanes.hasCache())
         {
-            counters.get(CounterType.PAGE_CACHE_HITS).setOrdered(cache.hits());
-            counters.get(CounterType.PAGE_CACHE_MISSES).setOrdered(cache.misses());
+            counters.get(CounterType.PAGE_CACHE_HITS).setOrdered(lanes.cacheHits());
+            counters.get(CounterType.PAGE_CACHE_MISSES).setOrdered(lanes.cacheMisses());
         }
         progressRound = tracker.round();
         progressPagesRemaining = pagesRemaining;
@@ -349,6 +348,7 @@ final class SourceFigures
             .urgentPages(sum.urgentPages)
             .faults(faultCount, faultP50Us, faultP99Us, faultMaxUs)
             .lanes(lanes.count())
+            .laneThreads(lanes.laneThreads())
             .unreadZeroPages(sum.unreadZeroPages)
             .memoryPaths(lanes.kernel().stats().describeUsed())
             .dirtyLog(ctx.dirtyPageLog().name())

@@ -3,11 +3,12 @@ package io.pagestream.transport;
 /**
  * A token bucket that caps the send rate. Bytes are granted at {@code bytesPerSec}; unused allowance accumulates up
  * to a short burst (4 ms of rate, at least two frames) so the wire rate over any window of a few milliseconds stays
- * at the cap. Threading: single writer (the sending agent).
+ * at the cap. Threading: safe from several threads (data lanes on threads of their own share one cap); an uncapped
+ * call takes no lock.
  */
 public final class BandwidthLimiter
 {
-    private long bytesPerSec;
+    private volatile long bytesPerSec;
     private double bytesPerNs;
     private double burstBytes;
     private double tokens;
@@ -33,7 +34,7 @@ public final class BandwidthLimiter
      * @param newBytesPerSec the cap; 0 means unlimited.
      * @param maxFrameLength largest frame that will be requested.
      */
-    public void rate(final long newBytesPerSec, final int maxFrameLength)
+    public synchronized void rate(final long newBytesPerSec, final int maxFrameLength)
     {
         bytesPerSec = newBytesPerSec;
         bytesPerNs = newBytesPerSec / 1e9;
@@ -66,6 +67,11 @@ public final class BandwidthLimiter
      */
     public boolean tryAcquire(final int lengthBytes, final long nowNs)
     {
+        return 0 == bytesPerSec || acquireCapped(lengthBytes, nowNs);
+    }
+
+    private synchronized boolean acquireCapped(final int lengthBytes, final long nowNs)
+    {
         if (0 == bytesPerSec)
         {
             return true;
@@ -94,7 +100,7 @@ public final class BandwidthLimiter
      * @param lengthBytes to send.
      * @param nowNs       current time.
      */
-    public void acquireUrgent(final int lengthBytes, final long nowNs)
+    public synchronized void acquireUrgent(final int lengthBytes, final long nowNs)
     {
         if (0 == bytesPerSec)
         {
@@ -114,7 +120,7 @@ public final class BandwidthLimiter
      *
      * @param lengthBytes acquired and not sent.
      */
-    public void refund(final int lengthBytes)
+    public synchronized void refund(final int lengthBytes)
     {
         if (0 != bytesPerSec)
         {

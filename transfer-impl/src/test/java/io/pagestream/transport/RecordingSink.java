@@ -28,6 +28,7 @@ public final class RecordingSink implements FrameSink
     private final ArrayDeque<Integer> script = new ArrayDeque<>();
     private final int maxFrameLength;
     private final int sessionId;
+    private final java.util.Set<String> senderThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private int defaultOutcome = SENT;
     private boolean connected = true;
     private boolean closed;
@@ -86,7 +87,16 @@ public final class RecordingSink implements FrameSink
 
     private int next()
     {
+        senderThreads.add(Thread.currentThread().getName());
         return script.isEmpty() ? defaultOutcome : script.poll();
+    }
+
+    /**
+     * @return names of the threads that offered or claimed on this sink.
+     */
+    public java.util.Set<String> senderThreads()
+    {
+        return senderThreads;
     }
 
     /**
