@@ -1,6 +1,8 @@
 package io.pagestream.examples;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 
 import java.nio.charset.StandardCharsets;
@@ -88,17 +90,21 @@ class DemoMigrationIT
         assertEquals(2L << 20, number(json, "pageSize"), json);
     }
 
-    @Test
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
     @Timeout(300)
-    void shouldMigrateOverThreeLanesAndSaySo() throws Exception
+    void shouldMigrateOverThreeLanesAndSaySo(final boolean laneThreads) throws Exception
     {
         final Path report = Files.createTempFile("pagestream-demo-lanes", ".json");
-        final Process demo = run(report, "--memory=256m", "--workload=hotset", "--lanes=3");
+        final Process demo = laneThreads ?
+            run(report, "--memory=256m", "--workload=hotset", "--lanes=3", "--lane-threads") :
+            run(report, "--memory=256m", "--workload=hotset", "--lanes=3");
         assertTrue(demo.waitFor(240, TimeUnit.SECONDS), "demo finished");
         final String json = Files.readString(report, StandardCharsets.UTF_8);
         assertEquals(0, demo.exitValue(), json);
         assertTrue(json.contains("\"verified\": true"), json);
         assertEquals(3, number(json, "lanes"), json);
+        assertEquals(laneThreads ? 2 : 0, number(json, "laneThreads"), json);
     }
 
     @Test

@@ -49,6 +49,7 @@ class DemoOptionsTest
         "--fill=1.5|--fill|from 0 to 1",
         "--vcpus=0|--vcpus|from 1 to 256",
         "--lanes=17|--lanes|from 1 to 16",
+        "--lane-threads|--lane-threads|--lanes 2 or more",
         "--security=rot13|--security|none, auth, encrypt",
         "--role=observer|--role|source, target",
         "--target=nohost|--target|host:port",
