@@ -21,50 +21,23 @@ import org.agrona.concurrent.status.AtomicCounter;
  */
 final class DataLanes implements AutoCloseable
 {
-    private static final long NO_REGISTRATION = -1;
 
     private final DataLane[] lanes;
-    private final Links links;
-    private final String channel;
-    private int followers;
-    private String targetEndpoint;
-    private final int firstStreamId;
-    private final AtomicCounter backPressure;
-    private final AtomicCounter adminActions;
-    private final long[] registrations;
-    private final int[] sessionIds;
+    private final LaneStreams streams;
     private final LaneStats total = new LaneStats();
-    private long retiredBytes;
     private MemoryKernel kernel;
     private GuestPageScan scan;
     private RoundTracker tracker;
     private LaneThreads threads;
 
     /**
-     * @param lanes         the lanes, index i on stream {@code firstStreamId + i}.
-     * @param links         to reopen lanes after a link loss.
-     * @param channel       the lanes' channel (the target's endpoint).
-     * @param firstStreamId stream id of lane 0.
-     * @param backPressure  counter for reopened lanes' refused offers.
-     * @param adminActions  counter for reopened lanes' admin actions.
+     * @param lanes   the lanes, index i on stream {@code firstStreamId + i}.
+     * @param streams the lanes' Aeron side.
      */
-    DataLanes(
-        final DataLane[] lanes,
-        final Links links,
-        final String channel,
-        final int firstStreamId,
-        final AtomicCounter backPressure,
-        final AtomicCounter adminActions)
+    DataLanes(final DataLane[] lanes, final LaneStreams streams)
     {
         this.lanes = lanes;
-        this.links = links;
-        this.channel = channel;
-        this.firstStreamId = firstStreamId;
-        this.backPressure = backPressure;
-        this.adminActions = adminActions;
-        this.registrations = new long[lanes.length];
-        this.sessionIds = new int[lanes.length];
-        java.util.Arrays.fill(registrations, NO_REGISTRATION);
+        this.streams = streams;
     }
 
     /**
@@ -116,14 +89,12 @@ final class DataLanes implements AutoCloseable
                 null != tallies[i] ? tallies[i] : tracker);
         }
         final boolean fanOut = !ctx.followerEndpoints().isEmpty();
-        final DataLanes dataLanes = new DataLanes(lanes, links, fanOut ?
+        final DataLanes dataLanes = new DataLanes(lanes, new LaneStreams(lanes, links, fanOut ?
             io.pagestream.transport.Channels.multiDestinationDataPublication(
             ctx.mtuLength(), ctx.termLength(), ctx.socketBufferLength()) :
             io.pagestream.transport.Channels.dataPublication(
             ctx.targetEndpoint(), ctx.mtuLength(), ctx.termLength(), ctx.socketBufferLength()), ctx.dataStreamId(),
-            backPressure, adminActions);
-        dataLanes.followers = ctx.followerEndpoints().size();
-        dataLanes.targetEndpoint = ctx.targetEndpoint();
+            backPressure, adminActions, ctx.followerEndpoints().size(), ctx.targetEndpoint()));
         dataLanes.kernel = MemoryKernel.create();
         dataLanes.scan = ctx.skipUnpopulated() ? new GuestPageScan(dataLanes.kernel, memory) : null;
         dataLanes.tracker = tracker;
@@ -191,6 +162,12 @@ final class DataLanes implements AutoCloseable
     DataLane lane(final int index)
     {
         return lanes[index];
+    }
+
+    /** @return the lanes' Aeron side: sessions, connections, receivers, reopening, bytes on the wire. */
+    LaneStreams streams()
+    {
+        return streams;
     }
 
     /** @return threads of their own the lanes send on, 0 if all are on the agent's thread. */
@@ -273,80 +250,6 @@ final class DataLanes implements AutoCloseable
     FrameSink controlSink()
     {
         return lanes[0].sink();
-    }
-
-    /** @return every lane's Aeron session id, for the HELLO. */
-    int[] sessionIds()
-    {
-        for (int i = 0; i < lanes.length; i++)
-        {
-            sessionIds[i] = lanes[i].sink().sessionId();
-        }
-        return sessionIds;
-    }
-
-    /** @return true once every lane's stream has a subscriber. */
-    boolean allConnected()
-    {
-        for (final DataLane lane : lanes)
-        {
-            if (null == lane.sink() || !lane.sink().isConnected())
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * @return true once every lane's flow control counts the target and every follower: a receiver that joins a
-     * stream late starts where the stream is then, so a fan-out sends its first frame only after all have joined.
-     * Always true without followers.
-     */
-    boolean everyReceiverJoined()
-    {
-        if (0 == followers)
-        {
-            return true;
-        }
-        for (final DataLane lane : lanes)
-        {
-            if (links.flowControlReceivers(lane.sink()) < 1 + followers)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** @return the fewest receivers any lane's flow control counts now, for messages. */
-    int fewestReceivers()
-    {
-        int fewest = Integer.MAX_VALUE;
-        for (final DataLane lane : lanes)
-        {
-            fewest = Math.min(fewest, links.flowControlReceivers(lane.sink()));
-        }
-        return fewest;
-    }
-
-    /** @return followers the lanes fan out to besides the target. */
-    int followers()
-    {
-        return followers;
-    }
-
-    /** @return the first lane not connected, or -1. */
-    int firstUnconnected()
-    {
-        for (final DataLane lane : lanes)
-        {
-            if (!lane.sink().isConnected())
-            {
-                return lane.index();
-            }
-        }
-        return -1;
     }
 
     void beginRound(final PageBitmap toSend, final int round)
@@ -476,50 +379,6 @@ final class DataLanes implements AutoCloseable
         }
     }
 
-    /**
-     * Close every lane's stream and start opening new ones (new Aeron sessions); {@link #pollReopened()} completes.
-     */
-    void reopen()
-    {
-        for (int i = 0; i < lanes.length; i++)
-        {
-            final FrameSink old = lanes[i].sink();
-            retiredBytes += old.bytesSent();
-            old.close();
-            registrations[i] = links.addExclusivePublication(channel, firstStreamId + i);
-        }
-    }
-
-    /**
-     * @return true once every lane reopened by {@link #reopen()} has its new stream.
-     */
-    boolean pollReopened()
-    {
-        boolean all = true;
-        for (int i = 0; i < lanes.length; i++)
-        {
-            if (registrations[i] != NO_REGISTRATION)
-            {
-                final FrameSink sink = links.exclusivePublication(registrations[i], backPressure, adminActions);
-                if (null == sink)
-                {
-                    all = false;
-                }
-                else
-                {
-                    registrations[i] = NO_REGISTRATION;
-                    if (followers > 0)
-                    {
-                        // A reopened fan-out lane serves the target alone: post-copy released the followers.
-                        links.addDestination(sink, targetEndpoint);
-                    }
-                    lanes[i].retarget(sink);
-                }
-            }
-        }
-        return all;
-    }
-
     /** @return the lanes' figures, summed. */
     LaneStats stats()
     {
@@ -529,17 +388,6 @@ final class DataLanes implements AutoCloseable
             total.add(lane.stats());
         }
         return total;
-    }
-
-    /** @return bytes every lane put on the wire, streams closed by recoveries included. */
-    long bytesOnWire()
-    {
-        long bytes = retiredBytes;
-        for (final DataLane lane : lanes)
-        {
-            bytes += lane.sink().bytesSent();
-        }
-        return bytes;
     }
 
     /** @return times the bandwidth cap held a lane back. */

@@ -150,7 +150,7 @@ final class HandshakeSession
         switch (state)
         {
             case AWAIT_CONNECTED:
-                if (proxy.controlSink().isConnected() && (resume || lanes.everyReceiverJoined()))
+                if (proxy.controlSink().isConnected() && (resume || lanes.streams().everyReceiverJoined()))
                 {
                     sendHello(nowNs);
                     state(State.AWAIT_HELLO_ACK);
@@ -160,9 +160,9 @@ final class HandshakeSession
                 {
                     if (proxy.controlSink().isConnected())
                     {
-                        throw new LocalFailure(ErrorCode.TARGET_UNREACHABLE, "the target and " + lanes.followers() +
+                        throw new LocalFailure(ErrorCode.TARGET_UNREACHABLE, "the target and " + lanes.streams().followers() +
                             " followers did not all join within connectTimeoutMs=" + ctx.connectTimeoutMs() + ": " +
-                            lanes.fewestReceivers() + " of " + (1 + lanes.followers()) + " receivers on a lane " +
+                            lanes.streams().fewestReceivers() + " of " + (1 + lanes.streams().followers()) + " receivers on a lane " +
                             "(followers " + ctx.followerEndpoints() + ")");
                     }
                     throw new LocalFailure(ErrorCode.TARGET_UNREACHABLE, "no target connected at " +
@@ -190,7 +190,7 @@ final class HandshakeSession
                 return sendAuth(nowNs);
 
             case AWAIT_LANES:
-                if (lanes.allConnected())
+                if (lanes.streams().allConnected())
                 {
                     onAccepted();
                     state(State.DONE);
@@ -198,8 +198,8 @@ final class HandshakeSession
                 }
                 if (!resume && nowNs - startNs > timeoutNs)
                 {
-                    throw new LocalFailure(ErrorCode.TARGET_UNREACHABLE, "data lane " + lanes.firstUnconnected() +
-                        " (stream " + (ctx.dataStreamId() + lanes.firstUnconnected()) + ") to " +
+                    throw new LocalFailure(ErrorCode.TARGET_UNREACHABLE, "data lane " + lanes.streams().firstUnconnected() +
+                        " (stream " + (ctx.dataStreamId() + lanes.streams().firstUnconnected()) + ") to " +
                         ctx.targetEndpoint() + " never connected within connectTimeoutMs=" + ctx.connectTimeoutMs());
                 }
                 return 0;
@@ -378,7 +378,7 @@ final class HandshakeSession
             (ctx.frameAuthentication() ? Capabilities.FRAME_MAC : 0) |
             (ctx.frameEncryption() ? Capabilities.FRAME_ENCRYPTION : 0);
         proxy.hello(ctx.guestMemory(), capabilities, nowNs, ctx.controlStreamId(), ctx.controlEndpoint(),
-            sourceNonce, null != ctx.cloneVmId() ? ctx.cloneVmId() : ctx.vmId(), lanes.sessionIds(), dataBytes());
+            sourceNonce, null != ctx.cloneVmId() ? ctx.cloneVmId() : ctx.vmId(), lanes.streams().sessionIds(), dataBytes());
         lastHelloNs = nowNs;
     }
 

@@ -80,7 +80,7 @@ final class RecoverySession
         }
         missing = pending;
         lanes.disableCache();
-        lanes.reopen();
+        lanes.streams().reopen();
         urgent.reopen();
         if (frameAuthentication)
         {
@@ -121,7 +121,7 @@ final class RecoverySession
         switch (state)
         {
             case REOPEN:
-                if (lanes.pollReopened())
+                if (lanes.streams().pollReopened())
                 {
                     proxy.controlSink(lanes.controlSink());
                     handshake.start(true, nowNs);

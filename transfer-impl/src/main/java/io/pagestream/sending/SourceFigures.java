@@ -357,7 +357,7 @@ final class SourceFigures
 
     private long bytesOnWire()
     {
-        return lanes.bytesOnWire() + urgent.bytesOnWire();
+        return lanes.streams().bytesOnWire() + urgent.bytesOnWire();
     }
 
     private LaneStats sum()
