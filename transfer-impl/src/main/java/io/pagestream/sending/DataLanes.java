@@ -215,35 +215,29 @@ final class DataLanes implements AutoCloseable
     /** @return hits in the lanes' caches of sent versions (one shared, or one per threaded lane). */
     long cacheHits()
     {
-        long hits = 0;
-        PageCache last = null;
-        for (final DataLane lane : lanes)
-        {
-            final PageCache cache = lane.sender().cache();
-            if (null != cache && cache != last)
-            {
-                hits += cache.hits();
-                last = cache;
-            }
-        }
-        return hits;
+        return cacheCount(true);
     }
 
     /** @return misses in the lanes' caches of sent versions. */
     long cacheMisses()
     {
-        long misses = 0;
+        return cacheCount(false);
+    }
+
+    private long cacheCount(final boolean hits)
+    {
+        long count = 0;
         PageCache last = null;
         for (final DataLane lane : lanes)
         {
             final PageCache cache = lane.sender().cache();
             if (null != cache && cache != last)
             {
-                misses += cache.misses();
+                count += hits ? cache.hits() : cache.misses();
                 last = cache;
             }
         }
-        return misses;
+        return count;
     }
 
     /** @return lane 0's stream, which carries the control frames. */
