@@ -13,7 +13,8 @@ import static io.pagestream.kernel.KernelCallException.range;
  * What the kernel offers is probed once, at construction, on a page mapped for the purpose: MADV_POPULATE_* (Linux
  * 5.14), PAGEMAP_SCAN (6.7) and readable /proc/self/pagemap. A call that later finds its mechanism missing (ENOTTY or
  * EINVAL where the arguments were already checked) takes the fallback, and the path of every call is counted in
- * {@link #stats()}.
+ * {@link #stats()}. MADV_DONTNEED over many ranges goes through {@link BatchedDontNeed}, a file's data pages through
+ * {@link FileExtents}.
  * <p>
  * Threading: thread-safe. Each thread has its own PAGEMAP_SCAN buffers, allocated on its first scan.
  */
@@ -72,10 +73,7 @@ final class LinuxMemoryKernel implements MemoryKernel
         stats.prefer(KernelStats.Path.UNMAP_MUNMAP);
     }
 
-    private static final int IOVECS = 1024;
-    private volatile boolean batchedDontNeed = true;
-    private int pidfd = -1;
-    private java.lang.foreign.MemorySegment iovecs;
+    private final BatchedDontNeed batchedDontNeed = new BatchedDontNeed(pageSize, stats);
 
     /** {@inheritDoc} */
     public int systemPageSize()
@@ -135,55 +133,15 @@ final class LinuxMemoryKernel implements MemoryKernel
     public boolean dontNeed(final long[] addresses, final long[] lengthsBytes, final int count)
     {
         int done = 0;
-        if (batchedDontNeed)
+        if (batchedDontNeed.isAvailable())
         {
-            done = dontNeedBatched(addresses, lengthsBytes, count);
+            done = batchedDontNeed.dontNeed(addresses, lengthsBytes, count);
         }
         for (int i = done; i < count; i++)
         {
             dontNeed(addresses[i], lengthsBytes[i]);
         }
         return true;
-    }
-
-    private synchronized int dontNeedBatched(final long[] addresses, final long[] lengthsBytes, final int count)
-    {
-        if (pidfd < 0)
-        {
-            final long fd = Descriptors.syscall5(Libc.SYS_PIDFD_OPEN, ProcessHandle.current().pid(), 0, 0, 0, 0);
-            if (fd < 0)
-            {
-                batchedDontNeed = false;
-                return 0;
-            }
-            pidfd = (int)fd;
-            iovecs = java.lang.foreign.Arena.ofAuto().allocate(16L * IOVECS, 8);
-        }
-        int done = 0;
-        while (done < count)
-        {
-            final int n = Math.min(IOVECS, count - done);
-            long bytes = 0;
-            for (int i = 0; i < n; i++)
-            {
-                Checks.addressRange("process_madvise(MADV_DONTNEED)", addresses[done + i], lengthsBytes[done + i],
-                    pageSize);
-                iovecs.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i, addresses[done + i]);
-                iovecs.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16L * i + 8, lengthsBytes[done + i]);
-                bytes += lengthsBytes[done + i];
-            }
-            final long result = Descriptors.syscall5(
-                Libc.SYS_PROCESS_MADVISE, pidfd, iovecs.address(), n, Libc.MADV_DONTNEED, 0);
-            if (result != bytes)
-            {
-                // EINVAL: a kernel whose process_madvise lacks MADV_DONTNEED; a short count: the rest one by one.
-                batchedDontNeed = result >= 0;
-                return done;
-            }
-            stats.record(KernelStats.Path.DONTNEED_BATCHED);
-            done += n;
-        }
-        return done;
     }
 
     /** {@inheritDoc} */
@@ -287,59 +245,7 @@ final class LinuxMemoryKernel implements MemoryKernel
         Checks.bitmap(call, bitmap, pages);
         Bitmaps.clearPrefix(bitmap, pages);
 
-        final long count = seekExtents(fd, offsetBytes, lengthBytes, pageSizeBytes, bitmap);
-        if (count >= 0)
-        {
-            stats.record(KernelStats.Path.DATA_SEEK);
-            return count;
-        }
-        // EINVAL: a file system or kernel without SEEK_DATA; anything else is a real failure.
-        if (count != -Errno.EINVAL)
-        {
-            throw failed("lseek(SEEK_DATA) fd=" + fd + " offsetBytes=" + offsetBytes, count);
-        }
-        final long size = Descriptors.lseek(fd, 0, Libc.SEEK_END);
-        if (size < 0)
-        {
-            throw failed("lseek(SEEK_END) fd=" + fd, size);
-        }
-        stats.record(KernelStats.Path.DATA_ASSUME_ALL);
-        return PortableMemoryKernel.assumeData(offsetBytes, lengthBytes, pageSizeBytes, size, bitmap);
-    }
-
-    private static long seekExtents(
-        final int fd, final long offsetBytes, final long lengthBytes, final int pageSizeBytes, final long[] bitmap)
-    {
-        final int shift = Integer.numberOfTrailingZeros(pageSizeBytes);
-        final long end = offsetBytes + lengthBytes;
-        long position = offsetBytes;
-        long count = 0;
-        while (position < end)
-        {
-            final long data = Descriptors.lseek(fd, position, Libc.SEEK_DATA);
-            if (data == -Errno.ENXIO)
-            {
-                break; // no data at or after position
-            }
-            if (data < 0)
-            {
-                return data;
-            }
-            if (data >= end)
-            {
-                break;
-            }
-            final long hole = Descriptors.lseek(fd, data, Libc.SEEK_HOLE);
-            if (hole < 0)
-            {
-                return hole;
-            }
-            final long to = Math.min(hole, end);
-            count += Bitmaps.setRange(
-                bitmap, (data - offsetBytes) >>> shift, (to - offsetBytes + pageSizeBytes - 1) >>> shift);
-            position = hole;
-        }
-        return count;
+        return FileExtents.dataPages(fd, offsetBytes, lengthBytes, pageSizeBytes, bitmap, stats);
     }
 
     /** {@inheritDoc} */

@@ -8,7 +8,6 @@ import io.pagestream.kernel.MemoryKernel;
 import io.pagestream.pages.PageBitmap;
 import io.pagestream.pages.PresentPages;
 import io.pagestream.protocol.PageFlyweight;
-import io.pagestream.protocol.RoundEndFlyweight;
 import io.pagestream.protocol.ZeroRunFlyweight;
 import org.agrona.DirectBuffer;
 import org.agrona.UnsafeApi;
@@ -17,13 +16,8 @@ import org.agrona.concurrent.status.AtomicCounter;
 /**
  * Everything that writes target memory: pages and zero runs from the data lanes and the urgent lane, checked by the
  * {@link PageApplier} before a byte lands; which pages were received and which hold their current contents
- * ({@link PresentPages}, read by the fault path); and the round barrier across lanes.
- * <p>
- * <b>Rounds across lanes.</b> Each lane ends a round with its own ROUND_END carrying what it sent; the lane is then
- * not read until every lane has ended the round, and the round closes. After a close, only lane 0 is read until it
- * opens the next round (any frame of it) or hands over (SWITCHOVER): so a lane never applies a page of round
- * {@code r+1} while another still holds pages of round {@code r}, and no pushed page lands before the post-copy
- * switchover that makes pages present. With one lane this is the single stream's order.
+ * ({@link PresentPages}, read by the fault path); and, through its {@link RoundBarrier}, the order of rounds across
+ * lanes.
  * <p>
  * <b>Post-copy.</b> A present page is never written again (the running guest may have changed it): late duplicates
  * are dropped and counted. Each pending page's arrival counts down to COMPLETE.
@@ -41,7 +35,7 @@ final class GuestImage
     private final PresentPages present;
     private final PageApplier applier;
     private final ZeroRunFlyweight zeroRun = new ZeroRunFlyweight();
-    private final RoundEndFlyweight roundEnd = new RoundEndFlyweight();
+    private final RoundBarrier barrier = new RoundBarrier();
     private final AtomicCounter pageFramesCounter;
     private final AtomicCounter zeroPagesCounter;
     private final AtomicCounter duplicatesCounter;
@@ -49,13 +43,6 @@ final class GuestImage
     private volatile long pagesReceived;
     private long zeroPages;
     private long totalPageFrames;
-
-    private int round;
-    private int laneCount = 1;
-    private long[] laneFrames = new long[1];
-    private long[] lanePages = new long[1];
-    private boolean[] atBarrier = new boolean[1];
-    private boolean leaderFirst;
     private boolean postcopy;
     private long postcopyRemaining;
 
@@ -84,15 +71,12 @@ final class GuestImage
      */
     void laneCount(final int lanes)
     {
-        laneCount = lanes;
-        laneFrames = new long[lanes];
-        lanePages = new long[lanes];
-        atBarrier = new boolean[lanes];
+        barrier.laneCount(lanes);
     }
 
     int laneCount()
     {
-        return laneCount;
+        return barrier.laneCount();
     }
 
     PresentPages present()
@@ -108,7 +92,7 @@ final class GuestImage
     /** @return the round being received. */
     int round()
     {
-        return round;
+        return barrier.round();
     }
 
     boolean isPostcopy()
@@ -152,7 +136,7 @@ final class GuestImage
      */
     boolean mayPoll(final int lane)
     {
-        return postcopy || (!atBarrier[lane] && (lane == 0 || !leaderFirst));
+        return barrier.mayPoll(lane, postcopy);
     }
 
     /**
@@ -165,11 +149,8 @@ final class GuestImage
      */
     void onPage(final int lane, final DirectBuffer buffer, final int offset, final int length)
     {
-        if (lane == 0)
-        {
-            leaderFirst = false; // lane 0 opened the round; the others may follow
-        }
-        final long completedPage = applier.apply(buffer, offset, length, round, postcopy ? present : null);
+        barrier.onFrame(lane);
+        final long completedPage = applier.apply(buffer, offset, length, barrier.round(), postcopy ? present : null);
         if (completedPage == PageApplier.SKIPPED)
         {
             duplicatesCounter.incrementOrdered();
@@ -177,17 +158,10 @@ final class GuestImage
         }
         pageFramesCounter.incrementOrdered();
         totalPageFrames++;
-        if (lane >= 0)
-        {
-            laneFrames[lane]++;
-        }
+        barrier.count(lane, 1, completedPage >= 0 ? 1 : 0);
         if (completedPage >= 0)
         {
             pagesByEncoding[buffer.getByte(offset + PageFlyweight.ENCODING_OFFSET) & 3]++;
-            if (lane >= 0)
-            {
-                lanePages[lane]++;
-            }
             if (received.set(completedPage))
             {
                 pagesReceived++;
@@ -229,15 +203,12 @@ final class GuestImage
     {
         zeroRun.wrapForRead(buffer, offset);
         zeroRun.validate(length, pageCount);
-        if (zeroRun.round() != round)
+        if (zeroRun.round() != barrier.round())
         {
             throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "round=" + zeroRun.round() +
-                " in ZERO_RUN frame, current round is " + round);
+                " in ZERO_RUN frame, current round is " + barrier.round());
         }
-        if (lane == 0)
-        {
-            leaderFirst = false;
-        }
+        barrier.onFrame(lane);
         final long first = zeroRun.firstPageIndex();
         final long count = zeroRun.pageCount();
         if (postcopy)
@@ -283,10 +254,7 @@ final class GuestImage
             present.set(pageIndex);
         }
         zeroPages += count;
-        if (lane >= 0)
-        {
-            lanePages[lane] += count;
-        }
+        barrier.count(lane, 0, count);
         zeroPagesCounter.getAndAddOrdered(count);
     }
 
@@ -301,37 +269,7 @@ final class GuestImage
      */
     boolean onRoundEnd(final int lane, final DirectBuffer buffer, final int offset, final int length)
     {
-        roundEnd.wrapForRead(buffer, offset);
-        roundEnd.validate(length);
-        if (roundEnd.round() != round)
-        {
-            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
-                "round=" + roundEnd.round() + " in ROUND_END frame, current round is " + round);
-        }
-        if (roundEnd.pageFrames() != laneFrames[lane] || roundEnd.pages() != lanePages[lane])
-        {
-            throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION, "round " + round + " ended with pageFrames=" +
-                roundEnd.pageFrames() + " pages=" + roundEnd.pages() + " but " + laneFrames[lane] + " frames and " +
-                lanePages[lane] + " pages arrived" + (laneCount > 1 ? " on lane " + lane : ""));
-        }
-        if (lane == 0)
-        {
-            leaderFirst = false;
-        }
-        atBarrier[lane] = true;
-        for (int i = 0; i < laneCount; i++)
-        {
-            if (!atBarrier[i])
-            {
-                return false;
-            }
-        }
-        round++;
-        java.util.Arrays.fill(laneFrames, 0);
-        java.util.Arrays.fill(lanePages, 0);
-        java.util.Arrays.fill(atBarrier, false);
-        leaderFirst = laneCount > 1;
-        return true;
+        return barrier.onRoundEnd(lane, buffer, offset, length);
     }
 
     /** @return pages never received (a stop-and-copy switchover must find none). */
@@ -370,7 +308,7 @@ final class GuestImage
             present.setWord(w, receivedWords[w] & ~pendingWords[w]);
         }
         postcopy = true;
-        leaderFirst = false;
+        barrier.release();
         postcopyRemaining = pending.cardinality();
         if (null != installer)
         {

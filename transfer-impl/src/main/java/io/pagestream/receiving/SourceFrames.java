@@ -24,6 +24,7 @@ final class SourceFrames implements DataListener
     private final GuestImage image;
     private final SwitchoverReceiver switchover;
     private final RecoveryResponder recovery;
+    private final FanOutRole fanOut;
     private final AtomicCounter foreignCounter;
 
     SourceFrames(
@@ -33,6 +34,7 @@ final class SourceFrames implements DataListener
         final GuestImage image,
         final SwitchoverReceiver switchover,
         final RecoveryResponder recovery,
+        final FanOutRole fanOut,
         final AtomicCounter foreignCounter)
     {
         this.conductor = conductor;
@@ -41,6 +43,7 @@ final class SourceFrames implements DataListener
         this.image = image;
         this.switchover = switchover;
         this.recovery = recovery;
+        this.fanOut = fanOut;
         this.foreignCounter = foreignCounter;
     }
 
@@ -69,7 +72,7 @@ final class SourceFrames implements DataListener
     /** {@inheritDoc} */
     public boolean mayRead(final int lane)
     {
-        if (conductor.isFollower() && conductor.state() == TargetState.HANDSHAKE)
+        if (fanOut.isFollower() && conductor.state() == TargetState.HANDSHAKE)
         {
             return false; // the source is already sending: leave what follows the hello until the handshake is done
         }
@@ -131,7 +134,7 @@ final class SourceFrames implements DataListener
     /** {@inheritDoc} */
     public void onAuth(final AuthFlyweight auth)
     {
-        if (conductor.isFollower())
+        if (fanOut.isFollower())
         {
             return; // the source's answer to the target's challenge, seen by a follower of a fan-out
         }
@@ -201,7 +204,7 @@ final class SourceFrames implements DataListener
     /** {@inheritDoc} */
     public void onPromote(final String endpoint)
     {
-        if (!conductor.isFollower())
+        if (!fanOut.isFollower())
         {
             // The source lost this target (a partition, a stall) and gave the guest to a follower: this copy is
             // released, never resumed, so that exactly one target completes; nothing is sent back (an ERROR would
@@ -210,9 +213,9 @@ final class SourceFrames implements DataListener
                 "and promoted the follower at " + endpoint + "; the guest was not resumed here", false);
             return;
         }
-        if (conductor.isListeningAt(endpoint))
+        if (fanOut.isListeningAt(endpoint))
         {
-            conductor.promote(endpoint);
+            fanOut.promote(endpoint);
         }
     }
 }

@@ -12,7 +12,6 @@ import io.pagestream.status.LocalFailure;
 import io.pagestream.status.MigrationCounters;
 import io.pagestream.status.MigrationEnding;
 import io.pagestream.status.MigrationLifecycle;
-import io.pagestream.transport.FrameSink;
 import io.pagestream.transport.Links;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.NanoClock;
@@ -25,6 +24,8 @@ import java.util.concurrent.CompletableFuture;
  * {@link HelloAcceptor}, the {@link GuestImage}, the {@link SwitchoverReceiver}, the {@link RecoveryResponder}),
  * checks the deadlines, sends the heartbeat and owns the one failure path. Before the guest runs here, a failure
  * leaves it to the source; after, every fault on a page that never arrived throws ({@link ErrorCode#GUEST_LOST}).
+ * The {@link TargetCompletion} sends COMPLETE and waits for COMMIT; the {@link FanOutRole} says whether this is a
+ * follower of a fan-out, or one promoted to target.
  * <p>
  * Threading: {@link #doWork()} on one thread; {@link #cancel()}, {@link #progress()}, {@link #readyToRun()} and the
  * fault path from any thread. Time comes from the context's clock.
@@ -32,8 +33,6 @@ import java.util.concurrent.CompletableFuture;
 public final class TargetConductor implements Agent
 {
     private static final int FRAGMENTS_PER_POLL = 64;
-    /** COMPLETE is repeated this often while COMMIT has not come. */
-    static final long COMPLETE_RESEND_NS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100);
 
     private final MigrationTarget.Context ctx;
     private final NanoClock clock;
@@ -45,22 +44,15 @@ public final class TargetConductor implements Agent
     private final HelloAcceptor acceptor;
     private final SwitchoverReceiver switchover;
     private final RecoveryResponder recovery;
+    private final FanOutRole fanOut;
     private final ReceivingLanes lanes;
     private final TargetFigures figures;
+    private final TargetCompletion completion;
     private final TargetWatchdog watchdog;
     private final java.util.function.BooleanSupplier inPostcopy = () -> this.state == TargetState.POSTCOPY;
     private final CompletableFuture<MigrationPhase> readyToRun = new CompletableFuture<>();
     private final long startNs;
     private volatile boolean cancelRequested;
-    private volatile int commitResolution; // 0 none, 1 the source committed, 2 it did not
-    private volatile boolean awaitingCommit; // published by the agent for resolveCommit on other threads
-    private long completeSentNs;
-    /** True while this is a follower of a fan-out (cleared if the source promotes it to target). */
-    private boolean follower;
-    /** True from a promotion until the control stream to the source is up. */
-    private boolean promoting;
-    private String promotedFrom;
-    private long lastCompleteNs;
     private TargetState state = TargetState.AWAIT_HELLO;
     private long nowNs;
     private long lastFrameNs;
@@ -82,7 +74,6 @@ public final class TargetConductor implements Agent
         final CompletableFuture<MigrationReport> completion)
     {
         this.ctx = ctx;
-        this.follower = ctx.follower();
         this.clock = ctx.nanoClock();
         this.startNs = clock.nanoTime();
         this.nowNs = startNs;
@@ -96,8 +87,10 @@ public final class TargetConductor implements Agent
         this.acceptor = parts.acceptor;
         this.switchover = parts.switchover;
         this.recovery = parts.recovery;
+        this.fanOut = parts.fanOut;
         this.lanes = parts.lanes;
         this.figures = parts.figures;
+        this.completion = parts.completion;
         this.watchdog = parts.watchdog;
         this.ending = new MigrationEnding(lifecycle, proxy, clock, this::onEnding);
         state(TargetState.AWAIT_HELLO);
@@ -162,11 +155,7 @@ public final class TargetConductor implements Agent
             work += poll();
             work += watchdog.check(state, cancelRequested, nowNs - startNs, nowNs - lastFrameNs);
             work += drive();
-            if (promoting && proxy.pollConnected())
-            {
-                promoting = false;
-                work++;
-            }
+            work += fanOut.pollPromotion();
             if (state == TargetState.RECEIVING || state == TargetState.POSTCOPY)
             {
                 proxy.heartbeat(switchover.isPostcopy(), image.pagesReceived(), nowNs);
@@ -222,18 +211,11 @@ public final class TargetConductor implements Agent
                     figures.postcopyEnded(nowNs);
                     switchover.onPostcopyComplete();
                     state(TargetState.COMPLETING);
-                    return 1 + sendComplete();
+                    return 1 + completion.sendComplete();
                 }
                 return 0;
             case COMPLETING:
-                if (switchover.state() == SwitchoverReceiver.State.SEND_COMPLETE)
-                {
-                    final int work = sendComplete();
-                    completeSentNs = nowNs;
-                    lastCompleteNs = nowNs;
-                    return work;
-                }
-                return switchover.state() == SwitchoverReceiver.State.AWAIT_COMMIT ? awaitCommit() : 0;
+                return completion.doWork(nowNs);
             case RECOVERY:
             {
                 final int work = recovery.doWork(nowNs);
@@ -302,10 +284,9 @@ public final class TargetConductor implements Agent
         if (!postcopy)
         {
             state(TargetState.COMPLETING);
-            if (follower)
+            if (fanOut.isFollower())
             {
-                completeSentNs = nowNs; // a follower sends no COMPLETE: it waits for the target's COMMIT from here
-                lastCompleteNs = nowNs;
+                completion.startWaiting(nowNs); // a follower sends no COMPLETE: it waits for the target's COMMIT
             }
             return;
         }
@@ -318,41 +299,9 @@ public final class TargetConductor implements Agent
         readyToRun.complete(MigrationPhase.POSTCOPY);
     }
 
-    /** @return true while this is a follower of a fan-out, not promoted. */
-    boolean isFollower()
-    {
-        return follower;
-    }
-
-    /**
-     * @param endpoint {@code host:port} a PROMOTE names.
-     * @return true if it is where this target listens.
-     */
-    boolean isListeningAt(final String endpoint)
-    {
-        return endpoint.equals(ctx.listenEndpoint());
-    }
-
-    /**
-     * The source lost its target before the switchover and made this follower the target: from here it answers
-     * (STATUS, COMPLETE) on a control stream of its own and completes as the target does.
-     *
-     * @param endpoint where this target listens, as the PROMOTE named it.
-     */
-    void promote(final String endpoint)
-    {
-        follower = false;
-        promoting = true;
-        promotedFrom = endpoint;
-        switchover.promote();
-        proxy.promote();
-    }
-
     void onCommitted(final String reason)
     {
-        final String said = follower ? reason + " (as a follower: the guest as of the switchover, handed over to " +
-            "the target; run it only as a clone)" : null != promotedFrom ? reason + " (a follower promoted to " +
-            "target at " + promotedFrom + " after the source lost its target)" : reason;
+        final String said = fanOut.completedReason(reason);
         ending.end(figures.report(nowNs, MigrationResult.COMPLETED, said, null), null, null, nowNs);
     }
 
@@ -369,67 +318,13 @@ public final class TargetConductor implements Agent
      */
     public boolean resolveCommit(final boolean sourceCommitted)
     {
-        if (!awaitingCommit)
-        {
-            return false;
-        }
-        commitResolution = sourceCommitted ? 1 : 2;
-        return true;
+        return completion.resolve(sourceCommitted);
     }
 
     /** @return how long this target has waited for COMMIT since COMPLETE first went out, ns. */
     long commitWaitNs()
     {
-        return nowNs - completeSentNs;
-    }
-
-    private int awaitCommit()
-    {
-        awaitingCommit = true;
-        final int resolution = commitResolution;
-        if (resolution == 1)
-        {
-            switchover.onCommit();
-            onCommitted("completed: the embedder resolved that the source committed (no COMMIT arrived)");
-            return 1;
-        }
-        if (resolution == 2)
-        {
-            fail(ErrorCode.CANCELLED, "the embedder resolved that the source did not commit: the guest was not " +
-                "resumed here", false);
-            return 1;
-        }
-        if (nowNs - lastCompleteNs >= COMPLETE_RESEND_NS)
-        {
-            lastCompleteNs = nowNs;
-            switchover.resendComplete(proxy, image, figures);
-            return 1;
-        }
-        return 0;
-    }
-
-    private int sendComplete()
-    {
-        final int outcome = switchover.sendComplete(proxy, image, figures, faults);
-        if (outcome == FrameSink.RETRY)
-        {
-            return 0; // back-pressured, or reconnecting: COMPLETE goes out on the new control stream
-        }
-        if (outcome == FrameSink.CLOSED && !switchover.isPostcopy())
-        {
-            fail(ErrorCode.PEER_LOST, "control stream closed before COMPLETE could be sent", false);
-        }
-        else if (switchover.isPostcopy())
-        {
-            // Every page is here, so the guest is safe; if the stream closed, the source only misses the news.
-            onCommitted(outcome == FrameSink.SENT ? "completed" :
-                "completed; the control stream closed before COMPLETE reached the source");
-        }
-        else
-        {
-            lastFrameNs = nowNs; // ready, not done: the guest resumes here only on the source's COMMIT
-        }
-        return 1;
+        return completion.waitNs(nowNs);
     }
 
     void onFailure(final MigrationException ex)
@@ -478,7 +373,7 @@ public final class TargetConductor implements Agent
     /** FAILING while the source is owed an ERROR, then DONE, releasing a VMM that still waits to run the guest. */
     private void onEnding(final boolean over)
     {
-        awaitingCommit = false;
+        completion.stopWaiting();
         state(over ? TargetState.DONE : TargetState.FAILING);
         if (over && !readyToRun.isDone())
         {

@@ -11,11 +11,11 @@ import io.pagestream.transport.Links;
 /**
  * The parts of one target migration, built once at launch and wired to each other in dependency order: the
  * {@link SourceProxy}; the {@link GuestImage} and the {@link FaultService} over its present pages; the
- * {@link HelloAcceptor}, {@link SwitchoverReceiver} and {@link RecoveryResponder}; the {@link ReceivingLanes}, whose
- * frames {@link SourceFrames} routes; the figures; and the {@link TargetWatchdog}. The session's frame key, known
- * only once a hello is accepted, is wired here as well (these are the acceptor's {@link HelloAcceptor.Keys}): control
- * frames and the vCPU threads' page requests are signed under it, data and urgent frames verified. Nothing here runs:
- * the {@link TargetConductor} drives the parts.
+ * {@link HelloAcceptor}, {@link SwitchoverReceiver} and {@link RecoveryResponder}; the {@link FanOutRole}; the
+ * {@link ReceivingLanes}, whose frames {@link SourceFrames} routes; the figures; the {@link TargetCompletion}; and
+ * the {@link TargetWatchdog}. The session's frame key, known only once a hello is accepted, is wired here as well
+ * (these are the acceptor's {@link HelloAcceptor.Keys}): control frames and the vCPU threads' page requests are signed
+ * under it, data and urgent frames verified. Nothing here runs: the {@link TargetConductor} drives the parts.
  * <p>
  * Threading: built on the launching thread; keys arrive on the conductor's.
  */
@@ -27,8 +27,10 @@ final class TargetParts implements HelloAcceptor.Keys
     final HelloAcceptor acceptor;
     final SwitchoverReceiver switchover;
     final RecoveryResponder recovery;
+    final FanOutRole fanOut;
     final ReceivingLanes lanes;
     final TargetFigures figures;
+    final TargetCompletion completion;
     final TargetWatchdog watchdog;
     private final MigrationTarget.Context ctx;
 
@@ -76,11 +78,13 @@ final class TargetParts implements HelloAcceptor.Keys
         }
         recovery = new RecoveryResponder(acceptor, proxy, faults, image, ctx.recoveryTimeoutMs(),
             ctx.guestMemory().pageCount());
+        fanOut = new FanOutRole(ctx.follower(), ctx.listenEndpoint(), switchover, proxy);
         final SourceFrames frames = new SourceFrames(conductor, lifecycle, acceptor, image, switchover, recovery,
-            counters.get(CounterType.FOREIGN_FRAMES_DROPPED));
+            fanOut, counters.get(CounterType.FOREIGN_FRAMES_DROPPED));
         lanes = new ReceivingLanes(ctx, links, counters, frames, image, dataSubscription, urgentSubscription);
         figures = new TargetFigures(ctx, counters, image, switchover, startNs);
         figures.migrationId(acceptor::migrationId);
+        completion = new TargetCompletion(conductor, switchover, proxy, image, figures, faults);
         watchdog = new TargetWatchdog(ctx, conductor, lifecycle, acceptor, switchover, recovery, proxy, lanes);
     }
 

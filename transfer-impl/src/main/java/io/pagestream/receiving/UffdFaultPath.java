@@ -10,7 +10,7 @@ import io.pagestream.kernel.MemoryKernel;
 import io.pagestream.kernel.UserFaultFd;
 import org.agrona.concurrent.NanoClock;
 
-import java.util.Arrays;
+import java.util.function.LongConsumer;
 
 /**
  * The post-copy fault path through the kernel, owned by PageStream: guest threads read and write plain memory, and
@@ -32,6 +32,9 @@ import java.util.Arrays;
  * If post-copy fails the guest is lost: faulting threads stay blocked (never resumed on zeros) until the VMM stops
  * the guest; the registration ends when the target is closed.
  * <p>
+ * Faults are mapped to pages by {@link RegionsByAddress}; the pages asked for and not yet here are timed and asked
+ * for again by {@link InFlightFaults}.
+ * <p>
  * Threading: {@link #onPostcopyStart}, the installs and {@link #onPostcopyEnd} on the target conductor's thread; the
  * fault thread is its own. No allocation per fault or per page.
  */
@@ -39,7 +42,6 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
 {
     private static final int MESSAGES = 64;
     private static final int POLL_MS = 10;
-    private static final int IN_FLIGHT_SLOTS = 256;
     private static final int DISCARD_BATCH = 4096;
 
     private final GuestMemory memory;
@@ -47,12 +49,9 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
     private final FaultService faults;
     private final NanoClock clock;
     private final int pageSize;
-    private final long[] regionStart;
-    private final long[] regionEnd;
-    private final long[] regionFirstPage;
-    private final long[] inFlightPage = new long[IN_FLIGHT_SLOTS];
-    private final long[] inFlightStartNs = new long[IN_FLIGHT_SLOTS];
-    private volatile int inFlight;
+    private final RegionsByAddress regions;
+    private final InFlightFaults inFlight;
+    private final LongConsumer requestAgain = this::request;
     private UserFaultFd userFaultFd;
     private FaultMessageReader reader;
     private Thread thread;
@@ -89,28 +88,8 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
         this.faults = faults;
         this.clock = clock;
         this.pageSize = memory.pageSize();
-        final int regions = memory.regionCount();
-        final Integer[] order = new Integer[regions];
-        for (int i = 0; i < regions; i++)
-        {
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> Long.compareUnsigned(memory.regionAddress(a), memory.regionAddress(b)));
-        regionStart = new long[regions];
-        regionEnd = new long[regions];
-        regionFirstPage = new long[regions];
-        final long[] firstPages = new long[regions];
-        for (int i = 1; i < regions; i++)
-        {
-            firstPages[i] = firstPages[i - 1] + memory.regionLengthBytes(i - 1) / pageSize;
-        }
-        for (int i = 0; i < regions; i++)
-        {
-            regionStart[i] = memory.regionAddress(order[i]);
-            regionEnd[i] = regionStart[i] + memory.regionLengthBytes(order[i]);
-            regionFirstPage[i] = firstPages[order[i]];
-        }
-        Arrays.fill(inFlightPage, -1);
+        this.regions = new RegionsByAddress(memory);
+        this.inFlight = new InFlightFaults(clock);
     }
 
     /** {@inheritDoc} */
@@ -118,9 +97,9 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
     {
         discard(staleWords);
         userFaultFd = UserFaultFd.open(UserFaultFd.availableFeatures() & UserFaultFd.FEATURE_MISSING_HUGETLBFS, true);
-        for (int i = 0; i < regionStart.length; i++)
+        for (int i = 0; i < regions.count(); i++)
         {
-            userFaultFd.register(regionStart[i], regionEnd[i] - regionStart[i], UserFaultFd.MODE_MISSING);
+            userFaultFd.register(regions.start(i), regions.lengthBytes(i), UserFaultFd.MODE_MISSING);
         }
         reader = new FaultMessageReader(userFaultFd, MESSAGES);
         running = true;
@@ -296,10 +275,10 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
                     }
                 }
                 final long nowNs = clock.nanoTime();
-                if (nowNs - lastRetryNs >= FaultService.REQUEST_RETRY_NS && inFlight > 0)
+                if (nowNs - lastRetryNs >= FaultService.REQUEST_RETRY_NS && inFlight.count() > 0)
                 {
                     lastRetryNs = nowNs;
-                    retryInFlight(nowNs);
+                    inFlight.forEachOverdue(nowNs, FaultService.REQUEST_RETRY_NS, requestAgain);
                 }
             }
         }
@@ -315,7 +294,7 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
     private void onFault(final long address)
     {
         faultsSeen++;
-        final long pageIndex = pageIndexOf(address);
+        final long pageIndex = regions.pageIndexOf(address);
         if (pageIndex < 0)
         {
             return; // not guest memory
@@ -333,7 +312,7 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
         {
             return; // the guest is lost: its threads stay blocked
         }
-        if (track(pageIndex))
+        if (inFlight.track(pageIndex))
         {
             faults.kernelFaultStarted();
         }
@@ -352,92 +331,13 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
         }
     }
 
-    private long pageIndexOf(final long address)
-    {
-        int low = 0;
-        int high = regionStart.length - 1;
-        while (low <= high)
-        {
-            final int mid = (low + high) >>> 1;
-            if (Long.compareUnsigned(address, regionStart[mid]) < 0)
-            {
-                high = mid - 1;
-            }
-            else if (Long.compareUnsigned(address, regionEnd[mid]) >= 0)
-            {
-                low = mid + 1;
-            }
-            else
-            {
-                return regionFirstPage[mid] + (address - regionStart[mid]) / pageSize;
-            }
-        }
-        return -1;
-    }
-
-    /** Fault thread: remember when a page was first asked for. */
-    private synchronized boolean track(final long pageIndex)
-    {
-        int free = -1;
-        for (int i = 0; i < IN_FLIGHT_SLOTS; i++)
-        {
-            if (inFlightPage[i] == pageIndex)
-            {
-                return false;
-            }
-            if (free < 0 && inFlightPage[i] < 0)
-            {
-                free = i;
-            }
-        }
-        if (free < 0)
-        {
-            return false; // more waiting pages than vCPUs could make: counted when served without a time
-        }
-        inFlightPage[free] = pageIndex;
-        inFlightStartNs[free] = clock.nanoTime();
-        inFlight = inFlight + 1;
-        return true;
-    }
-
     /** Agent thread: a page was installed; if a thread faulted on it, that fault has been served now. */
     private void served(final long pageIndex)
     {
-        if (inFlight == 0)
+        final long serviceNs = inFlight.served(pageIndex);
+        if (serviceNs != InFlightFaults.NOT_TRACKED)
         {
-            return;
-        }
-        final long serviceNs;
-        synchronized (this)
-        {
-            int slot = -1;
-            for (int i = 0; i < IN_FLIGHT_SLOTS; i++)
-            {
-                if (inFlightPage[i] == pageIndex)
-                {
-                    slot = i;
-                    break;
-                }
-            }
-            if (slot < 0)
-            {
-                return;
-            }
-            inFlightPage[slot] = -1;
-            inFlight = inFlight - 1;
-            serviceNs = clock.nanoTime() - inFlightStartNs[slot];
-        }
-        faults.kernelFaultServed(pageIndex, serviceNs);
-    }
-
-    private synchronized void retryInFlight(final long nowNs)
-    {
-        for (int i = 0; i < IN_FLIGHT_SLOTS; i++)
-        {
-            if (inFlightPage[i] >= 0 && nowNs - inFlightStartNs[i] >= FaultService.REQUEST_RETRY_NS)
-            {
-                request(inFlightPage[i]);
-            }
+            faults.kernelFaultServed(pageIndex, serviceNs);
         }
     }
 

@@ -6,7 +6,6 @@ import io.pagestream.api.MigrationException;
 import io.pagestream.api.MigrationPhase;
 import io.pagestream.api.MigrationProgress;
 import io.pagestream.api.MigrationReport;
-import io.pagestream.api.MigrationResult;
 import io.pagestream.api.MigrationSource;
 import io.pagestream.pages.PageBitmap;
 import io.pagestream.status.LocalFailure;
@@ -27,7 +26,8 @@ import java.util.concurrent.CompletableFuture;
  * recovery), checks the deadlines that span sessions (cancel, peer silence, the switchover timeout), sends the
  * heartbeat, and owns the one failure path: before the target runs the guest, a failure puts it back to running here
  * ({@link GuestControl#revert()}) and tells the target; after, the guest is never resumed here and the loss is
- * reported as {@link ErrorCode#GUEST_LOST}.
+ * reported as {@link ErrorCode#GUEST_LOST}. The {@link SourceOutcome} carries out what the conductor decides at the
+ * end; in a fan-out, the {@link FollowerPromotions} put a follower in the place of a target lost in pre-copy.
  * <p>
  * Threading: {@link #doWork()} on one thread (dedicated or the application's invoker); {@link #cancel()} and
  * {@link #progress()} from any thread. Time comes from the context's clock.
@@ -54,6 +54,9 @@ public final class SourceConductor implements Agent
     private final SourceWatchdog watchdog;
     private final SourceControl control;
     private final io.pagestream.transport.BandwidthLimiter limiter;
+    private final SourceOutcome outcome;
+    private final FollowerPromotions promotions;
+    private final RecoveryEvent recoveryEvent = new RecoveryEvent();
     private volatile boolean cancelRequested;
 
     private SourceState state = SourceState.HANDSHAKE;
@@ -61,7 +64,6 @@ public final class SourceConductor implements Agent
     private long lastPeerFrameNs;
     private boolean postcopyCommitted;
     private boolean answerLateCompletes;
-    private io.pagestream.status.Events.Recovery recoveryEvent;
 
     /**
      * @param ctx                 concluded context.
@@ -102,6 +104,8 @@ public final class SourceConductor implements Agent
         this.control = parts.control;
         this.limiter = parts.limiter;
         this.ending = new MigrationEnding(lifecycle, proxy, clock, this::onEnding);
+        this.outcome = new SourceOutcome(ctx, guest, figures, handshake, postcopy, ending);
+        this.promotions = new FollowerPromotions(ctx.followerEndpoints(), proxy, precopy, guest);
         // The migration clock starts once everything is built: allocations and the first use of the random source
         // are launch work, as the launcher reports it.
         final long startNs = clock.nanoTime();
@@ -180,7 +184,7 @@ public final class SourceConductor implements Agent
             if (state == SourceState.PRECOPY || state == SourceState.SWITCHOVER || state == SourceState.POSTCOPY)
             {
                 proxy.heartbeat(nowNs);
-                work += sendPendingPromotion();
+                work += promotions.sendPending();
             }
         }
         catch (final MigrationException ex)
@@ -233,7 +237,7 @@ public final class SourceConductor implements Agent
                 final int work = recovery.doWork(nowNs);
                 if (recovery.isDone())
                 {
-                    endRecoveryEvent(true);
+                    recoveryEvent.end(true);
                     lastPeerFrameNs = nowNs;
                     figures.recoveries(recovery.recoveries());
                     postcopy.start(pending, postcopy.round());
@@ -297,22 +301,9 @@ public final class SourceConductor implements Agent
         }
     }
 
-    private void endRecoveryEvent(final boolean recovered)
-    {
-        if (null != recoveryEvent)
-        {
-            recoveryEvent.recovered = recovered;
-            recoveryEvent.commit();
-            recoveryEvent = null;
-        }
-    }
-
     void startRecovery(final String why)
     {
-        recoveryEvent = new io.pagestream.status.Events.Recovery();
-        recoveryEvent.begin();
-        recoveryEvent.migrationId = ctx.migrationId();
-        recoveryEvent.why = why;
+        recoveryEvent.begin(ctx.migrationId(), why);
         recovery.start(why, pending, nowNs);
         state(SourceState.RECOVERY);
     }
@@ -339,35 +330,9 @@ public final class SourceConductor implements Agent
      */
     private void promote(final String why)
     {
-        final String next = ctx.followerEndpoints().get(promotions);
-        promotions++;
-        promotedTargets = (promotedTargets.isEmpty() ? "" : promotedTargets + ", ") + next + " (" + why + ")";
-        pendingPromotion = next;
         lastPeerFrameNs = nowNs;
-        precopy.forbidPostcopy();
-        sendPendingPromotion();
+        promotions.promote(why);
     }
-
-    /** @return true in a fan-out's pre-copy, the guest running here, while a follower is left to promote. */
-    private boolean canPromote()
-    {
-        return state == SourceState.PRECOPY && !guest.isPaused() && !postcopyCommitted &&
-            promotions < ctx.followerEndpoints().size();
-    }
-
-    private int sendPendingPromotion()
-    {
-        if (null != pendingPromotion && proxy.promote(pendingPromotion) == io.pagestream.transport.FrameSink.SENT)
-        {
-            pendingPromotion = null;
-            return 1;
-        }
-        return 0;
-    }
-
-    private int promotions;
-    private String pendingPromotion;
-    private String promotedTargets = "";
 
     boolean isPostcopyCommitted()
     {
@@ -380,7 +345,7 @@ public final class SourceConductor implements Agent
      */
     void onTargetFailed(final ErrorCode code, final String reason)
     {
-        if (canPromote())
+        if (promotions.canPromote(state, postcopyCommitted))
         {
             promote("the target failed: " + code + ": " + reason); // it drops out; a follower takes its place
             return;
@@ -421,20 +386,7 @@ public final class SourceConductor implements Agent
     void succeed()
     {
         answerLateCompletes = !postcopyCommitted;
-        if (!postcopyCommitted)
-        {
-            figures.downtimeEnded(nowNs, guest.pauseNs(), "guest running on the target (stop-and-copy committed)");
-        }
-        String reason = promotedTargets.isEmpty() ? "completed" : "completed; a follower took over from a lost " +
-            "target: " + promotedTargets;
-        if (null != ctx.cloneVmId())
-        {
-            // A clone: the guest runs on here as well, from the memory the target now holds.
-            guest.revert();
-            reason = "completed; cloned as " + ctx.cloneVmId() + ", the guest resumed here too";
-        }
-        guest.stopTracking();
-        ending.end(report(MigrationResult.COMPLETED, reason, null), null, null, nowNs);
+        outcome.completed(postcopyCommitted, promotions.completedReason(), nowNs);
     }
 
     /**
@@ -448,30 +400,13 @@ public final class SourceConductor implements Agent
         {
             return;
         }
-        if (code == ErrorCode.PEER_LOST && canPromote())
+        if (code == ErrorCode.PEER_LOST && promotions.canPromote(state, postcopyCommitted))
         {
             promote(reason);
             return;
         }
-        endRecoveryEvent(false);
-        if (postcopyCommitted)
-        {
-            // The guest may be running on the target, which alone holds its newest pages. Resuming it here as well
-            // would run two copies of one machine, so it stays paused and the loss is reported.
-            guest.stopTracking();
-            ending.end(report(MigrationResult.FAILED, "post-copy could not finish with " +
-                postcopy.pagesRemaining() + " pages still to send: " + reason +
-                "; the guest was not resumed here (it ran on the target)", ErrorCode.GUEST_LOST),
-                notifyPeer ? ErrorCode.GUEST_LOST : null, reason, nowNs);
-            return;
-        }
-        final long pauseNs = guest.pauseNs();
-        if (guest.revert())
-        {
-            figures.downtimeEnded(nowNs, pauseNs, "guest running here again: " + reason);
-        }
-        ending.end(report(code == ErrorCode.CANCELLED ? MigrationResult.CANCELLED : MigrationResult.FAILED,
-            reason, code), notifyPeer && handshake.peerKnown() ? code : null, reason, nowNs);
+        recoveryEvent.end(false);
+        outcome.failed(code, reason, notifyPeer, postcopyCommitted, nowNs);
     }
 
     /** FAILING while the target is owed an ERROR, then DONE; either way nothing more is read from it. */
@@ -485,11 +420,6 @@ public final class SourceConductor implements Agent
     {
         state = next;
         figures.state(next);
-    }
-
-    private MigrationReport report(final MigrationResult result, final String reason, final ErrorCode code)
-    {
-        return figures.report(nowNs, result, reason, code, postcopyCommitted);
     }
 
     /** {@inheritDoc} */

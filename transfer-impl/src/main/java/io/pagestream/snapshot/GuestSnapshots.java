@@ -8,11 +8,7 @@ import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.api.guest.VcpuControl;
 import io.pagestream.api.policy.MigrationDecision;
 import io.pagestream.api.policy.MigrationPolicy;
-import io.pagestream.kernel.GuestPageScan;
-import io.pagestream.kernel.MemoryKernel;
-import io.pagestream.pages.PageBitmap;
 import io.pagestream.sending.RoundTracker;
-import org.agrona.DirectBuffer;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -28,7 +24,8 @@ import java.util.UUID;
  * <p>
  * The dirty log keeps running between snapshots, so {@link #incremental(Path)} writes only the pages written since
  * the previous snapshot's pause, as a file naming that one as its parent. {@link Snapshots} restores, maps and
- * merges the files.
+ * merges the files. Which pages each snapshot writes is {@link SnapshotPages}' job; the hypervisor's callbacks are
+ * made through {@link GuestCalls}.
  * <p>
  * Threading: the methods run on the caller's thread, one at a time; the guest's vCPUs run meanwhile.
  */
@@ -166,20 +163,11 @@ public final class GuestSnapshots implements AutoCloseable
     }
 
     private final Context ctx;
-    private final GuestMemory memory;
     private final DirtyPageLog log;
     private final int pageSize;
     private final long pageCount;
     private final long[] regionLengths;
-    private final GuestPageScan scan;
-    private final PageBitmap dirty;
-    private final long[] everDirty;
-    /**
-     * Pages fetched from the log since the last snapshot that completed: what the next incremental snapshot must
-     * hold even if a snapshot in between failed after fetching them.
-     */
-    private final long[] sinceLastSnapshot;
-    private boolean tracking;
+    private final SnapshotPages pages;
     private boolean closed;
     private Path lastFile;
     private UUID lastId;
@@ -187,7 +175,7 @@ public final class GuestSnapshots implements AutoCloseable
     private GuestSnapshots(final Context ctx)
     {
         this.ctx = ctx;
-        this.memory = ctx.guestMemory;
+        final GuestMemory memory = ctx.guestMemory;
         this.log = ctx.dirtyPageLog;
         this.pageSize = memory.pageSize();
         this.pageCount = memory.pageCount();
@@ -196,10 +184,7 @@ public final class GuestSnapshots implements AutoCloseable
         {
             regionLengths[i] = memory.regionLengthBytes(i);
         }
-        this.scan = new GuestPageScan(MemoryKernel.create(), memory);
-        this.dirty = new PageBitmap(pageCount);
-        this.everDirty = new long[PageBitmap.wordCount(pageCount)];
-        this.sinceLastSnapshot = new long[PageBitmap.wordCount(pageCount)];
+        this.pages = new SnapshotPages(memory, log);
     }
 
     /**
@@ -271,13 +256,7 @@ public final class GuestSnapshots implements AutoCloseable
         final VcpuControl vcpus = ctx.vcpuControl;
         try (SnapshotWriter writer = new SnapshotWriter(file, header))
         {
-            if (!tracking)
-            {
-                scan.scanAll();
-                call(log::startTracking, "dirtyPageLog.startTracking");
-                scan.addPresent();
-                tracking = true;
-            }
+            pages.startTracking();
             final RoundTracker tracker = new RoundTracker(startNs, pageSize);
             if (null != ctx.deviceState)
             {
@@ -285,19 +264,15 @@ public final class GuestSnapshots implements AutoCloseable
             }
             int round = 0;
             tracker.beginRound(0, System.nanoTime());
-            fetch();
-            final long[] words = dirty.words();
-            for (int w = 0; w < words.length; w++)
-            {
-                words[w] |= sinceLastSnapshot[w]; // what a snapshot that failed since had fetched
-            }
+            pages.fetch();
+            pages.carryOver(); // what a snapshot that failed since had fetched
             if (full)
             {
-                bulk(writer, tracker);
+                pages.bulk(writer, tracker);
             }
             else
             {
-                writeDirty(writer, tracker);
+                pages.writeDirty(writer, tracker);
             }
             MigrationDecision decision = endRound(writer, tracker, policy);
             boolean throttled = false;
@@ -309,12 +284,12 @@ public final class GuestSnapshots implements AutoCloseable
                     if (decision.action() == MigrationDecision.Action.THROTTLE)
                     {
                         final double fraction = decision.throttleFraction();
-                        call(() -> vcpus.throttle(fraction), "vcpuControl.throttle");
+                        GuestCalls.call(() -> vcpus.throttle(fraction), "vcpuControl.throttle");
                         tracker.throttleFraction(fraction);
                         throttled = true;
                     }
                     tracker.beginRound(++round, System.nanoTime());
-                    writeDirty(writer, tracker);
+                    pages.writeDirty(writer, tracker);
                     decision = endRound(writer, tracker, policy);
                 }
                 if (decision.action() == MigrationDecision.Action.ABORT)
@@ -328,31 +303,31 @@ public final class GuestSnapshots implements AutoCloseable
                 if (throttled && decision.action() != MigrationDecision.Action.STOP_AND_COPY &&
                     decision.action() != MigrationDecision.Action.POSTCOPY)
                 {
-                    call(vcpus::resume, "vcpuControl.resume");
+                    GuestCalls.call(vcpus::resume, "vcpuControl.resume");
                 }
             }
             // The last pass: the guest paused, the pages written since the last fetch, the device state.
             final long pausedAtMs = System.currentTimeMillis();
             final long pauseNs = System.nanoTime();
-            call(vcpus::pause, "vcpuControl.pause");
+            GuestCalls.call(vcpus::pause, "vcpuControl.pause");
             final ByteBuffer device;
             long downtimeNs = 0;
             try
             {
                 tracker.beginRound(++round, System.nanoTime());
-                fetch();
-                writeDirty(writer, tracker);
+                pages.fetch();
+                pages.writeDirty(writer, tracker);
                 writer.flush();
-                device = saveDevice();
+                device = GuestCalls.saveDevice(ctx.deviceState);
             }
             finally
             {
                 // The pause this snapshot asked for ends when it asks the guest to resume.
                 downtimeNs = System.nanoTime() - pauseNs;
-                call(vcpus::resume, "vcpuControl.resume");
+                GuestCalls.call(vcpus::resume, "vcpuControl.resume");
             }
             final SnapshotFormat.Footer footer = writer.finish(device, round + 1, pausedAtMs);
-            java.util.Arrays.fill(sinceLastSnapshot, 0); // the cut was the pause: later writes are the next one's
+            pages.cut(); // the cut was the pause: later writes are the next one's
             lastFile = file;
             lastId = id;
             return new SnapshotReport(file, id, header.parentId(), round + 1, footer.definedPages(),
@@ -362,51 +337,14 @@ public final class GuestSnapshots implements AutoCloseable
         }
     }
 
-    private void bulk(final SnapshotWriter writer, final RoundTracker tracker)
-    {
-        // Everything goes now: what the log reported so far is covered by this pass.
-        dirty.clearAll();
-        final int words = PageBitmap.wordCount(pageCount);
-        for (int w = 0; w < words; w++)
-        {
-            final long first = (long)w << 6;
-            final int pages = (int)Math.min(64, pageCount - first);
-            final long mayHoldData = scan.word(w) | everDirty[w];
-            for (int bit = 0; bit < pages; bit++)
-            {
-                final long page = first + bit;
-                if ((mayHoldData & (1L << bit)) != 0)
-                {
-                    writer.page(page, memory.pageAddress(page));
-                    tracker.onDataPage(1, pageSize);
-                }
-                else
-                {
-                    writer.zeroPage(page);
-                }
-            }
-        }
-        writer.flush();
-    }
-
-    private void writeDirty(final SnapshotWriter writer, final RoundTracker tracker)
-    {
-        for (long page = dirty.takeNext(0); page >= 0; page = dirty.takeNext(page + 1))
-        {
-            writer.page(page, memory.pageAddress(page));
-            tracker.onDataPage(1, pageSize);
-        }
-        writer.flush();
-    }
-
     private MigrationDecision endRound(
         final SnapshotWriter writer, final RoundTracker tracker, final MigrationPolicy policy)
     {
         final long fetchStart = System.nanoTime();
-        final long newly = fetch();
+        final long newly = pages.fetch();
         final long now = System.nanoTime();
         tracker.fetchCostNs(now - fetchStart);
-        tracker.endRound(now, newly, dirty.cardinality());
+        tracker.endRound(now, newly, pages.dirtyPages());
         final MigrationDecision decision;
         try
         {
@@ -423,46 +361,6 @@ public final class GuestSnapshots implements AutoCloseable
         return decision;
     }
 
-    private long fetch()
-    {
-        final long before = dirty.cardinality();
-        try
-        {
-            log.fetchAndClear(dirty.words());
-        }
-        catch (final RuntimeException ex)
-        {
-            throw new MigrationException(ErrorCode.HYPERVISOR_CALLBACK_FAILED, "dirtyPageLog.fetchAndClear: " + ex, ex);
-        }
-        final long[] words = dirty.words();
-        for (int w = 0; w < words.length; w++)
-        {
-            everDirty[w] |= words[w];
-            sinceLastSnapshot[w] |= words[w];
-        }
-        return dirty.cardinality() - before;
-    }
-
-    private ByteBuffer saveDevice()
-    {
-        if (null == ctx.deviceState)
-        {
-            return ByteBuffer.allocate(0);
-        }
-        final DirectBuffer saved;
-        try
-        {
-            saved = ctx.deviceState.save();
-        }
-        catch (final RuntimeException ex)
-        {
-            throw new MigrationException(ErrorCode.DEVICE_STATE_FAILED, "deviceState.save: " + ex, ex);
-        }
-        final ByteBuffer copy = ByteBuffer.allocateDirect(saved.capacity());
-        saved.getBytes(0, copy, 0, saved.capacity());
-        return copy.clear();
-    }
-
     private static String parentPath(final Path file, final Path parent)
     {
         final Path dir = file.toAbsolutePath().normalize().getParent();
@@ -474,32 +372,13 @@ public final class GuestSnapshots implements AutoCloseable
         return parentAbsolute.toString();
     }
 
-    private static void call(final Runnable callback, final String name)
-    {
-        try
-        {
-            callback.run();
-        }
-        catch (final MigrationException ex)
-        {
-            throw ex;
-        }
-        catch (final RuntimeException ex)
-        {
-            throw new MigrationException(ErrorCode.HYPERVISOR_CALLBACK_FAILED, name + ": " + ex, ex);
-        }
-    }
-
     /** Stop the dirty log. Idempotent. */
     public void close()
     {
         if (!closed)
         {
             closed = true;
-            if (tracking)
-            {
-                log.stopTracking();
-            }
+            pages.stopTracking();
         }
     }
 }

@@ -19,6 +19,10 @@ import java.util.concurrent.locks.LockSupport;
  * {@link #resume()} ({@link MemoryKernel#touchFromNative}): on memory a kernel fault path serves, the vCPU may block
  * in the kernel until the page arrives, and a Java thread blocked there in Java state would stop every safepoint of
  * the JVM, the fault handler's included. A VMM's vCPUs run guest code natively; these are Java threads.
+ * <p>
+ * Each vCPU picks its pages with a {@link PagePicker} and, when journalling, records its writes in a
+ * {@link WriteJournal}.
+ * <p>
  * Threading: control methods from any thread.
  */
 public final class SyntheticVcpus implements VcpuControl, AutoCloseable
@@ -31,8 +35,6 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
     private final SoftwareDirtyLog dirtyLog;
     private final Workload workload;
     private final double ratePerVcpu;
-    private final double hotsetFraction;
-    private final double hotWriteShare;
     private final Vcpu[] vcpus;
     private final AtomicLong pagesWritten = new AtomicLong();
     private volatile boolean paused;
@@ -58,12 +60,11 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
         this.dirtyLog = dirtyLog;
         this.workload = workload;
         this.ratePerVcpu = dirtyRatePagesPerSec / vcpuCount;
-        this.hotsetFraction = hotsetFraction;
-        this.hotWriteShare = hotWriteShare;
         this.vcpus = new Vcpu[vcpuCount];
         for (int i = 0; i < vcpuCount; i++)
         {
-            vcpus[i] = new Vcpu(i, seed * 31 + i + 1, memory.pageCount() * i / vcpuCount);
+            vcpus[i] = new Vcpu(i, new PagePicker(
+                workload, hotsetFraction, hotWriteShare, seed * 31 + i + 1, memory.pageCount() * i / vcpuCount));
         }
     }
 
@@ -170,17 +171,7 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
         long mismatches = 0;
         for (final Vcpu vcpu : vcpus)
         {
-            final long[] log = vcpu.journal;
-            for (int i = vcpu.journalLength - 3; i >= 0; i -= 3)
-            {
-                final long address = log[i];
-                if (UnsafeApi.getLong(address) != log[i + 2])
-                {
-                    mismatches++;
-                }
-                UnsafeApi.putLong(address, log[i + 1]);
-            }
-            vcpu.journalLength = 0;
+            mismatches += vcpu.journal.verifyAndUndo();
         }
         return mismatches;
     }
@@ -191,7 +182,7 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
         long n = 0;
         for (final Vcpu vcpu : vcpus)
         {
-            n += vcpu.journalLength / 3;
+            n += vcpu.journal.writes();
         }
         return n;
     }
@@ -275,57 +266,18 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
     private final class Vcpu implements Runnable
     {
         final int index;
-        long rng;
-        long sequentialCursor;
+        final PagePicker picker;
+        final WriteJournal journal = new WriteJournal();
         volatile boolean parked;
         Thread thread;
-        long[] journal = new long[0];
-        int journalLength;
         final long[] touched;
         int touchedEpoch;
 
-        Vcpu(final int index, final long seed, final long start)
+        Vcpu(final int index, final PagePicker picker)
         {
             this.index = index;
-            this.rng = seed | 1;
-            this.sequentialCursor = start;
+            this.picker = picker;
             this.touched = new long[(int)((memory.pageCount() + 63) >>> 6)];
-        }
-
-        long next()
-        {
-            long x = rng;
-            x ^= x << 13;
-            x ^= x >>> 7;
-            x ^= x << 17;
-            rng = x;
-            return x;
-        }
-
-        long pickPage(final long pageCount)
-        {
-            switch (workload)
-            {
-                case HOTSET:
-                {
-                    final long hotPages = Math.max(1, (long)(pageCount * hotsetFraction));
-                    final long r = next();
-                    if ((r >>> 11) * 0x1.0p-53 < hotWriteShare)
-                    {
-                        return Long.remainderUnsigned(next(), hotPages);
-                    }
-                    return Long.remainderUnsigned(next(), pageCount);
-                }
-                case SEQUENTIAL:
-                {
-                    final long p = sequentialCursor;
-                    sequentialCursor = p + 1 == pageCount ? 0 : p + 1;
-                    return p;
-                }
-                case UNIFORM:
-                default:
-                    return Long.remainderUnsigned(next(), pageCount);
-            }
         }
 
         void writePage(final long pageIndex)
@@ -350,14 +302,14 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
                 touched[touchWord] |= 1L << pageIndex;
             }
             final int words = memory.pageSize() >>> 3;
-            final int n = 1 + (int)((next() >>> 60) & 7);
+            final int n = 1 + (int)((picker.next() >>> 60) & 7);
             for (int i = 0; i < n; i++)
             {
-                final long r = next();
+                final long r = picker.next();
                 final long wordAddress = address + ((long)((int)(r >>> 33) % words) << 3);
                 if (journalled)
                 {
-                    record(wordAddress, UnsafeApi.getLong(wordAddress), r | 1);
+                    journal.record(wordAddress, UnsafeApi.getLong(wordAddress), r | 1);
                 }
                 UnsafeApi.putLong(wordAddress, r | 1);
             }
@@ -365,17 +317,6 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
             {
                 dirtyLog.markDirty(pageIndex); // a software log; the kernel's needs nothing from the vCPU
             }
-        }
-
-        void record(final long address, final long oldValue, final long newValue)
-        {
-            if (journalLength + 3 > journal.length)
-            {
-                journal = java.util.Arrays.copyOf(journal, Math.max(3 * 4096, journal.length * 2));
-            }
-            journal[journalLength++] = address;
-            journal[journalLength++] = oldValue;
-            journal[journalLength++] = newValue;
         }
 
         long ownPage(final long pageIndex, final long pageCount)
@@ -419,7 +360,7 @@ public final class SyntheticVcpus implements VcpuControl, AutoCloseable
                 {
                     while (writes-- > 0 && !paused)
                     {
-                        writePage(ownPage(pickPage(pageCount), pageCount));
+                        writePage(ownPage(picker.pickPage(pageCount), pageCount));
                         pagesWritten.incrementAndGet();
                     }
                 }
