@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Timeout;
 
 import java.net.DatagramSocket;
 import java.net.InetAddress;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -93,6 +94,43 @@ class ConfigurationTest
                     ex.getMessage());
             }
         }
+    }
+
+    @Test
+    void shouldParseTheFaultEventThresholdAsADurationAndRefuseABadOneFromConclude()
+    {
+        try (SyntheticGuest guest = SyntheticGuest.create(new SyntheticGuest.Config().sizeBytes(4L << 20)))
+        {
+            final String name = MigrationTarget.Context.JFR_FAULT_THRESHOLD_PROP_NAME;
+            assertEquals(MigrationTarget.Context.JFR_FAULT_THRESHOLD_US_DEFAULT, target(guest).conclude()
+                .jfrFaultThresholdUs());
+            assertEquals(250, withProperties(Map.of(name, "250"), () -> target(guest)).conclude()
+                .jfrFaultThresholdUs(), "a plain number is microseconds");
+            assertEquals(2_000, withProperties(Map.of(name, "2ms"), () -> target(guest)).conclude()
+                .jfrFaultThresholdUs());
+            assertEquals(0, withProperties(Map.of(name, "5ms"), () -> target(guest)).jfrFaultThresholdUs(0)
+                .conclude().jfrFaultThresholdUs(), "the setter overrides the property");
+
+            for (final String bad : List.of("1.5ms", "slow", "16m"))
+            {
+                final MigrationTarget.Context ctx = withProperties(Map.of(name, bad), () -> target(guest));
+                final MigrationException ex = assertThrows(MigrationException.class, ctx::conclude, bad);
+                assertEquals(ErrorCode.INVALID_CONFIGURATION, ex.errorCode());
+                assertTrue(ex.getMessage().contains(name + "='" + bad + "'") &&
+                    ex.getMessage().contains("a duration"), ex.getMessage());
+            }
+
+            final MigrationException ex = assertThrows(MigrationException.class,
+                () -> target(guest).jfrFaultThresholdUs(-1).conclude());
+            assertEquals(ErrorCode.INVALID_CONFIGURATION, ex.errorCode());
+            assertTrue(ex.getMessage().contains("jfrFaultThresholdUs=-1"), ex.getMessage());
+        }
+    }
+
+    private static MigrationTarget.Context target(final SyntheticGuest guest)
+    {
+        return new MigrationTarget.Context().guestMemory(guest.memory()).deviceState(guest.deviceState())
+            .allowUnauthenticated(true);
     }
 
     @Test

@@ -3,7 +3,6 @@ package io.pagestream;
 import io.pagestream.api.MigrationMode;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationStrategy;
-import io.pagestream.status.Events;
 import jdk.jfr.Recording;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordingFile;
@@ -32,8 +31,6 @@ class JfrEventsSystemTest
     void shouldRecordRoundsDecisionsSwitchoverFaultsRecoveryChangesAndTheEnd(@TempDir final Path dir) throws Exception
     {
         final Path file = dir.resolve("migration.jfr");
-        final long thresholdBefore = Events.faultThresholdNs();
-        Events.faultThresholdNs(0); // every fault, for the test
         final PostCopySystemTest.ToggleLoss loss = new PostCopySystemTest.ToggleLoss();
         final MigrationReport[] reports;
         try (Recording recording = new Recording();
@@ -67,17 +64,13 @@ class JfrEventsSystemTest
             }, "manager");
             manager.start();
             reports = PostCopySystemTest.migrateWithTargetGuestRunning(harness,
-                t -> t.postcopyEnabled(true).peerTimeoutMs(400).recoveryTimeoutMs(20_000),
+                t -> t.postcopyEnabled(true).peerTimeoutMs(400).recoveryTimeoutMs(20_000).jfrFaultThresholdUs(0),
                 PostCopySystemTest.capped(MigrationStrategy.AUTO).andThen(s -> s.aeronDirectoryName(driver.directory)
                     .peerTimeoutMs(400).recoveryTimeoutMs(20_000).maxRounds(3)), true);
             cutter.join(5_000);
             manager.join(5_000);
             recording.stop();
             recording.dump(file);
-        }
-        finally
-        {
-            Events.faultThresholdNs(thresholdBefore);
         }
         final List<RecordedEvent> events = RecordingFile.readAllEvents(file);
         final Map<String, List<RecordedEvent>> byType = events.stream()
