@@ -185,6 +185,42 @@ class ManagementSystemTest
     }
 
     @Test
+    @Timeout(60)
+    void shouldMakeEveryCallANoOpOnceTheMigrationHasEnded() throws Exception
+    {
+        final List<String> changes = new CopyOnWriteArrayList<>();
+        try (MigrationHarness harness = new MigrationHarness(guest(Workload.IDLE)))
+        {
+            final MigrationReport[] reports = harness.migrate(t -> { }, s -> s.maxBandwidthBytesPerSec(FAST)
+                .listener(new MigrationListener()
+                {
+                    public void onSettingsChanged(final MigrationSettings settings, final String change)
+                    {
+                        changes.add(change);
+                    }
+                }), 60);
+            assertExact(harness, reports);
+            final MigrationControl control = harness.source.control();
+            final String atTheEnd = control.settings().toString();
+            assertEquals(reports[0].settings(), atTheEnd, "settings() after the end are the report's");
+            assertEquals(0, reports[0].adjustments());
+
+            // No exception, no change, nothing announced or counted.
+            assertTrue(control == control.maxBandwidth(SLOW).postcopyBandwidth(SLOW).downtimeTarget(5)
+                .postcopyAllowed(false).startPostcopy().holdSwitchover(true));
+            // A bad value is still refused, naming it.
+            final MigrationException bad = assertThrows(MigrationException.class, () -> control.maxBandwidth(1));
+            assertEquals(ErrorCode.INVALID_CONFIGURATION, bad.errorCode());
+            Thread.sleep(200); // an agent that still applied calls would have done so by now
+            assertEquals(atTheEnd, control.settings().toString());
+            assertEquals(FAST, control.settings().maxBandwidthBytesPerSec());
+            assertFalse(control.settings().switchoverHeld());
+            assertEquals(atTheEnd, harness.source.progress().settings().toString());
+            assertEquals(List.of(), changes);
+        }
+    }
+
+    @Test
     @Timeout(90)
     void shouldAbandonAStopAndCopyPastTheDowntimeGuardAndMigrateNextTime() throws Exception
     {
