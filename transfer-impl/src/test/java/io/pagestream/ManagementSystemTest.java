@@ -37,13 +37,13 @@ class ManagementSystemTest
     private static final long SLOW = 20_000_000;
     private static final long FAST = 80_000_000;
 
-    private static SyntheticGuest.Config guest(final Workload workload)
+    static SyntheticGuest.Config guest(final Workload workload)
     {
         return new SyntheticGuest.Config().sizeBytes(256L << 20).workload(workload).dirtyRatePagesPerSec(2_000)
             .fillFraction(0.9).seed(11);
     }
 
-    private static double rateOver(final MigrationSource source, final long ms) throws InterruptedException
+    static double rateOver(final MigrationSource source, final long ms) throws InterruptedException
     {
         final long bytes0 = source.progress().bytesTransferred();
         final long t0 = System.nanoTime();
@@ -52,7 +52,7 @@ class ManagementSystemTest
         return (bytes1 - bytes0) / ((System.nanoTime() - t0) / 1e9);
     }
 
-    private static void assertExact(final MigrationHarness harness, final MigrationReport[] reports)
+    static void assertExact(final MigrationHarness harness, final MigrationReport[] reports)
     {
         assertEquals(MigrationResult.COMPLETED, reports[0].result(), reports[0].toString());
         assertEquals(MigrationResult.COMPLETED, reports[1].result(), reports[1].toString());
