@@ -393,11 +393,11 @@ public interface MigrationTarget extends AutoCloseable
          * @param enabled true (the default) to refuse, in the handshake and before any page moves, a guest this
          *                process cannot hold: the bytes the source will send (its populated pages, from its HELLO)
          *                less what the target's guest memory already holds, plus
-         *                {@value #ADMISSION_HEADROOM_BYTES} bytes, against MemAvailable bounded by this process's
-         *                memory cgroup (a guest of 2 MiB pages is admitted: its huge pages were reserved when its memory was
-         *                mapped). A refusal is
-         *                {@link ErrorCode#INSUFFICIENT_MEMORY} on both sides, naming the figures; the guest keeps
-         *                running on the source.
+         *                {@value #ADMISSION_HEADROOM_BYTES} bytes, against MemAvailable bounded by the least room
+         *                (limit less usage) that this process's memory cgroup or any ancestor up to the root leaves
+         *                (a guest of 2 MiB pages is admitted: its huge pages were reserved when its memory was
+         *                mapped). A refusal is {@link ErrorCode#INSUFFICIENT_MEMORY} on both sides, naming the
+         *                figures; the guest keeps running on the source.
          * @return this.
          */
         public Context admissionCheck(final boolean enabled)
