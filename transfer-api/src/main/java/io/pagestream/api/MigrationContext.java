@@ -487,9 +487,11 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
      * @param onAgentThread true (the default) to run an embedded media driver's duty cycle, and the Aeron client's,
      *                      on the migration agent's thread: one thread per side instead of two, which measured here
      *                      both faster (about 1.2 GB/s of post-copy push against 1.0) and with post-copy faults
-     *                      served in 1.4-1.7x a raw round trip instead of 1.2-1.8x with more outliers. False gives
-     *                      the driver a thread of its own. With an external driver, the Aeron client's conductor
-     *                      still runs on the agent's thread, so {@code ThreadingMode.INVOKER} starts no thread.
+     *                      served in 1.4-1.7x a raw round trip instead of 1.2-1.8x with more outliers. While true,
+     *                      the Aeron client's conductor runs on the agent's thread with an external driver too, so
+     *                      {@code ThreadingMode.INVOKER} starts no thread. False gives the embedded driver a thread
+     *                      of its own and the client's conductor another (with an external driver, the conductor's
+     *                      alone), in either threading mode.
      * @return this.
      */
     public T driverOnAgentThread(final boolean onAgentThread)
