@@ -93,6 +93,8 @@ class JfrEventsSystemTest
         final List<RecordedEvent> faults = byType.getOrDefault("io.pagestream.PostcopyFault", List.of());
         assertEquals(reports[1].faults(), faults.size(), "threshold 0: every fault " + counts);
         assertTrue(faults.stream().allMatch(e -> e.getLong("pageIndex") >= 0 && "software".equals(e.getString("path"))));
+        assertTrue(faults.stream().allMatch(e -> e.getLong("migrationId") == reports[1].migrationId()),
+            "every fault names its migration");
         final List<RecordedEvent> recoveries = byType.getOrDefault("io.pagestream.Recovery", List.of());
         assertEquals(reports[0].recoveries(), recoveries.size(), counts.toString());
         assertTrue(recoveries.get(0).getBoolean("recovered") && recoveries.get(0).getDuration().toMillis() > 0);

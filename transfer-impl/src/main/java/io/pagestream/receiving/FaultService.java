@@ -325,9 +325,11 @@ public final class FaultService
     {
         if (serviceNs >= eventThresholdNs)
         {
+            final long id = migrationId;
             final io.pagestream.status.Events.PostcopyFault event = new io.pagestream.status.Events.PostcopyFault();
-            if (event.isEnabled())
+            if (event.isEnabled() && io.pagestream.status.Events.recorded(id))
             {
+                event.migrationId = id;
                 event.pageIndex = pageIndex;
                 event.serviceUs = serviceNs / 1000;
                 event.path = path;

@@ -89,6 +89,7 @@ public final class Events
     @StackTrace(false)
     public static final class PostcopyFault extends Event
     {
+        @Label("Migration Id") public long migrationId;
         @Label("Page Index") public long pageIndex;
         @Label("Service Time") @Timespan(Timespan.MICROSECONDS) public long serviceUs;
         @Label("Fault Path") public String path;
