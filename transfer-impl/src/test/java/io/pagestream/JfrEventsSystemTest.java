@@ -99,7 +99,8 @@ class JfrEventsSystemTest
         assertEquals(reports[0].recoveries(), recoveries.size(), counts.toString());
         assertTrue(recoveries.get(0).getBoolean("recovered") && recoveries.get(0).getDuration().toMillis() > 0);
         assertTrue(byType.getOrDefault("io.pagestream.SettingsChanged", List.of()).stream()
-            .anyMatch(e -> e.getString("change").equals("downtimeTarget 400 ms")), counts.toString());
+            .anyMatch(e -> e.getString("change").equals("downtimeTarget 400 ms") &&
+                e.getLong("migrationId") == reports[0].migrationId()), counts.toString());
         final List<RecordedEvent> ends = byType.getOrDefault("io.pagestream.MigrationEnd", List.of());
         assertEquals(2, ends.size(), counts.toString());
         for (final RecordedEvent end : ends)

@@ -31,6 +31,7 @@ final class SourceControl implements MigrationControl
     private final ArrayDeque<String> changes = new ArrayDeque<>();
     private final MigrationListener listener;
     private final ErrorHandler errorHandler;
+    private final long migrationId;
     private long maxBandwidth;
     private long postcopyBandwidth;
     private long downtimeTarget;
@@ -49,6 +50,7 @@ final class SourceControl implements MigrationControl
     {
         listener = ctx.listener();
         errorHandler = ctx.errorHandler();
+        migrationId = ctx.migrationId();
         maxBandwidth = ctx.maxBandwidthBytesPerSec();
         postcopyBandwidth = ctx.postcopyBandwidthBytesPerSec();
         downtimeTarget = ctx.downtimeTargetMs();
@@ -226,8 +228,9 @@ final class SourceControl implements MigrationControl
         {
             final io.pagestream.status.Events.SettingsChanged event =
                 new io.pagestream.status.Events.SettingsChanged();
-            if (event.isEnabled())
+            if (event.isEnabled() && io.pagestream.status.Events.recorded(migrationId))
             {
+                event.migrationId = migrationId;
                 event.change = change;
                 event.settings = settings.toString();
                 event.commit();

@@ -114,6 +114,7 @@ public final class Events
     @StackTrace(false)
     public static final class SettingsChanged extends Event
     {
+        @Label("Migration Id") public long migrationId;
         @Label("Change") public String change;
         @Label("Settings") public String settings;
     }
