@@ -8,14 +8,17 @@ import io.pagestream.api.MigrationTarget;
 import io.pagestream.synthetic.SyntheticGuest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.net.DatagramSocket;
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -149,6 +152,25 @@ class ConfigurationTest
             assertEquals(ErrorCode.INVALID_CONFIGURATION, ex.errorCode());
             assertTrue(ex.getMessage().contains("targetEndpoint") && ex.getMessage().contains("from 1 to 65535"),
                 ex.getMessage());
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldRefuseADriverDirectoryALiveDriverUsesLeavingThatDriverAlone(@TempDir final Path tmp)
+    {
+        final String dir = tmp.resolve("driver").toString();
+        try (SyntheticGuest guest = SyntheticGuest.createTarget(new SyntheticGuest.Config().sizeBytes(4L << 20));
+            MigrationTarget first = PageStream.launchTarget(target(guest).listenEndpoint("127.0.0.1:0")
+                .driverDirectoryName(dir).errorHandler(t -> { })))
+        {
+            final MigrationException ex = assertThrows(MigrationException.class, () -> PageStream.launchTarget(
+                target(guest).listenEndpoint("127.0.0.1:0").driverDirectoryName(dir).errorHandler(t -> { })));
+            assertEquals(ErrorCode.INVALID_CONFIGURATION, ex.errorCode(), ex.toString());
+            assertTrue(ex.getMessage().contains("driverDirectoryName=" + dir), ex.getMessage());
+            assertEquals(dir, PageStream.aeronDirectory(first));
+            assertTrue(java.nio.file.Files.exists(Path.of(dir, io.aeron.CncFileDescriptor.CNC_FILE)));
+            assertFalse(first.completion().isDone(), "the first target still listens: " + first.progress());
         }
     }
 

@@ -423,8 +423,13 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
      * @param dirName the embedded media driver's directory, named by the embedder: the migration's counters (state,
      *                pages sent and remaining, the cap in force, ...) can be read there from another process while
      *                it runs ({@code pagestream-stat}, AeronStat), and the directory is kept after close with their
-     *                last values until the embedder deletes it. Null (the default): a fresh directory, deleted at
-     *                close. Not with {@link #aeronDirectoryName(String)} (an external driver has its own).
+     *                last values until the embedder deletes it. Whatever the directory holds is deleted at
+     *                launch, unless a live media driver uses it (another process's, or another migration's in this
+     *                one: the source and the target need a directory each): then the launch fails with
+     *                {@link ErrorCode#INVALID_CONFIGURATION} naming it, and that driver is left alone. A directory
+     *                kept by a migration that has closed is taken again at once. Null (the default): a fresh
+     *                directory, deleted at close. Not with {@link #aeronDirectoryName(String)} (an external driver
+     *                has its own).
      * @return this.
      */
     public T driverDirectoryName(final String dirName)
