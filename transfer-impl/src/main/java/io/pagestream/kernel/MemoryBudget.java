@@ -81,7 +81,7 @@ public final class MemoryBudget
             }
         }
         return new MemoryBudget(available, tightest.limitBytes, tightest.usageBytes, tightest.where,
-            hugeFree >= 0 && hugeSize > 0 ? hugeFree / 1024 * hugeSize : -1);
+            hugeFree >= 0 && hugeSize > 0 ? hugeFree * hugeSize : -1);
     }
 
     /**
