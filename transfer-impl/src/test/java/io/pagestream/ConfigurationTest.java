@@ -8,13 +8,17 @@ import io.pagestream.api.MigrationTarget;
 import io.pagestream.synthetic.SyntheticGuest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.net.DatagramSocket;
 import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -96,6 +100,43 @@ class ConfigurationTest
     }
 
     @Test
+    void shouldParseTheFaultEventThresholdAsADurationAndRefuseABadOneFromConclude()
+    {
+        try (SyntheticGuest guest = SyntheticGuest.create(new SyntheticGuest.Config().sizeBytes(4L << 20)))
+        {
+            final String name = MigrationTarget.Context.JFR_FAULT_THRESHOLD_PROP_NAME;
+            assertEquals(MigrationTarget.Context.JFR_FAULT_THRESHOLD_US_DEFAULT, target(guest).conclude()
+                .jfrFaultThresholdUs());
+            assertEquals(250, withProperties(Map.of(name, "250"), () -> target(guest)).conclude()
+                .jfrFaultThresholdUs(), "a plain number is microseconds");
+            assertEquals(2_000, withProperties(Map.of(name, "2ms"), () -> target(guest)).conclude()
+                .jfrFaultThresholdUs());
+            assertEquals(0, withProperties(Map.of(name, "5ms"), () -> target(guest)).jfrFaultThresholdUs(0)
+                .conclude().jfrFaultThresholdUs(), "the setter overrides the property");
+
+            for (final String bad : List.of("1.5ms", "slow", "16m"))
+            {
+                final MigrationTarget.Context ctx = withProperties(Map.of(name, bad), () -> target(guest));
+                final MigrationException ex = assertThrows(MigrationException.class, ctx::conclude, bad);
+                assertEquals(ErrorCode.INVALID_CONFIGURATION, ex.errorCode());
+                assertTrue(ex.getMessage().contains(name + "='" + bad + "'") &&
+                    ex.getMessage().contains("a duration"), ex.getMessage());
+            }
+
+            final MigrationException ex = assertThrows(MigrationException.class,
+                () -> target(guest).jfrFaultThresholdUs(-1).conclude());
+            assertEquals(ErrorCode.INVALID_CONFIGURATION, ex.errorCode());
+            assertTrue(ex.getMessage().contains("jfrFaultThresholdUs=-1"), ex.getMessage());
+        }
+    }
+
+    private static MigrationTarget.Context target(final SyntheticGuest guest)
+    {
+        return new MigrationTarget.Context().guestMemory(guest.memory()).deviceState(guest.deviceState())
+            .allowUnauthenticated(true);
+    }
+
+    @Test
     void shouldAcceptPortZeroOnlyWhereThisSideBinds()
     {
         try (SyntheticGuest guest = SyntheticGuest.create(new SyntheticGuest.Config().sizeBytes(4L << 20)))
@@ -130,6 +171,25 @@ class ConfigurationTest
             assertEquals(ErrorCode.INVALID_CONFIGURATION, ex.errorCode());
             assertTrue(ex.getMessage().contains("laneThreads") && ex.getMessage().contains("DEDICATED"),
                 ex.getMessage());
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldRefuseADriverDirectoryALiveDriverUsesLeavingThatDriverAlone(@TempDir final Path tmp)
+    {
+        final String dir = tmp.resolve("driver").toString();
+        try (SyntheticGuest guest = SyntheticGuest.createTarget(new SyntheticGuest.Config().sizeBytes(4L << 20));
+            MigrationTarget first = PageStream.launchTarget(target(guest).listenEndpoint("127.0.0.1:0")
+                .driverDirectoryName(dir).errorHandler(t -> { })))
+        {
+            final MigrationException ex = assertThrows(MigrationException.class, () -> PageStream.launchTarget(
+                target(guest).listenEndpoint("127.0.0.1:0").driverDirectoryName(dir).errorHandler(t -> { })));
+            assertEquals(ErrorCode.INVALID_CONFIGURATION, ex.errorCode(), ex.toString());
+            assertTrue(ex.getMessage().contains("driverDirectoryName=" + dir), ex.getMessage());
+            assertEquals(dir, PageStream.aeronDirectory(first));
+            assertTrue(java.nio.file.Files.exists(Path.of(dir, io.aeron.CncFileDescriptor.CNC_FILE)));
+            assertFalse(first.completion().isDone(), "the first target still listens: " + first.progress());
         }
     }
 

@@ -3,7 +3,6 @@ package io.pagestream;
 import io.pagestream.api.MigrationMode;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationStrategy;
-import io.pagestream.status.Events;
 import jdk.jfr.Recording;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordingFile;
@@ -32,8 +31,6 @@ class JfrEventsSystemTest
     void shouldRecordRoundsDecisionsSwitchoverFaultsRecoveryChangesAndTheEnd(@TempDir final Path dir) throws Exception
     {
         final Path file = dir.resolve("migration.jfr");
-        final long thresholdBefore = Events.faultThresholdNs();
-        Events.faultThresholdNs(0); // every fault, for the test
         final PostCopySystemTest.ToggleLoss loss = new PostCopySystemTest.ToggleLoss();
         final MigrationReport[] reports;
         try (Recording recording = new Recording();
@@ -67,17 +64,13 @@ class JfrEventsSystemTest
             }, "manager");
             manager.start();
             reports = PostCopySystemTest.migrateWithTargetGuestRunning(harness,
-                t -> t.postcopyEnabled(true).peerTimeoutMs(400).recoveryTimeoutMs(20_000),
+                t -> t.postcopyEnabled(true).peerTimeoutMs(400).recoveryTimeoutMs(20_000).jfrFaultThresholdUs(0),
                 PostCopySystemTest.capped(MigrationStrategy.AUTO).andThen(s -> s.aeronDirectoryName(driver.directory)
                     .peerTimeoutMs(400).recoveryTimeoutMs(20_000).maxRounds(3)), true);
             cutter.join(5_000);
             manager.join(5_000);
             recording.stop();
             recording.dump(file);
-        }
-        finally
-        {
-            Events.faultThresholdNs(thresholdBefore);
         }
         final List<RecordedEvent> events = RecordingFile.readAllEvents(file);
         final Map<String, List<RecordedEvent>> byType = events.stream()
@@ -100,11 +93,14 @@ class JfrEventsSystemTest
         final List<RecordedEvent> faults = byType.getOrDefault("io.pagestream.PostcopyFault", List.of());
         assertEquals(reports[1].faults(), faults.size(), "threshold 0: every fault " + counts);
         assertTrue(faults.stream().allMatch(e -> e.getLong("pageIndex") >= 0 && "software".equals(e.getString("path"))));
+        assertTrue(faults.stream().allMatch(e -> e.getLong("migrationId") == reports[1].migrationId()),
+            "every fault names its migration");
         final List<RecordedEvent> recoveries = byType.getOrDefault("io.pagestream.Recovery", List.of());
         assertEquals(reports[0].recoveries(), recoveries.size(), counts.toString());
         assertTrue(recoveries.get(0).getBoolean("recovered") && recoveries.get(0).getDuration().toMillis() > 0);
         assertTrue(byType.getOrDefault("io.pagestream.SettingsChanged", List.of()).stream()
-            .anyMatch(e -> e.getString("change").equals("downtimeTarget 400 ms")), counts.toString());
+            .anyMatch(e -> e.getString("change").equals("downtimeTarget 400 ms") &&
+                e.getLong("migrationId") == reports[0].migrationId()), counts.toString());
         final List<RecordedEvent> ends = byType.getOrDefault("io.pagestream.MigrationEnd", List.of());
         assertEquals(2, ends.size(), counts.toString());
         for (final RecordedEvent end : ends)

@@ -37,13 +37,13 @@ class ManagementSystemTest
     private static final long SLOW = 20_000_000;
     private static final long FAST = 80_000_000;
 
-    private static SyntheticGuest.Config guest(final Workload workload)
+    static SyntheticGuest.Config guest(final Workload workload)
     {
         return new SyntheticGuest.Config().sizeBytes(256L << 20).workload(workload).dirtyRatePagesPerSec(2_000)
             .fillFraction(0.9).seed(11);
     }
 
-    private static double rateOver(final MigrationSource source, final long ms) throws InterruptedException
+    static double rateOver(final MigrationSource source, final long ms) throws InterruptedException
     {
         final long bytes0 = source.progress().bytesTransferred();
         final long t0 = System.nanoTime();
@@ -52,7 +52,7 @@ class ManagementSystemTest
         return (bytes1 - bytes0) / ((System.nanoTime() - t0) / 1e9);
     }
 
-    private static void assertExact(final MigrationHarness harness, final MigrationReport[] reports)
+    static void assertExact(final MigrationHarness harness, final MigrationReport[] reports)
     {
         assertEquals(MigrationResult.COMPLETED, reports[0].result(), reports[0].toString());
         assertEquals(MigrationResult.COMPLETED, reports[1].result(), reports[1].toString());
@@ -181,6 +181,42 @@ class ManagementSystemTest
             assertEquals(MigrationResult.COMPLETED, report.result(), report.toString());
             assertEquals(1_000, report.downtimeTargetMs(), report.toString());
             assertEquals(2, report.adjustments(), report.toString());
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldMakeEveryCallANoOpOnceTheMigrationHasEnded() throws Exception
+    {
+        final List<String> changes = new CopyOnWriteArrayList<>();
+        try (MigrationHarness harness = new MigrationHarness(guest(Workload.IDLE)))
+        {
+            final MigrationReport[] reports = harness.migrate(t -> { }, s -> s.maxBandwidthBytesPerSec(FAST)
+                .listener(new MigrationListener()
+                {
+                    public void onSettingsChanged(final MigrationSettings settings, final String change)
+                    {
+                        changes.add(change);
+                    }
+                }), 60);
+            assertExact(harness, reports);
+            final MigrationControl control = harness.source.control();
+            final String atTheEnd = control.settings().toString();
+            assertEquals(reports[0].settings(), atTheEnd, "settings() after the end are the report's");
+            assertEquals(0, reports[0].adjustments());
+
+            // No exception, no change, nothing announced or counted.
+            assertTrue(control == control.maxBandwidth(SLOW).postcopyBandwidth(SLOW).downtimeTarget(5)
+                .postcopyAllowed(false).startPostcopy().holdSwitchover(true));
+            // A bad value is still refused, naming it.
+            final MigrationException bad = assertThrows(MigrationException.class, () -> control.maxBandwidth(1));
+            assertEquals(ErrorCode.INVALID_CONFIGURATION, bad.errorCode());
+            Thread.sleep(200); // an agent that still applied calls would have done so by now
+            assertEquals(atTheEnd, control.settings().toString());
+            assertEquals(FAST, control.settings().maxBandwidthBytesPerSec());
+            assertFalse(control.settings().switchoverHeld());
+            assertEquals(atTheEnd, harness.source.progress().settings().toString());
+            assertEquals(List.of(), changes);
         }
     }
 

@@ -423,8 +423,13 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
      * @param dirName the embedded media driver's directory, named by the embedder: the migration's counters (state,
      *                pages sent and remaining, the cap in force, ...) can be read there from another process while
      *                it runs ({@code pagestream-stat}, AeronStat), and the directory is kept after close with their
-     *                last values until the embedder deletes it. Null (the default): a fresh directory, deleted at
-     *                close. Not with {@link #aeronDirectoryName(String)} (an external driver has its own).
+     *                last values until the embedder deletes it. Whatever the directory holds is deleted at
+     *                launch, unless a live media driver uses it (another process's, or another migration's in this
+     *                one: the source and the target need a directory each): then the launch fails with
+     *                {@link ErrorCode#INVALID_CONFIGURATION} naming it, and that driver is left alone. A directory
+     *                kept by a migration that has closed is taken again at once. Null (the default): a fresh
+     *                directory, deleted at close. Not with {@link #aeronDirectoryName(String)} (an external driver
+     *                has its own).
      * @return this.
      */
     public T driverDirectoryName(final String dirName)
@@ -487,9 +492,11 @@ public abstract class MigrationContext<T extends MigrationContext<T>>
      * @param onAgentThread true (the default) to run an embedded media driver's duty cycle, and the Aeron client's,
      *                      on the migration agent's thread: one thread per side instead of two, which measured here
      *                      both faster (about 1.2 GB/s of post-copy push against 1.0) and with post-copy faults
-     *                      served in 1.4-1.7x a raw round trip instead of 1.2-1.8x with more outliers. False gives
-     *                      the driver a thread of its own. With an external driver, the Aeron client's conductor
-     *                      still runs on the agent's thread, so {@code ThreadingMode.INVOKER} starts no thread.
+     *                      served in 1.4-1.7x a raw round trip instead of 1.2-1.8x with more outliers. While true,
+     *                      the Aeron client's conductor runs on the agent's thread with an external driver too, so
+     *                      {@code ThreadingMode.INVOKER} starts no thread. False gives the embedded driver a thread
+     *                      of its own and the client's conductor another (with an external driver, the conductor's
+     *                      alone), in either threading mode.
      * @return this.
      */
     public T driverOnAgentThread(final boolean onAgentThread)

@@ -6,9 +6,18 @@ package io.pagestream.api;
  * bad value throws {@link MigrationException} with {@link ErrorCode#INVALID_CONFIGURATION} naming the setting and
  * the value, and changes nothing), then applied by the source's agent thread at its next duty cycle; the change
  * shows in {@link MigrationProgress#settings()}, in {@link MigrationListener#onSettingsChanged} and in the report
- * ({@link MigrationReport#adjustments()}). Calls made after the migration has ended, or that cannot apply any more
- * (post-copy asked for after the switchover), are ignored and say so in the listener's change text. Threading: any
- * thread.
+ * ({@link MigrationReport#adjustments()}). A call that cannot apply any more (post-copy asked for after the
+ * switchover decision, or where post-copy was not enabled on both sides) is ignored and says so in the listener's
+ * change text.
+ * <p>
+ * Once the migration has ended (from the moment its report is fixed, before {@code completion()} completes) every
+ * call is a no-op: it still checks its value, then changes nothing, is announced nowhere and is not counted in
+ * {@link MigrationReport#adjustments()}; {@link #settings()} gives the settings in force at the end, the report's.
+ * A call that races the end may likewise be accepted and never take effect (it is then in neither the report nor
+ * {@link #settings()}). A manager that needs to know tests {@code completion().isDone()}: no exception is thrown
+ * for a migration that ended, since that can happen between any check and any call.
+ * <p>
+ * Threading: any thread.
  */
 public interface MigrationControl
 {
@@ -49,10 +58,14 @@ public interface MigrationControl
     MigrationControl startPostcopy();
 
     /**
-     * @param hold true to hold the switchover: when the policy would switch (stop-and-copy or post-copy), the source
-     *             keeps sending rounds with the guest running, and the policy is not asked again until the hold is
-     *             released; false to release it, and the next round's end decides. Lets a VMM quiesce devices
-     *             that are not vCPUs before the guest pauses.
+     * Hold the migration at the end of the current pre-copy round, whatever the policy would decide there. While
+     * held, once every page of the round has been sent the round is left open: the guest keeps running, its writes
+     * gather in the dirty log, nothing more is sent, the dirty log is not read and the policy is not asked. On
+     * release the round ends as usual: the dirty log is read and the policy decides (the next round, a throttle,
+     * stop-and-copy or post-copy). Lets a VMM quiesce devices that are not vCPUs before the guest pauses. No effect
+     * on a switchover already under way (stop-and-copy sending its last pages, or post-copy).
+     *
+     * @param hold true to hold; false to release.
      * @return this.
      */
     MigrationControl holdSwitchover(boolean hold);

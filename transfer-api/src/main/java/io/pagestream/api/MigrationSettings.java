@@ -23,7 +23,7 @@ public final class MigrationSettings
      * @param downtimeTargetMs             the downtime target the built-in policies judge against.
      * @param postcopyAllowed              whether the policy may switch to post-copy.
      * @param postcopyRequested            a manager asked for post-copy at the end of the current round.
-     * @param switchoverHeld               the switchover is held: rounds go on until it is released.
+     * @param switchoverHeld               held at the end of the current round (left open) until released.
      * @param adjustments                  changes applied since launch.
      */
     public MigrationSettings(

@@ -145,6 +145,13 @@ public interface MigrationTarget extends AutoCloseable
         public static final String ADMISSION_CHECK_PROP_NAME = "pagestream.admission.check";
         /** Memory kept free beyond the guest's pages by the admission check (Aeron's buffers, the JVM). */
         public static final long ADMISSION_HEADROOM_BYTES = 64L << 20;
+        /**
+         * Post-copy faults served slower than this are recorded as the {@code io.pagestream.PostcopyFault} JFR
+         * event: a plain number in microseconds, or a duration in Agrona's syntax (2ms).
+         */
+        public static final String JFR_FAULT_THRESHOLD_PROP_NAME = "pagestream.jfr.fault.threshold.us";
+        /** Default post-copy fault event threshold: 1 ms. */
+        public static final long JFR_FAULT_THRESHOLD_US_DEFAULT = 1_000;
 
         private GuestMemory guestMemory;
         private DeviceState deviceState;
@@ -159,6 +166,7 @@ public interface MigrationTarget extends AutoCloseable
         private boolean kernelFaultPath = booleanProperty(KERNEL_FAULT_PATH_PROP_NAME, false);
         private boolean admissionCheck = booleanProperty(ADMISSION_CHECK_PROP_NAME, true);
         private String urgentEndpoint = System.getProperty(URGENT_ENDPOINT_PROP_NAME);
+        private long jfrFaultThresholdUs = usProperty(JFR_FAULT_THRESHOLD_PROP_NAME, JFR_FAULT_THRESHOLD_US_DEFAULT);
         private boolean follower;
 
         /**
@@ -193,6 +201,8 @@ public interface MigrationTarget extends AutoCloseable
                 "must not exceed socketBufferLength " + socketBufferLength() + " (Aeron refuses such a channel)");
             require(handshakeTimeoutMs >= 0, "handshakeTimeoutMs", handshakeTimeoutMs, "must be 0 (forever) or more");
             require(maxDeviceStateBytes >= 0, "maxDeviceStateBytes", maxDeviceStateBytes, "must not be negative");
+            require(jfrFaultThresholdUs >= 0, "jfrFaultThresholdUs", jfrFaultThresholdUs,
+                "must be 0 (every fault) or positive");
             require(!(kernelFaultPath && null != pageInstaller), "kernelFaultPath", true,
                 "and a pageInstaller exclude each other: PageStream owns the userfaultfd, or the VMM does");
             require(!(kernelFaultPath || null != pageInstaller) || postcopyEnabled, "postcopyEnabled", false,
@@ -383,11 +393,11 @@ public interface MigrationTarget extends AutoCloseable
          * @param enabled true (the default) to refuse, in the handshake and before any page moves, a guest this
          *                process cannot hold: the bytes the source will send (its populated pages, from its HELLO)
          *                less what the target's guest memory already holds, plus
-         *                {@value #ADMISSION_HEADROOM_BYTES} bytes, against MemAvailable bounded by this process's
-         *                memory cgroup (a guest of 2 MiB pages is admitted: its huge pages were reserved when its memory was
-         *                mapped). A refusal is
-         *                {@link ErrorCode#INSUFFICIENT_MEMORY} on both sides, naming the figures; the guest keeps
-         *                running on the source.
+         *                {@value #ADMISSION_HEADROOM_BYTES} bytes, against MemAvailable bounded by the least room
+         *                (limit less usage) that this process's memory cgroup or any ancestor up to the root leaves
+         *                (a guest of 2 MiB pages is admitted: its huge pages were reserved when its memory was
+         *                mapped). A refusal is {@link ErrorCode#INSUFFICIENT_MEMORY} on both sides, naming the
+         *                figures; the guest keeps running on the source.
          * @return this.
          */
         public Context admissionCheck(final boolean enabled)
@@ -441,6 +451,26 @@ public interface MigrationTarget extends AutoCloseable
         public io.pagestream.api.guest.PageInstaller pageInstaller()
         {
             return pageInstaller;
+        }
+
+        /**
+         * @param thresholdUs post-copy faults served in this many microseconds or more are recorded as the
+         *                    {@code io.pagestream.PostcopyFault} JFR event (when JFR records it); 0 records every
+         *                    fault. Every fault is in the fault histogram whatever this is. Default: the
+         *                    {@value #JFR_FAULT_THRESHOLD_PROP_NAME} system property, else
+         *                    {@value #JFR_FAULT_THRESHOLD_US_DEFAULT}.
+         * @return this.
+         */
+        public Context jfrFaultThresholdUs(final long thresholdUs)
+        {
+            jfrFaultThresholdUs = thresholdUs;
+            return this;
+        }
+
+        /** @return the post-copy fault event's threshold in microseconds. */
+        public long jfrFaultThresholdUs()
+        {
+            return jfrFaultThresholdUs;
         }
     }
 }

@@ -52,22 +52,25 @@ public final class FaultService
     private volatile byte[] requestKey;
 
     private final NanoClock clock;
+    private final long eventThresholdNs;
     private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
     private volatile RequestChannel requestChannel;
     private volatile long migrationId;
     private volatile String lostReason;
 
     /**
-     * @param present         the target's present-page map.
-     * @param faultsCounter   counts faults that had to wait.
-     * @param requestsCounter counts PAGE_REQUEST frames sent.
-     * @param clock           times faults and request retries.
+     * @param present          the target's present-page map.
+     * @param faultsCounter    counts faults that had to wait.
+     * @param requestsCounter  counts PAGE_REQUEST frames sent.
+     * @param clock            times faults and request retries.
+     * @param eventThresholdNs faults served this slow or slower are recorded as a JFR event (0: every fault).
      */
     public FaultService(final PresentPages present, final AtomicCounter faultsCounter,
-        final AtomicCounter requestsCounter, final NanoClock clock)
+        final AtomicCounter requestsCounter, final NanoClock clock, final long eventThresholdNs)
     {
         this.present = present;
         this.clock = clock;
+        this.eventThresholdNs = eventThresholdNs;
         this.pageCount = present.pageCount();
         this.faultsCounter = faultsCounter;
         this.requestsCounter = requestsCounter;
@@ -318,13 +321,15 @@ public final class FaultService
         byte[] signerKey;
     }
 
-    private static void recordSlowFault(final long pageIndex, final long serviceNs, final String path)
+    private void recordSlowFault(final long pageIndex, final long serviceNs, final String path)
     {
-        if (serviceNs >= io.pagestream.status.Events.faultThresholdNs())
+        if (serviceNs >= eventThresholdNs)
         {
+            final long id = migrationId;
             final io.pagestream.status.Events.PostcopyFault event = new io.pagestream.status.Events.PostcopyFault();
-            if (event.isEnabled())
+            if (event.isEnabled() && io.pagestream.status.Events.recorded(id))
             {
+                event.migrationId = id;
                 event.pageIndex = pageIndex;
                 event.serviceUs = serviceNs / 1000;
                 event.path = path;

@@ -8,6 +8,8 @@ import io.pagestream.status.MigrationCounters;
 import io.pagestream.status.MigrationLifecycle;
 import io.pagestream.transport.Links;
 
+import java.util.concurrent.TimeUnit;
+
 /**
  * The parts of one target migration, built once at launch and wired to each other in dependency order: the
  * {@link SourceProxy}; the {@link GuestImage} and the {@link FaultService} over its present pages; the
@@ -60,7 +62,8 @@ final class TargetParts implements HelloAcceptor.Keys
             counters.get(CounterType.PAGE_FRAMES_RECEIVED), counters.get(CounterType.ZERO_PAGES_RECEIVED),
             counters.get(CounterType.DUPLICATE_PAGES_SKIPPED));
         faults = new FaultService(image.present(), counters.get(CounterType.FAULTS),
-            counters.get(CounterType.PAGE_REQUESTS_SENT), ctx.nanoClock());
+            counters.get(CounterType.PAGE_REQUESTS_SENT), ctx.nanoClock(),
+            TimeUnit.MICROSECONDS.toNanos(ctx.jfrFaultThresholdUs()));
         if (ctx.kernelFaultPath())
         {
             image.installer(new UffdFaultPath(ctx.guestMemory(), image.committer().kernel(), faults, ctx.nanoClock()));

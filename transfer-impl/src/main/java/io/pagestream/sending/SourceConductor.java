@@ -414,6 +414,7 @@ public final class SourceConductor implements Agent
     {
         state(over ? SourceState.DONE : SourceState.FAILING);
         adapter.enabled(false);
+        control.end(); // the report is fixed: a manager's later calls change nothing
     }
 
     private void state(final SourceState next)

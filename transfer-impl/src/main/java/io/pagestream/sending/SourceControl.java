@@ -17,10 +17,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * The source's management plane: a manager's requests, checked on the caller's thread and handed to the agent
  * thread, which applies them at its next duty cycle ({@link #apply}) to the parts they concern (the bandwidth
  * limiter, the encoding chooser's cost model, the policy's figures, the pre-copy and post-copy sessions) and
- * announces each to the listener.
+ * announces each to the listener. Once the migration has ended ({@link #end()}) every request is checked and then
+ * dropped: nothing would apply it.
  * <p>
- * Threading: the {@link MigrationControl} methods from any thread (they lock this object briefly); {@link #apply}
- * and {@link #inForce()} on the agent thread; {@link #settings()} from any thread.
+ * Threading: the {@link MigrationControl} methods from any thread (they lock this object briefly); {@link #apply},
+ * {@link #end()} and {@link #inForce()} on the agent thread; {@link #settings()} from any thread.
  */
 final class SourceControl implements MigrationControl
 {
@@ -30,6 +31,7 @@ final class SourceControl implements MigrationControl
     private final ArrayDeque<String> changes = new ArrayDeque<>();
     private final MigrationListener listener;
     private final ErrorHandler errorHandler;
+    private final long migrationId;
     private long maxBandwidth;
     private long postcopyBandwidth;
     private long downtimeTarget;
@@ -37,6 +39,7 @@ final class SourceControl implements MigrationControl
     private boolean postcopyAllowed;
     private boolean postcopyRequested;
     private boolean held;
+    private boolean ended;
     private int adjustments;
 
     // Applied: agent thread only.
@@ -47,6 +50,7 @@ final class SourceControl implements MigrationControl
     {
         listener = ctx.listener();
         errorHandler = ctx.errorHandler();
+        migrationId = ctx.migrationId();
         maxBandwidth = ctx.maxBandwidthBytesPerSec();
         postcopyBandwidth = ctx.postcopyBandwidthBytesPerSec();
         downtimeTarget = ctx.downtimeTargetMs();
@@ -58,16 +62,24 @@ final class SourceControl implements MigrationControl
     public synchronized MigrationControl maxBandwidth(final long bytesPerSec)
     {
         requireCap("maxBandwidth", bytesPerSec);
-        maxBandwidth = bytesPerSec;
-        return changed("maxBandwidth " + rate(bytesPerSec));
+        if (!ended)
+        {
+            maxBandwidth = bytesPerSec;
+            changed("maxBandwidth " + rate(bytesPerSec));
+        }
+        return this;
     }
 
     /** {@inheritDoc} */
     public synchronized MigrationControl postcopyBandwidth(final long bytesPerSec)
     {
         requireCap("postcopyBandwidth", bytesPerSec);
-        postcopyBandwidth = bytesPerSec;
-        return changed("postcopyBandwidth " + (0 == bytesPerSec ? "same as maxBandwidth" : rate(bytesPerSec)));
+        if (!ended)
+        {
+            postcopyBandwidth = bytesPerSec;
+            changed("postcopyBandwidth " + (0 == bytesPerSec ? "same as maxBandwidth" : rate(bytesPerSec)));
+        }
+        return this;
     }
 
     /** {@inheritDoc} */
@@ -77,40 +89,68 @@ final class SourceControl implements MigrationControl
         {
             throw new MigrationException(ErrorCode.INVALID_CONFIGURATION, "downtimeTarget=" + ms + ": must be positive");
         }
-        downtimeTarget = ms;
-        downtimeTargetChanged = true;
-        return changed("downtimeTarget " + ms + " ms");
+        if (!ended)
+        {
+            downtimeTarget = ms;
+            downtimeTargetChanged = true;
+            changed("downtimeTarget " + ms + " ms");
+        }
+        return this;
     }
 
     /** {@inheritDoc} */
     public synchronized MigrationControl postcopyAllowed(final boolean allowed)
     {
-        postcopyAllowed = allowed;
-        if (!allowed)
+        if (!ended)
         {
-            postcopyRequested = false;
+            postcopyAllowed = allowed;
+            if (!allowed)
+            {
+                postcopyRequested = false;
+            }
+            changed("postcopyAllowed " + allowed);
         }
-        return changed("postcopyAllowed " + allowed);
+        return this;
     }
 
     /** {@inheritDoc} */
     public synchronized MigrationControl startPostcopy()
     {
-        postcopyRequested = true;
-        return changed("startPostcopy at the end of this round");
+        if (!ended)
+        {
+            postcopyRequested = true;
+            changed("startPostcopy at the end of this round");
+        }
+        return this;
     }
 
     /** {@inheritDoc} */
     public synchronized MigrationControl holdSwitchover(final boolean hold)
     {
-        held = hold;
-        return changed(hold ? "switchover held" : "switchover released");
+        if (!ended)
+        {
+            held = hold;
+            changed(hold ? "switchover held" : "switchover released");
+        }
+        return this;
     }
 
     /** {@inheritDoc} */
     public synchronized MigrationSettings settings()
     {
-        return snapshot();
+        return ended ? inForce : snapshot();
+    }
+
+    /**
+     * The migration has ended: its report is fixed and nothing applies a change any more. Requests not applied yet
+     * are dropped unannounced, later ones are checked and dropped, and {@link #settings()} gives what was in force
+     * at the end (what the report says). Agent thread, before the migration's listener and future hear the outcome.
+     */
+    synchronized void end()
+    {
+        ended = true;
+        changes.clear();
+        appliedVersion = requestedVersion.get();
     }
 
     /** @return the settings the agent thread applied last. Any thread. */
@@ -188,8 +228,9 @@ final class SourceControl implements MigrationControl
         {
             final io.pagestream.status.Events.SettingsChanged event =
                 new io.pagestream.status.Events.SettingsChanged();
-            if (event.isEnabled())
+            if (event.isEnabled() && io.pagestream.status.Events.recorded(migrationId))
             {
+                event.migrationId = migrationId;
                 event.change = change;
                 event.settings = settings.toString();
                 event.commit();
@@ -216,12 +257,11 @@ final class SourceControl implements MigrationControl
         }
     }
 
-    private MigrationControl changed(final String change)
+    private void changed(final String change)
     {
         adjustments++;
         changes.add(change);
         requestedVersion.incrementAndGet();
-        return this;
     }
 
     private MigrationSettings snapshot()

@@ -9,24 +9,17 @@ import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
 import jdk.jfr.Timespan;
 
-import java.util.concurrent.TimeUnit;
-
 /**
  * PageStream's JDK Flight Recorder events. Each is committed only where JFR records it (an unrecorded event costs a
- * check, and the per-fault event is only built for faults slower than {@link #faultThresholdNs()}), never per page
- * otherwise. Names start {@code io.pagestream.}; enable them with {@code -XX:StartFlightRecording} and a setting
- * such as {@code io.pagestream.PostcopyFault#enabled=true}, or from JDK Mission Control.
+ * check, and the per-fault event is only built for faults slower than the target context's
+ * {@code jfrFaultThresholdUs}), never per page otherwise. Names start {@code io.pagestream.}; enable them with
+ * {@code -XX:StartFlightRecording} and a setting such as {@code io.pagestream.PostcopyFault#enabled=true}, or from
+ * JDK Mission Control.
  */
 public final class Events
 {
-    /** System property: the post-copy fault event's threshold in microseconds (default 1000). */
-    public static final String FAULT_THRESHOLD_PROP_NAME = "pagestream.jfr.fault.threshold.us";
-
     /** The engine warm-up's migration id: its migrations record no events. */
     public static final long WARMUP_MIGRATION_ID = 0x5741524d55500001L;
-
-    private static volatile long faultThresholdNs = TimeUnit.MICROSECONDS.toNanos(
-        Long.getLong(FAULT_THRESHOLD_PROP_NAME, 1_000));
 
     private Events()
     {
@@ -39,18 +32,6 @@ public final class Events
     public static boolean recorded(final long migrationId)
     {
         return migrationId != WARMUP_MIGRATION_ID;
-    }
-
-    /** @return faults served faster than this are not recorded as events (they are all in the histogram). */
-    public static long faultThresholdNs()
-    {
-        return faultThresholdNs;
-    }
-
-    /** @param ns the post-copy fault event's threshold from now on, 0 for every fault. */
-    public static void faultThresholdNs(final long ns)
-    {
-        faultThresholdNs = Math.max(0, ns);
     }
 
     /** A pre-copy round ended (source). */
@@ -102,11 +83,13 @@ public final class Events
     /** A post-copy fault slower than the threshold was served (target). */
     @Name("io.pagestream.PostcopyFault")
     @Label("Post-copy Fault")
-    @Description("A guest access to a page not here yet, served slower than pagestream.jfr.fault.threshold.us")
+    @Description("A guest access to a page not here yet, served slower than the target's jfrFaultThresholdUs " +
+        "(system property pagestream.jfr.fault.threshold.us)")
     @Category({"PageStream", "Target"})
     @StackTrace(false)
     public static final class PostcopyFault extends Event
     {
+        @Label("Migration Id") public long migrationId;
         @Label("Page Index") public long pageIndex;
         @Label("Service Time") @Timespan(Timespan.MICROSECONDS) public long serviceUs;
         @Label("Fault Path") public String path;
@@ -131,6 +114,7 @@ public final class Events
     @StackTrace(false)
     public static final class SettingsChanged extends Event
     {
+        @Label("Migration Id") public long migrationId;
         @Label("Change") public String change;
         @Label("Settings") public String settings;
     }

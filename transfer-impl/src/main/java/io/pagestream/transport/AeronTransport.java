@@ -16,7 +16,8 @@ import java.util.UUID;
 
 /**
  * An Aeron client connected either to an embedded media driver in a fresh directory (deleted on start and on
- * close) or to an external driver named by its directory.
+ * close), or in one the embedder names (deleted on start, kept at close, and never taken from a live driver: see
+ * {@link #requireNoLiveDriver(String, long)}), or to an external driver named by its directory.
  * <p>
  * The embedded driver runs its conductor, sender and receiver together, since hypervisor hosts have cores to spare for
  * guests, not for us: either on the migration agent's own thread ({@code invoked}: see {@link #dutyCycle()}), or in
@@ -129,7 +130,12 @@ public final class AeronTransport implements AutoCloseable
                 reapStaleDirectories();
                 directoryName = null != keptDirectoryName ? keptDirectoryName :
                     CommonContext.getAeronDirectoryName() + DIRECTORY_INFIX + role + "-" + UUID.randomUUID();
-                final MediaDriver.Context driverContext = new MediaDriver.Context()
+                final MediaDriver.Context driverContext = new MediaDriver.Context();
+                if (null != keptDirectoryName)
+                {
+                    requireNoLiveDriver(keptDirectoryName, driverContext.driverTimeoutMs());
+                }
+                driverContext
                     .aeronDirectoryName(directoryName)
                     .dirDeleteOnStart(true)
                     .dirDeleteOnShutdown(null == keptDirectoryName)
@@ -168,6 +174,45 @@ public final class AeronTransport implements AutoCloseable
         {
             CloseHelper.quietCloseAll(aeron, driver);
             throw t;
+        }
+    }
+
+    /**
+     * Refuse an embedder-named directory that a live media driver uses. The embedded driver is launched with
+     * {@code dirDeleteOnStart(true)}, under which Aeron deletes the directory without first asking whether a driver
+     * is active in it (it asks only without that flag): it would take the CnC file and log buffers from under that
+     * driver and every client of it, another process's or this one's (a source and a target given the same
+     * {@code pagestream.driver.dir}, say). A driver counts as live, as for Aeron's clients, while its heartbeat is
+     * younger than the driver timeout; one that closed cleanly clears its heartbeat, so a directory kept by a
+     * migration that has closed is reused at once.
+     *
+     * @param directoryName   the directory the embedded driver is to use.
+     * @param driverTimeoutMs a heartbeat younger than this is a live driver.
+     * @throws io.pagestream.api.MigrationException with {@link io.pagestream.api.ErrorCode#INVALID_CONFIGURATION}
+     *                                             naming the directory, if a driver is live there or that cannot be
+     *                                             told.
+     */
+    public static void requireNoLiveDriver(final String directoryName, final long driverTimeoutMs)
+    {
+        final boolean active;
+        try
+        {
+            active = CommonContext.isDriverActive(new File(directoryName), driverTimeoutMs, message -> { });
+        }
+        catch (final RuntimeException ex)
+        {
+            // A CnC file never initialised, or of another Aeron version: nothing says no driver lives there.
+            throw new io.pagestream.api.MigrationException(io.pagestream.api.ErrorCode.INVALID_CONFIGURATION,
+                "driverDirectoryName=" + directoryName + ": cannot tell whether a media driver uses it (" + ex +
+                "); delete the directory if none does, or name another", ex);
+        }
+        if (active)
+        {
+            throw new io.pagestream.api.MigrationException(io.pagestream.api.ErrorCode.INVALID_CONFIGURATION,
+                "driverDirectoryName=" + directoryName + ": a live media driver uses this directory (its " +
+                "heartbeat is under " + driverTimeoutMs + " ms old), and launching would delete it from under " +
+                "that driver and its clients; name a directory of its own, or connect to that driver with " +
+                "aeronDirectoryName");
         }
     }
 

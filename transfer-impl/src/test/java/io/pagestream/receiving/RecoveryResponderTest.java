@@ -47,7 +47,7 @@ class RecoveryResponderTest
         image = new GuestImage(f.memory, true, f.counters.get(CounterType.PAGE_FRAMES_RECEIVED),
             f.counters.get(CounterType.ZERO_PAGES_RECEIVED), f.counters.get(CounterType.DUPLICATE_PAGES_SKIPPED));
         faults = new FaultService(image.present(), f.counters.get(CounterType.FAULTS),
-            f.counters.get(CounterType.PAGE_REQUESTS_SENT), f.clock);
+            f.counters.get(CounterType.PAGE_REQUESTS_SENT), f.clock, 0);
         acceptor.onHello(f.frame, 0, f.hello(Capabilities.POSTCOPY, 1), 7, f.clock.nanoTime());
         acceptor.doWork(f.clock.nanoTime());
         assertThat(acceptor.isDone()).isTrue();

@@ -70,7 +70,7 @@ class SwitchoverReceiverTest
         control.script(FrameSink.RETRY);
         final TargetFigures figures = new TargetFigures(f.ctx, f.counters, image, receiver, 0);
         final FaultService faults = new FaultService(image.present(), f.counters.get(CounterType.FAULTS),
-            f.counters.get(CounterType.PAGE_REQUESTS_SENT), f.clock);
+            f.counters.get(CounterType.PAGE_REQUESTS_SENT), f.clock, 0);
         assertThat(receiver.sendComplete(proxy, image, figures, faults)).isEqualTo(FrameSink.RETRY);
         assertThat(receiver.state()).isEqualTo(SwitchoverReceiver.State.SEND_COMPLETE);
         assertThat(receiver.sendComplete(proxy, image, figures, faults)).isEqualTo(FrameSink.SENT);
