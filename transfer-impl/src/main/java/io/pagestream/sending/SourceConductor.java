@@ -37,25 +37,14 @@ public final class SourceConductor implements Agent
     private final MigrationSource.Context ctx;
     private final NanoClock clock;
     private final MigrationLifecycle lifecycle;
-    private final MigrationEnding ending;
-    private final TargetProxy proxy;
-    private final ControlAdapter adapter;
-    private final DataLanes lanes;
-    private final UrgentLane urgent;
     private final GuestControl guest;
-    private final RoundTracker tracker;
     private final SourceFigures figures;
     private final HandshakeSession handshake;
     private final PrecopySession precopy;
     private final SwitchoverSession switchover;
     private final PostcopySession postcopy;
     private final RecoverySession recovery;
-    private final PageBitmap pending;
-    private final SourceWatchdog watchdog;
-    private final SourceControl control;
-    private final io.pagestream.transport.BandwidthLimiter limiter;
-    private final SourceOutcome outcome;
-    private final FollowerPromotions promotions;
+    private final SourceParts parts;
     private final RecoveryEvent recoveryEvent = new RecoveryEvent();
     private volatile boolean cancelRequested;
 
@@ -85,32 +74,19 @@ public final class SourceConductor implements Agent
         this.clock = ctx.nanoClock();
         this.lifecycle = new MigrationLifecycle(ctx.listener(), ctx.errorHandler(), completion)
             .reportFile(ctx.reportFile());
-        final SourceParts parts =
-            new SourceParts(this, ctx, links, laneSinks, controlSubscription, counters, lifecycle);
+        this.parts = new SourceParts(this, ctx, links, laneSinks, controlSubscription, counters, lifecycle);
         this.guest = parts.guest;
-        this.tracker = parts.tracker;
-        this.lanes = parts.lanes;
-        this.urgent = parts.urgent;
-        this.proxy = parts.proxy;
-        this.pending = parts.pending;
         this.handshake = parts.handshake;
         this.precopy = parts.precopy;
         this.switchover = parts.switchover;
         this.recovery = parts.recovery;
         this.figures = parts.figures;
-        this.adapter = parts.adapter;
         this.postcopy = parts.postcopy;
-        this.watchdog = parts.watchdog;
-        this.control = parts.control;
-        this.limiter = parts.limiter;
-        this.ending = new MigrationEnding(lifecycle, proxy, clock, this::onEnding);
-        this.outcome = new SourceOutcome(ctx, guest, figures, handshake, postcopy, ending);
-        this.promotions = new FollowerPromotions(ctx.followerEndpoints(), proxy, precopy, guest);
         // The migration clock starts once everything is built: allocations and the first use of the random source
         // are launch work, as the launcher reports it.
         final long startNs = clock.nanoTime();
         this.nowNs = startNs;
-        tracker.start(startNs);
+        parts.tracker.start(startNs);
         figures.start(startNs);
         handshake.start(false, startNs);
         state(SourceState.HANDSHAKE);
@@ -131,7 +107,7 @@ public final class SourceConductor implements Agent
     /** @return the management plane. Any thread. */
     public io.pagestream.api.MigrationControl control()
     {
-        return control;
+        return parts.control;
     }
 
     /** @return the conductor's state. */
@@ -143,7 +119,7 @@ public final class SourceConductor implements Agent
     /** @return the control stream's adapter, for tests that feed frames by hand. */
     ControlAdapter adapter()
     {
-        return adapter;
+        return parts.adapter;
     }
 
     /** @return a progress snapshot. Any thread. */
@@ -166,7 +142,7 @@ public final class SourceConductor implements Agent
             nowNs = clock.nanoTime();
             try
             {
-                return adapter.poll();
+                return parts.adapter.poll();
             }
             catch (final MigrationException ex)
             {
@@ -177,14 +153,14 @@ public final class SourceConductor implements Agent
         int work = 0;
         try
         {
-            work += adapter.poll();
-            work += control.apply(state, limiter, lanes, tracker, precopy, postcopy);
-            work += watchdog.check(state, postcopyCommitted, cancelRequested, nowNs, nowNs - lastPeerFrameNs);
+            work += parts.adapter.poll();
+            work += parts.control.apply(state, parts.limiter, parts.lanes, parts.tracker, precopy, postcopy);
+            work += parts.watchdog.check(state, postcopyCommitted, cancelRequested, nowNs, nowNs - lastPeerFrameNs);
             work += driveSession();
             if (state == SourceState.PRECOPY || state == SourceState.SWITCHOVER || state == SourceState.POSTCOPY)
             {
-                proxy.heartbeat(nowNs);
-                work += promotions.sendPending();
+                parts.proxy.heartbeat(nowNs);
+                work += parts.promotions.sendPending();
             }
         }
         catch (final MigrationException ex)
@@ -240,13 +216,13 @@ public final class SourceConductor implements Agent
                     recoveryEvent.end(true);
                     lastPeerFrameNs = nowNs;
                     figures.recoveries(recovery.recoveries());
-                    postcopy.start(pending, postcopy.round());
+                    postcopy.start(parts.pending, postcopy.round());
                     state(SourceState.POSTCOPY);
                 }
                 return work;
             }
             case FAILING:
-                return ending.deliver();
+                return parts.ending.deliver();
             default:
                 return 0;
         }
@@ -255,23 +231,23 @@ public final class SourceConductor implements Agent
     private void onHandshakeDone()
     {
         lastPeerFrameNs = nowNs;
-        tracker.roundTripNs(handshake.roundTripNs());
-        lanes.holes(handshake.targetTakesDataMaps());
+        parts.tracker.roundTripNs(handshake.roundTripNs());
+        parts.lanes.holes(handshake.targetTakesDataMaps());
         precopy.start(handshake.postcopyAvailable(), nowNs);
         state(SourceState.PRECOPY);
     }
 
     private void startSwitchover()
     {
-        final long pageFrames = lanes.stats().pageFrames;
+        final long pageFrames = parts.lanes.stats().pageFrames;
         if (precopy.outcome() == PrecopySession.Outcome.POSTCOPY)
         {
-            control.postcopyStarted();
+            parts.control.postcopyStarted();
             if (handshake.targetInstallsPages())
             {
-                lanes.disableCache(); // the target discards the old versions: whole pages from here on
+                parts.lanes.disableCache(); // the target discards the old versions: whole pages from here on
             }
-            switchover.startPostcopy(precopy.round(), pageFrames, pending, nowNs);
+            switchover.startPostcopy(precopy.round(), pageFrames, parts.pending, nowNs);
             lifecycle.phase(MigrationPhase.POSTCOPY);
         }
         else
@@ -292,7 +268,7 @@ public final class SourceConductor implements Agent
             postcopyCommitted = true;
             lastPeerFrameNs = nowNs;
             figures.postcopyStarted(nowNs);
-            postcopy.start(pending, switchover.finalRound() + 1);
+            postcopy.start(parts.pending, switchover.finalRound() + 1);
             state(SourceState.POSTCOPY);
         }
         else
@@ -304,7 +280,7 @@ public final class SourceConductor implements Agent
     void startRecovery(final String why)
     {
         recoveryEvent.begin(ctx.migrationId(), why);
-        recovery.start(why, pending, nowNs);
+        recovery.start(why, parts.pending, nowNs);
         state(SourceState.RECOVERY);
     }
 
@@ -331,7 +307,7 @@ public final class SourceConductor implements Agent
     private void promote(final String why)
     {
         lastPeerFrameNs = nowNs;
-        promotions.promote(why);
+        parts.promotions.promote(why);
     }
 
     boolean isPostcopyCommitted()
@@ -345,7 +321,7 @@ public final class SourceConductor implements Agent
      */
     void onTargetFailed(final ErrorCode code, final String reason)
     {
-        if (promotions.canPromote(state, postcopyCommitted))
+        if (parts.promotions.canPromote(state, postcopyCommitted))
         {
             promote("the target failed: " + code + ": " + reason); // it drops out; a follower takes its place
             return;
@@ -386,7 +362,7 @@ public final class SourceConductor implements Agent
     void succeed()
     {
         answerLateCompletes = !postcopyCommitted;
-        outcome.completed(postcopyCommitted, promotions.completedReason(), nowNs);
+        parts.outcome.completed(postcopyCommitted, parts.promotions.completedReason(), nowNs);
     }
 
     /**
@@ -400,21 +376,21 @@ public final class SourceConductor implements Agent
         {
             return;
         }
-        if (code == ErrorCode.PEER_LOST && promotions.canPromote(state, postcopyCommitted))
+        if (code == ErrorCode.PEER_LOST && parts.promotions.canPromote(state, postcopyCommitted))
         {
             promote(reason);
             return;
         }
         recoveryEvent.end(false);
-        outcome.failed(code, reason, notifyPeer, postcopyCommitted, nowNs);
+        parts.outcome.failed(code, reason, notifyPeer, postcopyCommitted, nowNs);
     }
 
     /** FAILING while the target is owed an ERROR, then DONE; either way nothing more is read from it. */
-    private void onEnding(final boolean over)
+    void onEnding(final boolean over)
     {
         state(over ? SourceState.DONE : SourceState.FAILING);
-        adapter.enabled(false);
-        control.end(); // the report is fixed: a manager's later calls change nothing
+        parts.adapter.enabled(false);
+        parts.control.end(); // the report is fixed: a manager's later calls change nothing
     }
 
     private void state(final SourceState next)
@@ -433,8 +409,8 @@ public final class SourceConductor implements Agent
             {
                 fail(ErrorCode.CANCELLED, "source closed before the migration ended", true);
             }
-            ending.close(); // one last try at an ERROR the target is still owed
+            parts.ending.close(); // one last try at an ERROR the target is still owed
         }
-        CloseHelper.quietCloseAll(urgent, lanes);
+        CloseHelper.quietCloseAll(parts.urgent, parts.lanes);
     }
 }

@@ -7,6 +7,7 @@ import io.pagestream.protocol.PageFlyweight;
 import io.pagestream.security.FrameGuard;
 import io.pagestream.status.CounterType;
 import io.pagestream.status.MigrationCounters;
+import io.pagestream.status.MigrationEnding;
 import io.pagestream.status.MigrationLifecycle;
 import io.pagestream.transport.BandwidthLimiter;
 import io.pagestream.transport.FrameSink;
@@ -40,6 +41,9 @@ final class SourceParts
     final SourceWatchdog watchdog;
     final BandwidthLimiter limiter;
     final SourceControl control;
+    final MigrationEnding ending;
+    final SourceOutcome outcome;
+    final FollowerPromotions promotions;
 
     /**
      * @param conductor           that the control stream's frames and the watchdog's verdicts go back to; only kept.
@@ -101,5 +105,8 @@ final class SourceParts
         watchdog = new SourceWatchdog(ctx, conductor, lifecycle, handshake, switchover, recovery, guest);
         watchdog.downtimeTarget(() -> control.inForce().downtimeTargetMs());
         counters.get(CounterType.DATA_LANES).setOrdered(lanes.count());
+        ending = new MigrationEnding(lifecycle, proxy, ctx.nanoClock(), over -> conductor.onEnding(over));
+        outcome = new SourceOutcome(ctx, guest, figures, handshake, postcopy, ending);
+        promotions = new FollowerPromotions(ctx.followerEndpoints(), proxy, precopy, guest);
     }
 }
