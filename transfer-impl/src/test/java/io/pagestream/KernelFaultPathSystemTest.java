@@ -47,6 +47,7 @@ class KernelFaultPathSystemTest
                 t -> t.postcopyEnabled(true), PostCopySystemTest.capped(MigrationStrategy.POSTCOPY));
             PostCopySystemTest.assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
             assertEquals("userfaultfd", reports[1].faultPath(), reports[1].toString());
+            assertTrue(reports[1].staleDiscardUs() > 0, "discarding the stale pages was timed: " + reports[1]);
         }
     }
 

@@ -434,6 +434,7 @@ public final class SourceConductor implements Agent
             reason = "completed; cloned as " + ctx.cloneVmId() + ", the guest resumed here too";
         }
         guest.stopTracking();
+        guest.onCompleted();
         ending.end(report(MigrationResult.COMPLETED, reason, null), null, null, nowNs);
     }
 
