@@ -1,15 +1,24 @@
 package io.pagestream;
 
 import io.pagestream.api.Compression;
+import io.pagestream.api.ErrorCode;
+import io.pagestream.api.MigrationException;
 import io.pagestream.api.MigrationMode;
 import io.pagestream.api.MigrationReport;
 import io.pagestream.api.MigrationStrategy;
+import io.pagestream.api.guest.GuestMemory;
+import io.pagestream.kernel.MappedGuestMemory;
+import io.pagestream.kernel.MemoryKernel;
 import io.pagestream.kernel.UserFaultFd;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -38,6 +47,7 @@ class KernelFaultPathSystemTest
                 t -> t.postcopyEnabled(true), PostCopySystemTest.capped(MigrationStrategy.POSTCOPY));
             PostCopySystemTest.assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
             assertEquals("userfaultfd", reports[1].faultPath(), reports[1].toString());
+            assertTrue(reports[1].staleDiscardUs() > 0, "discarding the stale pages was timed: " + reports[1]);
         }
     }
 
@@ -88,6 +98,45 @@ class KernelFaultPathSystemTest
             assertTrue(loss.framesDropped > 0, "the link really was cut");
             PostCopySystemTest.assertCompletedExactly(harness, reports, MigrationMode.POSTCOPY);
             assertTrue(reports[1].recoveries() >= 1, reports[1].toString());
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void shouldRefuseToLaunchOverFileBackedGuestMemory() throws Exception
+    {
+        final MemoryKernel kernel = MemoryKernel.create();
+        final long sizeBytes = 8L << 20;
+        final Path file = Files.createTempFile(Path.of("/dev/shm"), "pagestream-shared-", ".mem");
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(file.toFile(), "rw"))
+        {
+            raf.setLength(sizeBytes);
+        }
+        final int memfd = kernel.memfdCreate("pagestream-shared-guest", sizeBytes, false);
+        final long memfdAddress = kernel.mapFile(memfd, 0, sizeBytes, true);
+        try (MigrationHarness harness = new MigrationHarness(PostCopySystemTest.busyGuest());
+            MappedGuestMemory shm = MappedGuestMemory.file(kernel, file, sizeBytes, 4096, true))
+        {
+            final GuestMemory overMemfd = GuestMemory.wrap(4096, new long[]{ memfdAddress }, new long[]{ sizeBytes });
+            // Fresh ports each launch: a refused launch had bound its streams before the check.
+            for (final GuestMemory shared : new GuestMemory[]{ shm, overMemfd })
+            {
+                final MigrationException refused = assertThrows(MigrationException.class, () -> harness.startTarget(
+                    t -> t.guestMemory(shared).postcopyEnabled(true).kernelFaultPath(true)
+                        .listenEndpoint("127.0.0.1:0").urgentEndpoint("127.0.0.1:0")));
+                assertEquals(ErrorCode.MISSING_CAPABILITY, refused.errorCode(), refused.getMessage());
+                assertTrue(refused.getMessage().contains("1 file-backed mapping(s)"), refused.getMessage());
+            }
+
+            // The same target over the harness's private anonymous memory launches.
+            harness.startTarget(t -> t.postcopyEnabled(true).kernelFaultPath(true)
+                .listenEndpoint("127.0.0.1:0").urgentEndpoint("127.0.0.1:0")).close();
+        }
+        finally
+        {
+            kernel.unmap(memfdAddress, sizeBytes);
+            kernel.closeFd(memfd);
+            Files.deleteIfExists(file);
         }
     }
 

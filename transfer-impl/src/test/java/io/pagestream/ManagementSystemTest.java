@@ -222,7 +222,7 @@ class ManagementSystemTest
 
     @Test
     @Timeout(90)
-    void shouldAbandonAStopAndCopyPastTheDowntimeGuardAndMigrateNextTime() throws Exception
+    void shouldAbandonAStopAndCopyPastTheDowntimeGuardPredictItsSaveWhenRetriedAndMigrateNextTime() throws Exception
     {
         try (MigrationHarness harness = new MigrationHarness(guest(Workload.HOTSET)))
         {
@@ -237,8 +237,22 @@ class ManagementSystemTest
             assertTrue(guarded[0].reason().contains("downtime guard") && guarded[0].downtimeMs() < 1_000,
                 guarded[0].toString());
             assertEquals(MigrationResult.FAILED, guarded[1].result(), "the target was told: " + guarded[1]);
+            assertTrue(guarded[0].deviceSaveUs() >= 600_000, "the save was measured: " + guarded[0]);
             harness.assertGuestRunsOnSource();
             assertTrue(harness.errors.isEmpty(), harness.errors.toString());
+
+            // Retried with the same device, the prediction holds the save measured then: it never fits the 150 ms
+            // target, so the guest is not paused for it again; the policy gives up at its bounds instead.
+            harness.source.close();
+            harness.target.close();
+            final MigrationReport[] retried = harness.migrate(t -> { }, s -> s.strategy(MigrationStrategy.PRECOPY)
+                .deviceState(slow).downtimeTargetMs(150).downtimeGuardMs(100).maxRounds(2), 60);
+            assertEquals(ErrorCode.NOT_CONVERGED, retried[0].errorCode(), retried[0].toString());
+            assertEquals(0, retried[0].downtimeMs(), "never paused: " + retried[0]);
+            final java.util.regex.Matcher predicted =
+                java.util.regex.Pattern.compile("predicted downtime ([0-9.]+) ms").matcher(retried[0].reason());
+            assertTrue(predicted.find() && Double.parseDouble(predicted.group(1)) >= 600, retried[0].reason());
+            harness.assertGuestRunsOnSource();
 
             // The next migration, with the guard off, completes exactly.
             harness.source.close();

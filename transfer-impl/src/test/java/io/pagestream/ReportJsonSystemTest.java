@@ -6,6 +6,7 @@ import io.pagestream.api.MigrationResult;
 import io.pagestream.api.guest.VcpuControl;
 import io.pagestream.synthetic.SyntheticGuest;
 import io.pagestream.synthetic.Workload;
+import io.pagestream.testing.SlowDeviceState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The library writes its report as JSON on both sides (reportFile), with a schema version, the migration id both
- * sides agree on, the error code and the cause's text down its chain.
+ * sides agree on, the error code, the cause's text down its chain, and the device state's save and restore times.
  */
 class ReportJsonSystemTest
 {
@@ -48,7 +49,9 @@ class ReportJsonSystemTest
         try (MigrationHarness harness = new MigrationHarness(guest()))
         {
             harness.sourceGuest.vcpus().start();
-            final MigrationReport[] reports = harness.migrate(t -> t.reportFile(targetFile),
+            // A device that takes 20 ms to restore: the target's report names what the restore took.
+            final MigrationReport[] reports = harness.migrate(t -> t.reportFile(targetFile)
+                .deviceState(SlowDeviceState.slowToRestore(harness.targetGuest.deviceState(), 20)),
                 s -> s.reportFile(sourceFile), 30);
             assertEquals(MigrationResult.COMPLETED, reports[0].result(), reports[0].toString());
             // Written before the future completed: both files are there now.
@@ -65,6 +68,12 @@ class ReportJsonSystemTest
             assertEquals("COMPLETED", value(target, "result"));
             assertEquals("", value(source, "errorCode"));
             assertEquals(String.valueOf(reports[0].pagesSent()), value(source, "pagesSent"));
+            assertTrue(reports[1].deviceRestoreUs() >= 20_000, reports[1].toString());
+            assertEquals(String.valueOf(reports[1].deviceRestoreUs()), value(target, "deviceRestoreUs"));
+            assertEquals(String.valueOf(reports[0].deviceSaveUs()), value(source, "deviceSaveUs"));
+            assertTrue(reports[0].downtimeMs() >= 20, "the restore, before COMPLETE, is downtime: " + reports[0]);
+            assertEquals("0", value(target, "staleDiscardUs"), "no post-copy, nothing discarded");
+            assertEquals("0", value(source, "deviceRestoreUs"), "the target's figure");
             assertTrue(source.trim().startsWith("{") && source.trim().endsWith("}"), source);
             assertEquals(Files.list(dir).count(), 2, "no partial file left behind");
         }

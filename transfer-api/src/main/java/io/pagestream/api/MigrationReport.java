@@ -30,6 +30,9 @@ public final class MigrationReport
     private final long backPressureEvents;
     private final long bytesSaved;
     private final long deviceStateBytes;
+    private final long deviceSaveUs;
+    private final long deviceRestoreUs;
+    private final long staleDiscardUs;
     private final long faults;
     private final long faultP50Us;
     private final long faultP99Us;
@@ -75,6 +78,9 @@ public final class MigrationReport
         backPressureEvents = b.backPressureEvents;
         bytesSaved = b.bytesSaved;
         deviceStateBytes = b.deviceStateBytes;
+        deviceSaveUs = b.deviceSaveUs;
+        deviceRestoreUs = b.deviceRestoreUs;
+        staleDiscardUs = b.staleDiscardUs;
         faults = b.faults;
         faultP50Us = b.faultP50Us;
         faultP99Us = b.faultP99Us;
@@ -215,6 +221,35 @@ public final class MigrationReport
     public long deviceStateBytes()
     {
         return deviceStateBytes;
+    }
+
+    /**
+     * @return source side: microseconds {@code DeviceState.save()} took, with the guest paused (part of the
+     * downtime); 0 on the target and where the device state was never saved.
+     */
+    public long deviceSaveUs()
+    {
+        return deviceSaveUs;
+    }
+
+    /**
+     * @return target side: microseconds {@code DeviceState.restore()} took at the switchover (before COMPLETE, so
+     * part of a stop-and-copy's downtime); 0 on the source and where it was never restored.
+     */
+    public long deviceRestoreUs()
+    {
+        return deviceRestoreUs;
+    }
+
+    /**
+     * @return target side: microseconds a post-copy switchover took to make the pending pages absent before the
+     * guest ran here: the page installer's {@code onPostcopyStart} (the kernel fault path discards the stale pages and
+     * registers guest memory with its userfaultfd; a VMM's hook does its own) and the present set; 0 without
+     * post-copy and on the source.
+     */
+    public long staleDiscardUs()
+    {
+        return staleDiscardUs;
     }
 
     /** @return post-copy page faults served. */
@@ -422,6 +457,9 @@ public final class MigrationReport
         field(b, "bytesSaved", bytesSaved);
         field(b, "backPressureEvents", backPressureEvents);
         field(b, "deviceStateBytes", deviceStateBytes);
+        field(b, "deviceSaveUs", deviceSaveUs);
+        field(b, "deviceRestoreUs", deviceRestoreUs);
+        field(b, "staleDiscardUs", staleDiscardUs);
         field(b, "unreadZeroPages", unreadZeroPages);
         field(b, "pagesCommittedAhead", pagesCommittedAhead);
         field(b, "postcopyMs", postcopyMs);
@@ -508,6 +546,9 @@ public final class MigrationReport
             ", backPressure=" + backPressureEvents +
             ", bytesSaved=" + bytesSaved +
             ", deviceStateBytes=" + deviceStateBytes +
+            (deviceSaveUs > 0 ? ", deviceSaveUs=" + deviceSaveUs : "") +
+            (deviceRestoreUs > 0 ? ", deviceRestoreUs=" + deviceRestoreUs : "") +
+            (staleDiscardUs > 0 ? ", staleDiscardUs=" + staleDiscardUs : "") +
             ", switchRound=" + switchRound +
             (mode != MigrationMode.PRECOPY ? ", postcopyMs=" + postcopyMs + ", postcopyPages=" + postcopyPages +
                 ", urgentPages=" + urgentPages + ", faults=" + faults + ", faultP50Us=" + faultP50Us +
@@ -551,6 +592,9 @@ public final class MigrationReport
         private long backPressureEvents;
         private long bytesSaved;
         private long deviceStateBytes;
+        private long deviceSaveUs;
+        private long deviceRestoreUs;
+        private long staleDiscardUs;
         private long faults;
         private long faultP50Us;
         private long faultP99Us;
@@ -743,6 +787,36 @@ public final class MigrationReport
         public Builder deviceStateBytes(final long v)
         {
             deviceStateBytes = v;
+            return this;
+        }
+
+        /**
+         * @param v microseconds the device-state save took (source).
+         * @return this.
+         */
+        public Builder deviceSaveUs(final long v)
+        {
+            deviceSaveUs = v;
+            return this;
+        }
+
+        /**
+         * @param v microseconds the device-state restore took (target).
+         * @return this.
+         */
+        public Builder deviceRestoreUs(final long v)
+        {
+            deviceRestoreUs = v;
+            return this;
+        }
+
+        /**
+         * @param v microseconds a post-copy switchover took to make the pending pages absent (target).
+         * @return this.
+         */
+        public Builder staleDiscardUs(final long v)
+        {
+            staleDiscardUs = v;
             return this;
         }
 

@@ -417,8 +417,14 @@ public interface MigrationTarget extends AutoCloseable
          *                post-copy switchover it discards the stale pages, registers guest memory (private
          *                anonymous) with a userfaultfd for missing pages, and serves faults on a thread of its own;
          *                guest threads read and write plain memory and block in the kernel until their page is
-         *                installed (UFFDIO_COPY, or UFFDIO_ZEROPAGE for zero pages). The launch fails, naming why,
-         *                where the kernel has no userfaultfd for this process. Guest threads that are Java
+         *                installed (UFFDIO_COPY, or UFFDIO_ZEROPAGE for zero pages). The launch fails with
+         *                {@link ErrorCode#MISSING_CAPABILITY}, naming why, where the kernel has no userfaultfd for
+         *                this process, and where guest memory is file-backed: a file, a memfd or other shared memory
+         *                (MADV_DONTNEED there leaves the stale page readable through the file, and missing-page
+         *                faults never fire), or where /proc/self/maps cannot be read to tell. For such memory give
+         *                the target a {@link #pageInstaller} that registers it for MINOR faults and installs pages
+         *                by writing through a second mapping plus UFFDIO_CONTINUE, or map guest memory private and
+         *                anonymous (or hugetlb). Guest threads that are Java
          *                threads must touch each page from native code first (a Java thread blocked in the kernel
          *                on a missing page holds up the JVM's safepoints, the fault thread's included: the whole
          *                JVM stops); a VMM's vCPUs run natively and need nothing.

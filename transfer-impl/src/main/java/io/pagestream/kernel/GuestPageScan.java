@@ -29,6 +29,8 @@ import io.pagestream.api.guest.GuestMemory;
  */
 public final class GuestPageScan
 {
+    /** What {@link #fileMappingsUnder(GuestMemory)} returns when /proc/self/maps cannot be read. */
+    public static final int MAPPINGS_UNKNOWN = -1;
     /** Pages per chunk: a multiple of 64 and of a lane stripe (512 pages). */
     public static final int CHUNK_PAGES = 16384;
     /** Bitmap words per chunk. */
@@ -64,15 +66,11 @@ public final class GuestPageScan
         this.pageCount = memory.pageCount();
         final int regions = memory.regionCount();
         this.regionFirstPage = new long[regions + 1];
-        long low = Long.MAX_VALUE;
-        long high = 0;
         for (int i = 0; i < regions; i++)
         {
             regionFirstPage[i + 1] = regionFirstPage[i] + memory.regionLengthBytes(i) / pageSize;
-            low = Math.min(low, memory.regionAddress(i));
-            high = Math.max(high, memory.regionAddress(i) + memory.regionLengthBytes(i));
         }
-        this.files = MappedRanges.read(low, high);
+        this.files = readMappings(memory);
         final int words = (int)((pageCount + 63) >>> 6);
         this.mayHoldData = new long[words];
         this.unmappedData = files.ranges().length > 0 ? new long[words] : null;
@@ -239,10 +237,38 @@ public final class GuestPageScan
         return unknownPages;
     }
 
-    /** @return file-backed mappings that overlap guest memory. */
+    /** @return file-backed mappings that overlap a region of guest memory (not those in gaps between regions). */
     public int fileMappings()
     {
         return files.ranges().length;
+    }
+
+    /**
+     * The file-backed mappings (a file, a memfd, shared memory) under guest memory, from /proc/self/maps, without
+     * making a scan: what a fault path for private anonymous memory must refuse. A mapping in a gap between guest
+     * regions is not guest memory and is not counted.
+     *
+     * @param memory guest memory, mapped.
+     * @return the file-backed mappings overlapping a region of guest memory, or {@link #MAPPINGS_UNKNOWN} if
+     *         /proc/self/maps cannot be read.
+     */
+    public static int fileMappingsUnder(final GuestMemory memory)
+    {
+        final MappedRanges ranges = readMappings(memory);
+        return ranges.known() ? ranges.ranges().length : MAPPINGS_UNKNOWN;
+    }
+
+    private static MappedRanges readMappings(final GuestMemory memory)
+    {
+        final int regions = memory.regionCount();
+        final long[] starts = new long[regions];
+        final long[] ends = new long[regions];
+        for (int i = 0; i < regions; i++)
+        {
+            starts[i] = memory.regionAddress(i);
+            ends[i] = starts[i] + memory.regionLengthBytes(i);
+        }
+        return MappedRanges.read(starts, ends);
     }
 
     private void scanChunk(final int chunk)

@@ -12,8 +12,9 @@ import java.util.List;
  * The file-backed mappings of this process, from {@code /proc/self/maps}: where a page that is not populated in the
  * page tables may still hold data, because it reads through to a file, a memfd or shared memory. Private anonymous
  * mappings (inode 0, and private {@code /anon_hugepage}) are left out: there a page that is not populated reads as
- * zero. Read once, when a scan is made; mappings made later are not seen, which is why a scan is made after the guest
- * memory it covers was mapped.
+ * zero. Only mappings that overlap a region of interest are kept: one that lies in a gap between guest regions is
+ * not guest memory. Read once, when a scan is made; mappings made later are not seen, which is why a scan is made
+ * after the guest memory it covers was mapped.
  * <p>
  * Threading: immutable once read.
  */
@@ -51,42 +52,67 @@ final class MappedRanges
     }
 
     /**
-     * @param low  lowest address of interest.
-     * @param high end of the addresses of interest.
-     * @return the file-backed mappings overlapping {@code [low, high)}; unknown if /proc/self/maps cannot be read.
+     * @param regionStarts the first address of each region of interest (guest memory's regions, in any order).
+     * @param regionEnds   the end of each region, at the same index.
+     * @return the file-backed mappings overlapping a region; those in the gaps between regions are left out, since
+     *         they are not guest memory. Unknown if /proc/self/maps cannot be read.
      */
-    static MappedRanges read(final long low, final long high)
+    static MappedRanges read(final long[] regionStarts, final long[] regionEnds)
+    {
+        return read(MAPS, regionStarts, regionEnds);
+    }
+
+    /**
+     * @param maps         a file in the format of /proc/PID/maps.
+     * @param regionStarts the first address of each region of interest.
+     * @param regionEnds   the end of each region, at the same index.
+     * @return the file-backed mappings overlapping a region; unknown if the file cannot be read.
+     */
+    static MappedRanges read(final Path maps, final long[] regionStarts, final long[] regionEnds)
     {
         final List<String> lines;
         try
         {
-            lines = Files.readAllLines(MAPS, StandardCharsets.ISO_8859_1);
+            lines = Files.readAllLines(maps, StandardCharsets.ISO_8859_1);
         }
         catch (final IOException | UncheckedIOException | SecurityException ex)
         {
             return new MappedRanges(new Range[0], false);
         }
-        return parse(lines, low, high);
+        return parse(lines, regionStarts, regionEnds);
     }
 
     /**
-     * @param lines lines in the format of /proc/PID/maps.
-     * @param low   lowest address of interest.
-     * @param high  end of the addresses of interest.
-     * @return the file-backed mappings among them overlapping {@code [low, high)}.
+     * @param lines        lines in the format of /proc/PID/maps.
+     * @param regionStarts the first address of each region of interest.
+     * @param regionEnds   the end of each region, at the same index.
+     * @return the file-backed mappings among them overlapping a region.
      */
-    static MappedRanges parse(final List<String> lines, final long low, final long high)
+    static MappedRanges parse(final List<String> lines, final long[] regionStarts, final long[] regionEnds)
     {
         final ArrayList<Range> found = new ArrayList<>();
         for (final String line : lines)
         {
             final Range range = parseLine(line);
-            if (null != range && range.end > low && range.start < high)
+            if (null != range && overlapsAny(range, regionStarts, regionEnds))
             {
                 found.add(range);
             }
         }
         return new MappedRanges(found.toArray(new Range[0]), true);
+    }
+
+    private static boolean overlapsAny(final Range range, final long[] regionStarts, final long[] regionEnds)
+    {
+        for (int i = 0; i < regionStarts.length; i++)
+        {
+            if (Long.compareUnsigned(range.end, regionStarts[i]) > 0 &&
+                Long.compareUnsigned(range.start, regionEnds[i]) < 0)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Range parseLine(final String line)

@@ -10,13 +10,16 @@ import io.pagestream.protocol.DeviceStateFlyweight;
 import io.pagestream.protocol.SwitchoverFlyweight;
 import org.agrona.BufferUtil;
 import org.agrona.DirectBuffer;
+import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * The target's side of the hand-over: the PENDING_MAP of a post-copy switchover, the device state in chunks, and the
  * SWITCHOVER frame, which is checked against everything that arrived (the last round, the device state's length and
  * CRC32C, the total page frames, and every page received, or received or pending for post-copy) before the device
- * state is restored. Then COMPLETE is sent; a stop-and-copy guest resumes here only on the source's COMMIT.
+ * state is restored. Then COMPLETE is sent; a stop-and-copy guest resumes here only on the source's COMMIT. The
+ * restore, and at a post-copy switchover the discard of the stale pages, are timed for the report: both are
+ * downtime.
  * <p>
  * Threading: the target conductor's thread.
  */
@@ -28,6 +31,7 @@ final class SwitchoverReceiver
     }
 
     private final DeviceState deviceState;
+    private final NanoClock clock;
     private final int maxDeviceStateBytes;
     private final boolean postcopyEnabled;
     private final PageMapAssembler pendingAssembler = new PageMapAssembler();
@@ -40,11 +44,21 @@ final class SwitchoverReceiver
     private boolean postcopy;
     private int switchRound = -1;
     private boolean follower;
+    private long deviceRestoreNs;
+    private long staleDiscardNs;
 
+    /**
+     * @param deviceState         the target's device state, restored at the switchover.
+     * @param maxDeviceStateBytes the largest device state accepted.
+     * @param postcopyEnabled     whether a post-copy switchover is accepted.
+     * @param pageCount           guest pages.
+     * @param clock               times the restore and the discard of stale pages.
+     */
     SwitchoverReceiver(final DeviceState deviceState, final int maxDeviceStateBytes, final boolean postcopyEnabled,
-        final long pageCount)
+        final long pageCount, final NanoClock clock)
     {
         this.deviceState = deviceState;
+        this.clock = clock;
         this.maxDeviceStateBytes = maxDeviceStateBytes;
         this.postcopyEnabled = postcopyEnabled;
         this.pageCount = pageCount;
@@ -69,6 +83,18 @@ final class SwitchoverReceiver
     int deviceStateBytes()
     {
         return deviceStateReceived;
+    }
+
+    /** @return how long restoring the device state took; 0 before it was restored. */
+    long deviceRestoreNs()
+    {
+        return deviceRestoreNs;
+    }
+
+    /** @return how long a post-copy switchover took to make the pending pages absent (stale pages discarded). */
+    long staleDiscardNs()
+    {
+        return staleDiscardNs;
     }
 
     /** @return the pending set of a post-copy switchover, or null. */
@@ -178,6 +204,7 @@ final class SwitchoverReceiver
             throw new MigrationException(ErrorCode.PROTOCOL_VIOLATION,
                 "SWITCHOVER with " + image.pagesMissing() + " pages never received");
         }
+        final long restoreStartNs = clock.nanoTime();
         try
         {
             deviceState.restore(null == deviceStateBuffer ? new UnsafeBuffer(new byte[0]) : deviceStateBuffer, 0,
@@ -187,11 +214,14 @@ final class SwitchoverReceiver
         {
             throw new MigrationException(ErrorCode.DEVICE_STATE_FAILED, "deviceState.restore: " + ex, ex);
         }
+        final long restoredNs = clock.nanoTime();
+        deviceRestoreNs = restoredNs - restoreStartNs;
         switchRound = round - 1;
         postcopy = toPostcopy;
         if (toPostcopy)
         {
             image.startPostcopy(pending);
+            staleDiscardNs = clock.nanoTime() - restoredNs;
         }
         else
         {

@@ -186,6 +186,8 @@ final class TargetFigures
             .bytesOnWire(counters.value(CounterType.BYTES_RECEIVED))
             .pagesByEncoding(zero, delta, lz4, raw)
             .deviceStateBytes(switchover.deviceStateBytes())
+            .deviceRestoreUs(TimeUnit.NANOSECONDS.toMicros(switchover.deviceRestoreNs()))
+            .staleDiscardUs(TimeUnit.NANOSECONDS.toMicros(switchover.staleDiscardNs()))
             .lanes(lanes)
             .pagesCommittedAhead(image.committer().pagesCommitted())
             .memoryPaths(image.committer().kernel().stats().describeUsed())

@@ -74,7 +74,7 @@ final class TargetParts implements HelloAcceptor.Keys
         }
         acceptor = new HelloAcceptor(ctx, proxy, this);
         switchover = new SwitchoverReceiver(ctx.deviceState(), ctx.maxDeviceStateBytes(), ctx.postcopyEnabled(),
-            ctx.guestMemory().pageCount());
+            ctx.guestMemory().pageCount(), ctx.nanoClock());
         if (ctx.follower())
         {
             switchover.asFollower();

@@ -5,6 +5,7 @@ import io.pagestream.api.MigrationException;
 import io.pagestream.api.guest.GuestMemory;
 import io.pagestream.api.guest.PageInstaller;
 import io.pagestream.kernel.FaultMessageReader;
+import io.pagestream.kernel.GuestPageScan;
 import io.pagestream.kernel.KernelCallException;
 import io.pagestream.kernel.MemoryKernel;
 import io.pagestream.kernel.UserFaultFd;
@@ -65,7 +66,8 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
      * @param kernel the memory kernel.
      * @param faults requests pages and keeps the fault figures.
      * @param clock  times faults.
-     * @throws MigrationException MISSING_CAPABILITY if this process cannot have a userfaultfd.
+     * @throws MigrationException MISSING_CAPABILITY if this process cannot have a userfaultfd, or if guest memory is
+     *                            file-backed or cannot be told not to be ({@link #checkPrivateMemory(int)}).
      */
     UffdFaultPath(final GuestMemory memory, final MemoryKernel kernel, final FaultService faults, final NanoClock clock)
     {
@@ -75,14 +77,7 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
                 "kernelFaultPath: no userfaultfd for this process (needs Linux, root or vm.unprivileged_userfaultfd=1," +
                 " and native access)");
         }
-        final int fileMappings = new io.pagestream.kernel.GuestPageScan(kernel, memory).fileMappings();
-        if (fileMappings > 0)
-        {
-            throw new MigrationException(ErrorCode.MISSING_CAPABILITY, "kernelFaultPath: guest memory lies in " +
-                fileMappings + " file-backed mapping(s) (a file, a memfd, shared memory); missing-page faults cover " +
-                "private anonymous memory and hugetlb only, shared memory needs MINOR faults and UFFDIO_CONTINUE: " +
-                "give the target a pageInstaller that does those, or map guest memory privately");
-        }
+        checkPrivateMemory(GuestPageScan.fileMappingsUnder(memory));
         this.memory = memory;
         this.kernel = kernel;
         this.faults = faults;
@@ -90,6 +85,33 @@ final class UffdFaultPath implements PageInstaller, AutoCloseable
         this.pageSize = memory.pageSize();
         this.regions = new RegionsByAddress(memory);
         this.inFlight = new InFlightFaults(clock);
+    }
+
+    /**
+     * Refuse guest memory this fault path cannot serve: at the switchover it discards stale pages with
+     * MADV_DONTNEED, which on a file-backed (shared) mapping drops only this process's mapping of the page, and the
+     * next access reads the stale page back from the file instead of faulting; missing-page faults never fire there.
+     * Fails closed: where the mappings cannot be read, the memory is refused as well.
+     *
+     * @param fileMappings file-backed mappings overlapping guest regions, or {@link GuestPageScan#MAPPINGS_UNKNOWN}.
+     * @throws MigrationException MISSING_CAPABILITY naming why.
+     */
+    static void checkPrivateMemory(final int fileMappings)
+    {
+        if (fileMappings == GuestPageScan.MAPPINGS_UNKNOWN)
+        {
+            throw new MigrationException(ErrorCode.MISSING_CAPABILITY, "kernelFaultPath: /proc/self/maps cannot be " +
+                "read, so whether guest memory lies in file-backed mappings (a file, a memfd, shared memory) cannot " +
+                "be told; there MADV_DONTNEED would leave stale pages readable: give the target a pageInstaller " +
+                "(MINOR faults and UFFDIO_CONTINUE for shared memory), or make /proc/self/maps readable");
+        }
+        if (fileMappings > 0)
+        {
+            throw new MigrationException(ErrorCode.MISSING_CAPABILITY, "kernelFaultPath: guest memory lies in " +
+                fileMappings + " file-backed mapping(s) (a file, a memfd, shared memory); missing-page faults cover " +
+                "private anonymous memory and hugetlb only, shared memory needs MINOR faults and UFFDIO_CONTINUE: " +
+                "give the target a pageInstaller that does those, or map guest memory privately");
+        }
     }
 
     /** {@inheritDoc} */

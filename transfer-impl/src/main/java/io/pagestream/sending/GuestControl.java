@@ -32,6 +32,8 @@ final class GuestControl
     private double maxThrottle;
     private long pauseNs;
     private long lastFetchNs;
+    private long deviceSaveNs;
+    private long deviceSavedBytes;
 
     GuestControl(
         final DirtyPageLog dirtyLog,
@@ -141,17 +143,41 @@ final class GuestControl
     }
 
     /**
+     * Save the device state, timed on the engine's clock: the save is downtime, and what it cost is kept for the
+     * predictions of later migrations ({@link DeviceSaveRecord}).
+     *
      * @return the device state the hypervisor saved while paused, or null for none.
      */
     DirectBuffer saveDeviceState()
     {
+        final long startNs = clock.nanoTime();
+        final DirectBuffer saved;
         try
         {
-            return deviceState.save();
+            saved = deviceState.save();
         }
         catch (final RuntimeException ex)
         {
             throw new MigrationException(ErrorCode.DEVICE_STATE_FAILED, "deviceState.save: " + ex, ex);
+        }
+        deviceSaveNs = clock.nanoTime() - startNs;
+        deviceSavedBytes = null == saved ? 0 : saved.capacity();
+        DeviceSaveRecord.onSaved(deviceState, deviceSaveNs, deviceSavedBytes);
+        return saved;
+    }
+
+    /** @return how long the device-state save took, with the guest paused; 0 if it was not saved. */
+    long deviceSaveNs()
+    {
+        return deviceSaveNs;
+    }
+
+    /** The migration completed: its device-state save, if any, may teach the migrations of other devices. */
+    void onCompleted()
+    {
+        if (deviceSavedBytes > 0)
+        {
+            DeviceSaveRecord.onCompleted(deviceSaveNs, deviceSavedBytes);
         }
     }
 

@@ -5,7 +5,25 @@ import io.pagestream.api.policy.RoundFigures;
 /**
  * Bookkeeping of rounds on the source: what each round sent and how long it took, the smoothed bandwidth, the dirty
  * rate, and the downtime prediction handed to the policy. Implements {@link RoundFigures} as the view the policy
- * reads. Threading: single writer (the source agent); the per-page methods only add to fields.
+ * reads.
+ * <p>
+ * The prediction ({@link #predictedDowntimeMs()}) is the sum of what a stop-and-copy started now would cost with the
+ * guest paused, each term measured or learnt:
+ * <ul>
+ * <li>the dirty pages at the measured bytes per page over the smoothed bandwidth, plus one handshake round trip for
+ * the target's answer ({@link #predictDowntimeMs});</li>
+ * <li>the last dirty-log fetch, as measured: the stop-and-copy makes one more ({@link #fetchCostNs(long)});</li>
+ * <li>the device state's transfer: its expected size ({@code DeviceState.sizeHintBytes()}) over the bandwidth
+ * ({@link #deviceStateBytes(long)});</li>
+ * <li>the device state's save: that size at a rate in ns per byte learnt in this JVM, from an earlier save of the
+ * same device (a stop-and-copy the downtime guard abandoned, retried) or else the lowest rate of a completed
+ * migration ({@link #deviceSaveNsPerByte(double)}); 0 where none was measured, and where the size is unknown.</li>
+ * </ul>
+ * Left out: the target's restore of the device state (measured there and reported as
+ * {@code MigrationReport.deviceRestoreUs()}, but not known here before the pause) and anything the guest's own pause
+ * costs the hypervisor.
+ * <p>
+ * Threading: single writer (the source agent); the per-page methods only add to fields.
  */
 public final class RoundTracker implements RoundFigures, RoundCounts
 {
@@ -31,6 +49,7 @@ public final class RoundTracker implements RoundFigures, RoundCounts
     private long lastRoundBytes;
     private long fetchCostNs;
     private long deviceStateBytes;
+    private double deviceSaveNsPerByte;
     private long roundTripNs;
     private long nowNs;
 
@@ -208,13 +227,35 @@ public final class RoundTracker implements RoundFigures, RoundCounts
         return totalDataPages == 0 ? defaultWireBytesPerPage : (double)totalDataBytes / totalDataPages;
     }
 
-    /** {@inheritDoc} */
+    /**
+     * {@inheritDoc}
+     * <p>
+     * Here: the data term ({@link #predictDowntimeMs}), plus the last dirty-log fetch, plus the device state's
+     * transfer and its save (see the class comment).
+     */
     public double predictedDowntimeMs()
     {
         final double deviceStateMs = deviceStateBytes <= 0 || bandwidthBytesPerSec <= 0 ? 0 :
             deviceStateBytes * 1000.0 / bandwidthBytesPerSec;
         return predictDowntimeMs(dirtyPages, wireBytesPerPage(), bandwidthBytesPerSec, roundTripNs) +
-            fetchCostNs / 1e6 + deviceStateMs;
+            fetchCostNs / 1e6 + deviceStateMs + deviceSaveMs();
+    }
+
+    /**
+     * @return the device-state save in the prediction: the expected size at the learnt rate, 0 if either is unknown.
+     */
+    public double deviceSaveMs()
+    {
+        return deviceStateBytes <= 0 ? 0 : deviceStateBytes * deviceSaveNsPerByte / 1e6;
+    }
+
+    /**
+     * @param nsPerByte what saving the device state costs per byte, learnt from earlier saves in this JVM; 0 if
+     *                  none was measured.
+     */
+    public void deviceSaveNsPerByte(final double nsPerByte)
+    {
+        deviceSaveNsPerByte = Math.max(0, nsPerByte);
     }
 
     /**
@@ -236,7 +277,8 @@ public final class RoundTracker implements RoundFigures, RoundCounts
 
     /**
      * The data part of the downtime model: bytes still to send after a pause over the bandwidth, plus one round trip
-     * for the acknowledgement. {@link #predictedDowntimeMs()} adds the last dirty-log fetch and the device state.
+     * for the acknowledgement. {@link #predictedDowntimeMs()} adds the last dirty-log fetch and the device state's
+     * transfer and save.
      *
      * @param dirtyPages           pages to send after the pause.
      * @param wireBytesPerPage     bytes each takes on the wire.

@@ -328,6 +328,7 @@ final class SourceFigures
             .downtimeMs(TimeUnit.NANOSECONDS.toMillis(downtimeNs))
             .rounds(committed ? postcopy.round() : precopy.round())
             .deviceStateBytes(switchover.deviceStateBytes())
+            .deviceSaveUs(TimeUnit.NANOSECONDS.toMicros(guest.deviceSaveNs()))
             .switchRound(switchRound)
             .postcopyMs(committed ? TimeUnit.NANOSECONDS.toMillis(nowNs - postcopyStartNs) : 0)
             .maxThrottle(guest.maxThrottle())

@@ -69,6 +69,7 @@ final class SourceOutcome
             reason = "completed; cloned as " + ctx.cloneVmId() + ", the guest resumed here too";
         }
         guest.stopTracking();
+        guest.onCompleted();
         ending.end(report(MigrationResult.COMPLETED, reason, null, postcopyCommitted, nowNs), null, null, nowNs);
     }
 

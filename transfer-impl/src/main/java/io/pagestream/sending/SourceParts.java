@@ -73,6 +73,7 @@ final class SourceParts
             builtFromNs);
         tracker = new RoundTracker(builtFromNs, PageFlyweight.PAYLOAD_OFFSET + pageSize);
         tracker.deviceStateBytes(ctx.deviceState().sizeHintBytes());
+        tracker.deviceSaveNsPerByte(DeviceSaveRecord.nsPerByte(ctx.deviceState()));
         final EncodingChooser chooser =
             new EncodingChooser(ctx.compression(), pageSize, ctx.maxBandwidthBytesPerSec(), builtFromNs);
         lanes = DataLanes.create(ctx, laneSinks, links, limiter, tracker, chooser,

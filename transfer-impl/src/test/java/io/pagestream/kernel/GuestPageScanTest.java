@@ -186,7 +186,7 @@ class GuestPageScanTest
             "7f0000800000-7f0000900000 r--p 00000000 08:01 99                         /usr/lib/libc.so.6",
             "garbage line",
             "7f0000900000-7f0000a00000 rw-p 00000000 00:00 0                          [heap]"),
-            0x7f0000000000L, 0x7f0000800000L);
+            new long[]{ 0x7f0000000000L }, new long[]{ 0x7f0000800000L });
 
         assertThat(ranges.known()).isTrue();
         final MappedRanges.Range[] found = ranges.ranges();
@@ -197,6 +197,70 @@ class GuestPageScanTest
         assertThat(found[1].file).isEqualTo(Path.of("/proc/self/map_files/7f0000200000-7f0000400000"));
         assertThat(found[2].start).isEqualTo(0x7f0000600000L);
         assertThat(found[2].file.toString()).startsWith("/proc/self/map_files/");
+    }
+
+    @Test
+    void shouldCountOnlyFileMappingsThatOverlapAGuestRegion()
+    {
+        final List<String> maps = List.of(
+            "7f0000000000-7f0000100000 rw-p 00000000 00:00 0 ",
+            "7f0000100000-7f0000300000 rw-s 00000000 00:17 4242                       /dev/shm/unrelated",
+            "7f0000300000-7f0000400000 rw-p 00000000 00:00 0 ",
+            "7f0000400000-7f0000500000 r--p 00000000 08:01 99                         /usr/lib/libc.so.6");
+        // Two guest regions, in either order, with an unrelated shared file mapped in the gap between them.
+        final long[] starts = { 0x7f0000300000L, 0x7f0000000000L };
+        final long[] ends = { 0x7f0000400000L, 0x7f0000100000L };
+
+        final MappedRanges gap = MappedRanges.parse(maps, starts, ends);
+        assertThat(gap.known()).isTrue();
+        assertThat(gap.ranges()).as("a mapping between guest regions is not guest memory").isEmpty();
+
+        // A region that reaches one page into a file mapping, on either side, counts it.
+        final MappedRanges low = MappedRanges.parse(maps, new long[]{ 0x7f0000000000L },
+            new long[]{ 0x7f0000101000L });
+        final MappedRanges high = MappedRanges.parse(maps, new long[]{ 0x7f00002ff000L, 0x7f0000400000L },
+            new long[]{ 0x7f0000300000L, 0x7f0000401000L });
+        assertThat(low.ranges()).hasSize(1);
+        assertThat(high.ranges()).hasSize(2);
+        assertThat(high.ranges()[0].file).isEqualTo(Path.of("/dev/shm/unrelated"));
+    }
+
+    @Test
+    void shouldNotKnowTheMappingsWhenTheyCannotBeRead()
+    {
+        final MappedRanges unreadable = MappedRanges.read(Path.of("/proc/self/no-such-maps"),
+            new long[]{ 0x7f0000000000L }, new long[]{ 0x7f0000100000L });
+
+        assertThat(unreadable.known()).isFalse();
+        assertThat(unreadable.ranges()).isEmpty();
+    }
+
+    @Test
+    void shouldLeaveOutAFileMappedForRealInTheGapBetweenGuestRegions()
+    {
+        assumeTrue(Libc.AVAILABLE, Libc.UNAVAILABLE_REASON);
+        final int mapFixed = 0x10;
+        final long base = mapAnonymous(300);
+        final int fd = kernel.memfdCreate("pagestream-gap", 100L * PAGE, false);
+        try
+        {
+            // Pages 100-199 of the anonymous mapping become a shared memfd mapping.
+            final long middle = Libc.mmap(base + 100L * PAGE, 100L * PAGE, Libc.PROT_READ | Libc.PROT_WRITE,
+                Libc.MAP_SHARED | mapFixed, fd, 0);
+            assertThat(middle).isEqualTo(base + 100L * PAGE);
+        }
+        finally
+        {
+            kernel.closeFd(fd);
+        }
+        final GuestMemory aroundTheGap = GuestMemory.wrap(PAGE, new long[]{ base, base + 200L * PAGE },
+            new long[]{ 100L * PAGE, 100L * PAGE });
+        final GuestMemory overTheFile = GuestMemory.wrap(PAGE, new long[]{ base, base + 150L * PAGE },
+            new long[]{ 100L * PAGE, 100L * PAGE });
+
+        assertThat(GuestPageScan.fileMappingsUnder(aroundTheGap)).isZero();
+        assertThat(new GuestPageScan(kernel, aroundTheGap).fileMappings()).isZero();
+        assertThat(GuestPageScan.fileMappingsUnder(overTheFile)).isEqualTo(1);
     }
 
     @Property(tries = 300)

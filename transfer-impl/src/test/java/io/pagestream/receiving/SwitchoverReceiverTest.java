@@ -2,11 +2,16 @@ package io.pagestream.receiving;
 
 import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationException;
+import io.pagestream.api.MigrationReport;
+import io.pagestream.api.MigrationResult;
+import io.pagestream.api.guest.DeviceState;
+import io.pagestream.api.guest.PageInstaller;
 import io.pagestream.pages.PageBitmap;
 import io.pagestream.protocol.FrameType;
 import io.pagestream.status.CounterType;
 import io.pagestream.transport.FrameSink;
 import io.pagestream.transport.RecordingSink;
+import org.agrona.DirectBuffer;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -14,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The target's side of the hand-over: device state in chunks, a SWITCHOVER checked against everything that arrived,
- * the device state restored, COMPLETE, and COMMIT only after it.
+ * the device state restored (and timed, with the discard of stale pages), COMPLETE, and COMMIT only after it.
  */
 class SwitchoverReceiverTest
 {
@@ -41,7 +46,7 @@ class SwitchoverReceiverTest
 
     private static SwitchoverReceiver receiver(final TargetFixture f)
     {
-        return new SwitchoverReceiver(f.hypervisor, 1 << 20, true, PAGES);
+        return new SwitchoverReceiver(f.hypervisor, 1 << 20, true, PAGES, f.clock);
     }
 
     private static void sendState(final TargetFixture f, final SwitchoverReceiver receiver)
@@ -139,10 +144,71 @@ class SwitchoverReceiverTest
     }
 
     @Test
+    void shouldTimeTheRestoreAndTheDiscardOfStalePagesOnTheEnginesClock()
+    {
+        final TargetFixture f = new TargetFixture(PAGES);
+        final DeviceState slowRestore = new DeviceState()
+        {
+            public DirectBuffer save()
+            {
+                return f.hypervisor.save();
+            }
+
+            public void restore(final DirectBuffer buffer, final int offset, final int length)
+            {
+                f.clock.advance(3_000_000);
+                f.hypervisor.restore(buffer, offset, length);
+            }
+        };
+        final GuestImage image = new GuestImage(f.memory, true, f.counters.get(CounterType.PAGE_FRAMES_RECEIVED),
+            f.counters.get(CounterType.ZERO_PAGES_RECEIVED), f.counters.get(CounterType.DUPLICATE_PAGES_SKIPPED));
+        image.installer(new PageInstaller()
+        {
+            public void onPostcopyStart(final long[] staleWords, final long stalePages)
+            {
+                f.clock.advance(5_000_000L * stalePages);
+            }
+
+            public boolean installPage(final long pageIndex, final long sourceAddress)
+            {
+                return true;
+            }
+
+            public long installZeroPages(final long firstPageIndex, final long count)
+            {
+                return count;
+            }
+
+            public void onPostcopyEnd(final boolean guestLost)
+            {
+            }
+        });
+        image.onZeroRun(0, f.frame, 0, f.zeroRun(0, PAGES - 1, 0));
+        image.onRoundEnd(0, f.frame, 0, f.roundEnd(0, 0, PAGES - 1));
+        final SwitchoverReceiver receiver = new SwitchoverReceiver(slowRestore, 1 << 20, true, PAGES, f.clock);
+        final PageBitmap pending = new PageBitmap(PAGES);
+        pending.set(PAGES - 1);
+        pending.set(3);
+        TargetFixture.pageMap(pending.words(), FrameType.PENDING_MAP,
+            (buffer, length) -> receiver.onPendingMapChunk(buffer, 0, length));
+        sendState(f, receiver);
+        assertThat(receiver.deviceRestoreNs()).isZero();
+
+        assertThat(receiver.onSwitchover(f.switchover(0, STATE, true, 0, 2), image)).isTrue();
+        assertThat(receiver.deviceRestoreNs()).isEqualTo(3_000_000);
+        assertThat(receiver.staleDiscardNs()).as("two stale pages at 5 ms each").isEqualTo(10_000_000);
+        final MigrationReport report = new TargetFigures(f.ctx, f.counters, image, receiver, 0)
+            .report(f.clock.nanoTime(), MigrationResult.COMPLETED, "completed", null);
+        assertThat(report.deviceRestoreUs()).isEqualTo(3_000);
+        assertThat(report.staleDiscardUs()).isEqualTo(10_000);
+        assertThat(report.toJson()).contains("\"deviceRestoreUs\": 3000,").contains("\"staleDiscardUs\": 10000,");
+    }
+
+    @Test
     void shouldRefusePostcopyWhenThisTargetDidNotEnableIt()
     {
         final TargetFixture f = new TargetFixture(PAGES);
-        final SwitchoverReceiver receiver = new SwitchoverReceiver(f.hypervisor, 1 << 20, false, PAGES);
+        final SwitchoverReceiver receiver = new SwitchoverReceiver(f.hypervisor, 1 << 20, false, PAGES, f.clock);
         final GuestImage image = fullImage(f);
         assertCode(() -> receiver.onSwitchover(f.switchover(0, new byte[0], true, 1, 0), image),
             ErrorCode.MISSING_CAPABILITY, "did not enable post-copy");

@@ -2,6 +2,7 @@ package io.pagestream.sending;
 
 import io.pagestream.api.ErrorCode;
 import io.pagestream.api.MigrationException;
+import io.pagestream.api.guest.DeviceState;
 import io.pagestream.codec.Checksums;
 import io.pagestream.pages.PageBitmap;
 import io.pagestream.pages.PageMapAssembler;
@@ -11,6 +12,7 @@ import io.pagestream.protocol.SwitchoverFlyweight;
 import io.pagestream.status.LocalFailure;
 import io.pagestream.transport.FrameSink;
 import io.pagestream.transport.RecordingSink;
+import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -71,6 +73,31 @@ class SwitchoverSessionTest
         final CommitFlyweight commit = new CommitFlyweight();
         commit.wrapForRead(f.sinks[0].buffer(), f.sinks[0].offset(f.sinks[0].last(FrameType.COMMIT)));
         assertThat(commit.downtimeNs()).isEqualTo(7_000_000L);
+    }
+
+    @Test
+    void shouldTimeTheDeviceStateSaveOnTheEnginesClockAndRememberItForThisDevice()
+    {
+        final SourceFixture f = new SourceFixture(PAGES, 1);
+        final DeviceState slowSave = new DeviceState()
+        {
+            public DirectBuffer save()
+            {
+                f.advanceMs(4);
+                return f.hypervisor.save();
+            }
+
+            public void restore(final DirectBuffer buffer, final int offset, final int length)
+            {
+            }
+        };
+        final GuestControl guest =
+            new GuestControl(f.hypervisor, f.hypervisor, slowSave, Throwable::printStackTrace, f.clock);
+        guest.pause();
+        session(f, guest).startStopAndCopy(3, 777);
+
+        assertThat(guest.deviceSaveNs()).isEqualTo(4_000_000);
+        assertThat(DeviceSaveRecord.nsPerByte(slowSave)).as("4 ms for 20,000 bytes").isEqualTo(200.0);
     }
 
     @Test

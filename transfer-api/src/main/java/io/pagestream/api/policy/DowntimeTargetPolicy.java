@@ -3,7 +3,7 @@ package io.pagestream.api.policy;
 /**
  * Pre-copy until the predicted downtime fits the target. The prediction is the source's
  * {@link RoundFigures#predictedDowntimeMs()}: bytes still to send after a pause over the measured bandwidth, plus a
- * round trip. Gives up with {@link MigrationDecision.Action#ABORT} after {@code maxRounds} iterative rounds or
+ * round trip, the last dirty-log fetch and the device state's transfer and save. Gives up with {@link MigrationDecision.Action#ABORT} after {@code maxRounds} iterative rounds or
  * {@code maxTimeMs}, leaving the guest on the source.
  */
 public final class DowntimeTargetPolicy implements MigrationPolicy

@@ -34,7 +34,10 @@ public interface RoundFigures
 
     /**
      * @return predicted downtime in milliseconds if the guest were paused now: the dirty pages at
-     * {@link #wireBytesPerPage()} over {@link #bandwidthBytesPerSec()}, plus one round trip.
+     * {@link #wireBytesPerPage()} over {@link #bandwidthBytesPerSec()}, plus one round trip, plus the last dirty-log
+     * fetch (the pause repeats it), plus the device state's expected size over the bandwidth and its save at the
+     * rate measured by earlier saves in this JVM (none known: the transfer alone). The target's restore of the
+     * device state is not in it.
      */
     double predictedDowntimeMs();
 
