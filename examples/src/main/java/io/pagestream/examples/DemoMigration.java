@@ -1233,7 +1233,8 @@ public final class DemoMigration implements Callable<Integer>
             r.totalTimeMs() == 0 ? 0.0 : r.bytesOnWire() / 1e3 / r.totalTimeMs());
         out.printf(Locale.ROOT, "bytes saved       %,d by delta and LZ4 encoding%n", r.bytesSaved());
         out.printf(Locale.ROOT, "back-pressure     %,d events%n", r.backPressureEvents());
-        out.printf(Locale.ROOT, "device state      %,d bytes%n", r.deviceStateBytes());
+        out.printf(Locale.ROOT, "device state      %,d bytes, saved in %,d us%n", r.deviceStateBytes(),
+            r.deviceSaveUs());
         if (r.maxThrottle() > 0)
         {
             out.printf(Locale.ROOT, "auto-converge     throttled the guest up to %.0f%%%n", r.maxThrottle() * 100);
@@ -1269,6 +1270,7 @@ public final class DemoMigration implements Callable<Integer>
             "  \"pageSize\": " + r.pageSize() + ",\n" +
             "  \"lanes\": " + r.lanes() + ",\n" +
             "  \"laneThreads\": " + r.laneThreads() + ",\n" +
+            "  \"deviceSaveUs\": " + r.deviceSaveUs() + ",\n" +
             "  \"sourcePeakRssBytes\": " + sourcePeakRssBytes + ",\n" +
             "  \"targetPeakRssBytes\": " + targetPeakRssBytes + ",\n" +
             "  \"unreadZeroPages\": " + r.unreadZeroPages() + ",\n" +
