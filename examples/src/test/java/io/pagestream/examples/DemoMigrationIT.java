@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DemoMigrationIT
 {
     private static final List<String> KEYS = List.of("result", "reason", "verified", "mode", "guestBytes", "pageSize",
-        "lanes", "sourcePeakRssBytes", "targetPeakRssBytes", "unreadZeroPages", "dirtyLog", "faultPath", "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
+        "lanes", "laneThreads", "deviceSaveUs", "sourcePeakRssBytes", "targetPeakRssBytes", "unreadZeroPages", "dirtyLog",
+        "faultPath", "totalTimeMs", "downtimeMs", "downtimeTargetMs", "rounds", "switchRound", "maxThrottle", "decision",
         "adjustments", "settings",
         "pagesSent",
         "bytesOnWire", "pagesByEncoding", "zero", "delta", "lz4", "raw", "postcopy", "faults", "faultP50Us",
