@@ -219,6 +219,45 @@ class DataLanesSystemTest
     }
 
     /**
+     * Cancelled in the middle of a bulk pass its lanes' threads are sending: by the time the report is delivered no
+     * lane thread runs any more (the VMM may free guest memory then), and the guest runs on at the source.
+     */
+    @Test
+    @Timeout(60)
+    void shouldStopTheLaneThreadsBeforeTheReportOfACancelledMigration() throws Exception
+    {
+        try (MigrationHarness harness = new MigrationHarness(config(Workload.HOTSET)))
+        {
+            harness.sourceGuest.vcpus().start();
+            harness.startTarget(t -> { });
+            final MigrationSource source = harness.startSource(s -> s.dataLanes(LANES).laneThreads(true)
+                .maxBandwidthBytesPerSec(8L << 20).compression(io.pagestream.api.Compression.NONE));
+            final java.util.List<String> aliveAtEnd = new java.util.concurrent.CopyOnWriteArrayList<>();
+            final java.util.concurrent.CompletableFuture<MigrationReport> seen = source.completion().thenApply(report ->
+            {
+                for (final Thread thread : Thread.getAllStackTraces().keySet())
+                {
+                    if (thread.getName().startsWith("pagestream-lane-") && thread.isAlive())
+                    {
+                        aliveAtEnd.add(thread.getName());
+                    }
+                }
+                return report;
+            });
+            while (source.progress().pagesTransferred() < 1_000)
+            {
+                Thread.onSpinWait();
+            }
+            source.cancel();
+            final MigrationReport report = seen.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(MigrationResult.CANCELLED, report.result(), report.toString());
+            assertTrue(aliveAtEnd.isEmpty(), "lane threads still running when the report was delivered: " +
+                aliveAtEnd);
+            harness.assertGuestRunsOnSource();
+        }
+    }
+
+    /**
      * Looks, at each round's end, at the source's lane threads and what CPU they used.
      */
     private static final class LaneThreadWatch implements io.pagestream.api.MigrationListener

@@ -395,6 +395,15 @@ final class DataLanes implements AutoCloseable
         return waits;
     }
 
+    /**
+     * Stop the lanes' threads, if any, waiting for each to leave its duty cycle: the migration is over, and no lane
+     * may read guest memory once its end is delivered. Idempotent.
+     */
+    void stopThreads()
+    {
+        CloseHelper.quietClose(threads);
+    }
+
     /** Stop the lanes' threads, if any, then close every lane's stream. */
     public void close()
     {

@@ -381,6 +381,7 @@ public final class SourceConductor implements Agent
             promote(reason);
             return;
         }
+        parts.lanes.stopThreads(); // no lane sends on, and the report counts what was sent
         recoveryEvent.end(false);
         parts.outcome.failed(code, reason, notifyPeer, postcopyCommitted, nowNs);
     }
@@ -389,6 +390,7 @@ public final class SourceConductor implements Agent
     void onEnding(final boolean over)
     {
         state(over ? SourceState.DONE : SourceState.FAILING);
+        parts.lanes.stopThreads(); // before the future completes: the VMM may free guest memory once it has
         parts.adapter.enabled(false);
         parts.control.end(); // the report is fixed: a manager's later calls change nothing
     }
