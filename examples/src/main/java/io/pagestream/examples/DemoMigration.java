@@ -768,7 +768,7 @@ public final class DemoMigration implements Callable<Integer>
                 launchMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - launchStartNs);
                 if (controlStdin)
                 {
-                    ManagementCommands.readFrom(System.in, source.control(), out);
+                    ManagementCommands.readFrom(System.in, source.control(), source.completion()::isDone, out);
                 }
                 String decisionShown = "";
                 while (!source.completion().isDone())

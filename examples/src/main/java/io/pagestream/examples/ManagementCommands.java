@@ -38,10 +38,15 @@ final class ManagementCommands
      *
      * @param in      where commands come from.
      * @param control the running migration's control.
+     * @param ended   true once the migration has ended, after which the library ignores every call.
      * @param out     where answers go.
      * @return the thread.
      */
-    static Thread readFrom(final InputStream in, final MigrationControl control, final PrintStream out)
+    static Thread readFrom(
+        final InputStream in,
+        final MigrationControl control,
+        final java.util.function.BooleanSupplier ended,
+        final PrintStream out)
     {
         final Thread thread = new Thread(() ->
         {
@@ -52,7 +57,10 @@ final class ManagementCommands
                 {
                     if (!line.isBlank())
                     {
-                        out.println("control: " + apply(control, line));
+                        final String answer = apply(control, line);
+                        out.println("control: " + (ended.getAsBoolean() && answer.startsWith("requested") ?
+                            "ignored, the migration has ended; its settings at the end: " + control.settings() :
+                            answer));
                     }
                 }
             }
