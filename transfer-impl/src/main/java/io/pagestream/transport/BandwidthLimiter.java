@@ -78,12 +78,7 @@ public final class BandwidthLimiter
         }
         if (tokens < lengthBytes)
         {
-            final long elapsedNs = nowNs - lastRefillNs;
-            if (elapsedNs > 0)
-            {
-                tokens = Math.min(burstBytes, tokens + elapsedNs * bytesPerNs);
-                lastRefillNs = nowNs;
-            }
+            refill(nowNs);
             if (tokens < lengthBytes)
             {
                 return false;
@@ -100,19 +95,29 @@ public final class BandwidthLimiter
      * @param lengthBytes to send.
      * @param nowNs       current time.
      */
-    public synchronized void acquireUrgent(final int lengthBytes, final long nowNs)
+    public void acquireUrgent(final int lengthBytes, final long nowNs)
     {
-        if (0 == bytesPerSec)
+        if (0 != bytesPerSec)
         {
-            return;
+            chargeCapped(lengthBytes, nowNs);
         }
+    }
+
+    private synchronized void chargeCapped(final int lengthBytes, final long nowNs)
+    {
+        refill(nowNs);
+        tokens -= lengthBytes;
+    }
+
+    /** Add the allowance earned since the last refill, up to the burst; a caller's older clock reading adds none. */
+    private void refill(final long nowNs)
+    {
         final long elapsedNs = nowNs - lastRefillNs;
         if (elapsedNs > 0)
         {
             tokens = Math.min(burstBytes, tokens + elapsedNs * bytesPerNs);
             lastRefillNs = nowNs;
         }
-        tokens -= lengthBytes;
     }
 
     /**
@@ -120,11 +125,16 @@ public final class BandwidthLimiter
      *
      * @param lengthBytes acquired and not sent.
      */
-    public synchronized void refund(final int lengthBytes)
+    public void refund(final int lengthBytes)
     {
         if (0 != bytesPerSec)
         {
-            tokens = Math.min(burstBytes, tokens + lengthBytes);
+            refundCapped(lengthBytes);
         }
+    }
+
+    private synchronized void refundCapped(final int lengthBytes)
+    {
+        tokens = Math.min(burstBytes, tokens + lengthBytes);
     }
 }
